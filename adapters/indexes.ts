@@ -1,0 +1,44 @@
+/**
+ * Every index the application needs, by collection, in one place: the embedded store builds them at
+ * boot (`openStore`), the `migrate` command builds them on MongoDB. Adding a query that filters on a
+ * new field? Add its index here.
+ */
+import type { IndexSpec, Store } from './store.js';
+
+/** Collection name → index specs (`_id` is always indexed and unique). */
+export const indexes: Record<string, IndexSpec[]> = {
+  tenants: [],
+  users: [
+    { fields: ['tenant', 'username'], unique: true },
+    // Sparse: any number of users of a tenant may have no e-mail address.
+    { fields: ['tenant', 'email'], unique: true, sparse: true },
+  ],
+  // `_id` is `${tenant}:${clientId}`, so lookups need nothing else.
+  clients: [],
+  keys: [{ fields: ['tenant'] }],
+  // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.
+  oidc: [
+    { fields: ['tenant', 'model', 'grantId'] },
+    { fields: ['tenant', 'model', 'userCode'] },
+    { fields: ['tenant', 'model', 'uid'] },
+    // Cleans up only: the adapter checks expiry itself, as MongoDB's TTL monitor runs once a minute.
+    { fields: ['expiresAt'], ttl: true },
+  ],
+};
+
+/**
+ * Creates the indexes of {@link indexes} plus `extra` (specs appended per collection), one
+ * collection at a time, calling `onProgress` after each. Safe to repeat.
+ */
+export async function ensureAllIndexes(
+  store: Store,
+  extra: Record<string, IndexSpec[]> = {},
+  onProgress?: (collection: string) => void,
+): Promise<void> {
+  const names = new Set([...Object.keys(indexes), ...Object.keys(extra)]);
+  for (const name of names) {
+    const specs = [...(indexes[name] ?? []), ...(extra[name] ?? [])];
+    if (specs.length > 0) await store.ensureIndexes(name, specs);
+    onProgress?.(name);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * oidc-provider's storage adapter over the store port, one factory per tenant.
+ *
+ * All models except `Client` share the `oidc` collection; clients come from the tenant's client
+ * repository (dynamic registration is off). Every `_id` and every filter carries the tenant, so a
+ * code, token or session of one tenant is invisible at another's endpoints.
+ */
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Collection, Doc, Store } from './store.js';
+
+/** The adapter contract of oidc-provider (see its `lib/adapters/memory_adapter.js`). */
+export type OidcAdapter = Adapter;
+
+export interface OidcAdapterOptions {
+  /** Client metadata by `client_id`, or `undefined` when the tenant has no such client. */
+  findClient: (clientId: string) => Promise<Record<string, unknown> | undefined>;
+  /** Milliseconds since the epoch; tests inject a clock to cross expiry without waiting. */
+  now?: () => number;
+}
+
+/** How one model instance is stored. */
+export interface OidcDoc extends Doc {
+  tenant: string;
+  model: string;
+  /** JSON: payloads have keys nedb rejects (resource URLs contain dots). */
+  payload: string;
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  expiresAt?: Date;
+  /** Epoch seconds; set once, atomically, by `consume`. */
+  consumed?: number;
+}
+
+const labels: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+  PreAuthorizedCode: 'pre-authorized code',
+};
+
+const indexedFields = ['grantId', 'userCode', 'uid'] as const;
+
+class StoreModelAdapter implements OidcAdapter {
+  constructor(
+    private readonly docs: Collection<OidcDoc>,
+    private readonly tenant: string,
+    private readonly model: string,
+    private readonly now: () => number,
+  ) {}
+
+  #id(id: string): string {
+    return `${this.tenant}:${this.model}:${id}`;
+  }
+
+  #payload(doc: OidcDoc | null): AdapterPayload | undefined {
+    if (!doc || (doc.expiresAt instanceof Date && doc.expiresAt.getTime() <= this.now())) return undefined;
+    const payload = JSON.parse(doc.payload) as AdapterPayload;
+    return doc.consumed === undefined ? payload : { ...payload, consumed: doc.consumed };
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const set: Record<string, unknown> = { tenant: this.tenant, model: this.model, payload: JSON.stringify(payload) };
+    const unset: Record<string, true> = {};
+    for (const field of indexedFields) {
+      const value: unknown = payload[field];
+      if (typeof value === 'string') set[field] = value;
+      else unset[field] = true;
+    }
+    if (typeof expiresIn === 'number') set.expiresAt = new Date(this.now() + expiresIn * 1000);
+    else unset.expiresAt = true;
+    // Never unset: a re-save of an instance read before consumption must not make it usable again.
+    if (payload.consumed) set.consumed = payload.consumed;
+    const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
+    await this.docs.updateOne({ _id: this.#id(id) }, update, { upsert: true });
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return this.#payload(await this.docs.findOne({ _id: this.#id(id), tenant: this.tenant }));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (typeof uid !== 'string') return undefined;
+    return this.#payload(await this.docs.findOne({ tenant: this.tenant, model: this.model, uid }));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (typeof userCode !== 'string') return undefined;
+    return this.#payload(await this.docs.findOne({ tenant: this.tenant, model: this.model, userCode }));
+  }
+
+  /**
+   * Marks the instance consumed, once: of parallel redemptions exactly one gets past the
+   * `$exists: false` filter, the others fail like a replay would (the provider's own check only
+   * sees what was stored when it read the code, before the race).
+   */
+  async consume(id: string): Promise<void> {
+    const _id = this.#id(id);
+    const won = await this.docs.findOneAndUpdate(
+      { _id, tenant: this.tenant, consumed: { $exists: false } },
+      { $set: { consumed: Math.floor(this.now() / 1000) } },
+    );
+    if (won) return;
+    const exists = (await this.docs.count({ _id, tenant: this.tenant })) > 0;
+    if (this.model === 'PushedAuthorizationRequest') {
+      throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+    }
+    const label = labels[this.model] ?? this.model;
+    throw new errors.InvalidGrant(exists ? `${label} already consumed` : `${label} not found`);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.docs.deleteOne({ _id: this.#id(id), tenant: this.tenant });
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    if (typeof grantId !== 'string' || grantId === '') return;
+    await this.docs.deleteMany({ tenant: this.tenant, model: this.model, grantId });
+  }
+}
+
+/** Clients are read from the tenant's repository; the provider never writes them. */
+class ClientAdapter implements OidcAdapter {
+  constructor(private readonly findClient: OidcAdapterOptions['findClient']) {}
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return (await this.findClient(id)) as AdapterPayload | undefined;
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async upsert(): Promise<never> {
+    throw new Error('clients are managed through the admin API; dynamic registration is disabled');
+  }
+
+  async destroy(): Promise<never> {
+    throw new Error('clients are managed through the admin API; dynamic registration is disabled');
+  }
+
+  async consume(): Promise<never> {
+    throw new Error('clients cannot be consumed');
+  }
+
+  async revokeByGrantId(): Promise<never> {
+    throw new Error('clients are not bound to grants');
+  }
+}
+
+/**
+ * Returns the `adapter` option of one tenant's provider: oidc-provider calls it once per model name
+ * (a plain, non-async function, which the provider treats as a factory rather than a class).
+ */
+export function createOidcAdapterFactory(
+  store: Store,
+  tenantId: string,
+  options: OidcAdapterOptions,
+): (modelName: string) => OidcAdapter {
+  // `:` separates the parts of `_id`; a tenant id containing one could alias another tenant's ids.
+  if (typeof tenantId !== 'string' || tenantId === '' || tenantId.includes(':')) {
+    throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)} for the oidc adapter`);
+  }
+  const docs = store.collection<OidcDoc>('oidc');
+  const now = options.now ?? Date.now;
+  return (modelName) =>
+    modelName === 'Client' ? new ClientAdapter(options.findClient) : new StoreModelAdapter(docs, tenantId, modelName, now);
+}

@@ -1,0 +1,122 @@
+import { closest } from './similar.js';
+import type { Problem } from './problems.js';
+import { setPath } from './tree.js';
+
+/** How an environment variable's text becomes a configuration value. */
+export type EnvKind = 'string' | 'integer' | 'boolean';
+
+/** One row of the environment table: a variable, the dotted config key it sets, and its type. */
+export interface EnvVar {
+  readonly name: string;
+  readonly path: string;
+  readonly kind: EnvKind;
+  /** A lower-priority variable read when `name` is unset (hosting platforms set plain `PORT`). */
+  readonly fallback?: string;
+}
+
+/**
+ * Every environment variable Gatehouse reads, and the key it sets. Written out rather than derived
+ * from key names so that renaming a key can never silently rename a variable in someone's deployment.
+ */
+export const envVars: readonly EnvVar[] = [
+  { name: 'NODE_ENV', path: 'env', kind: 'string' },
+  { name: 'GATEHOUSE_PUBLIC_URL', path: 'publicUrl', kind: 'string' },
+  { name: 'GATEHOUSE_HOST', path: 'host', kind: 'string' },
+  { name: 'GATEHOUSE_PORT', path: 'port', kind: 'integer', fallback: 'PORT' },
+  { name: 'GATEHOUSE_TRUST_PROXY', path: 'trustProxy', kind: 'boolean' },
+  { name: 'GATEHOUSE_DATA_DIR', path: 'dataDir', kind: 'string' },
+  { name: 'GATEHOUSE_STORE', path: 'store.kind', kind: 'string' },
+  { name: 'GATEHOUSE_MONGODB_URI', path: 'store.mongodb.uri', kind: 'string' },
+  { name: 'GATEHOUSE_MONGODB_DATABASE', path: 'store.mongodb.database', kind: 'string' },
+  { name: 'GATEHOUSE_MASTER_KEY', path: 'masterKey', kind: 'string' },
+  { name: 'GATEHOUSE_KEYS_AUTO_GENERATE', path: 'keys.autoGenerate', kind: 'boolean' },
+  { name: 'GATEHOUSE_DEMO_SEED', path: 'demo.seed', kind: 'boolean' },
+  { name: 'GATEHOUSE_DEMO_USERNAME', path: 'demo.username', kind: 'string' },
+  { name: 'GATEHOUSE_DEMO_PASSWORD', path: 'demo.password', kind: 'string' },
+  { name: 'GATEHOUSE_PASSWORD_MEMORY_COST', path: 'password.memoryCost', kind: 'integer' },
+  { name: 'GATEHOUSE_PASSWORD_TIME_COST', path: 'password.timeCost', kind: 'integer' },
+  { name: 'GATEHOUSE_PASSWORD_PARALLELISM', path: 'password.parallelism', kind: 'integer' },
+  { name: 'GATEHOUSE_TENANT_POOL_SIZE', path: 'tenants.poolSize', kind: 'integer' },
+  { name: 'GATEHOUSE_BODY_LIMIT', path: 'http.bodyLimit', kind: 'integer' },
+  { name: 'GATEHOUSE_SHUTDOWN_GRACE_MS', path: 'http.shutdownGraceMs', kind: 'integer' },
+  { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
+];
+
+/** Names the config file rather than a key, so it is known but not in the table. */
+export const configFileVar = 'GATEHOUSE_CONFIG';
+
+const trueWords = new Set(['true', '1', 'yes']);
+const falseWords = new Set(['false', '0', 'no']);
+
+/** What the environment contributes: a partial config tree, which variable set each key, and problems. */
+export interface EnvLayer {
+  readonly values: Record<string, unknown>;
+  /** Dotted key -> the variable that supplied it. */
+  readonly sources: ReadonlyMap<string, string>;
+  readonly problems: Problem[];
+  readonly warnings: string[];
+}
+
+/**
+ * Reads the table's variables from `env`. An empty variable counts as unset, because container
+ * tooling often writes `NAME=` for "not configured". Integers that do not look like integers are
+ * passed through as text so the schema reports them with the key's allowed range.
+ */
+export function readEnvironment(env: NodeJS.ProcessEnv): EnvLayer {
+  const values: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  const problems: Problem[] = [];
+
+  for (const variable of envVars) {
+    const [name, raw] = pick(env, variable);
+    if (raw === undefined) continue;
+    const text = raw.trim();
+    let value: unknown = raw;
+    if (variable.kind === 'integer') {
+      value = /^[+-]?\d+$/.test(text) ? Number(text) : raw;
+    } else if (variable.kind === 'boolean') {
+      const word = text.toLowerCase();
+      if (!trueWords.has(word) && !falseWords.has(word)) {
+        problems.push({
+          path: variable.path,
+          source: name,
+          message: `expected true/false, 1/0 or yes/no, got ${JSON.stringify(raw)}`,
+        });
+        continue;
+      }
+      value = trueWords.has(word);
+    }
+    setPath(values, variable.path, value);
+    sources.set(variable.path, name);
+  }
+
+  return { values, sources, problems, warnings: misspellings(env) };
+}
+
+function pick(env: NodeJS.ProcessEnv, variable: EnvVar): [string, string | undefined] {
+  const primary = env[variable.name];
+  if (primary !== undefined && primary !== '') return [variable.name, primary];
+  if (variable.fallback !== undefined) {
+    const fallback = env[variable.fallback];
+    if (fallback !== undefined && fallback !== '') return [variable.fallback, fallback];
+  }
+  return [variable.name, undefined];
+}
+
+/**
+ * Unknown `GATEHOUSE_*` variables are allowed (other tooling may share the prefix), but one that is a
+ * typo away from a real name almost certainly meant it, and silently ignoring it is how a production
+ * setting goes missing.
+ */
+function misspellings(env: NodeJS.ProcessEnv): string[] {
+  const known = [...envVars.map((variable) => variable.name), configFileVar];
+  const warnings: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('GATEHOUSE_') || known.includes(name)) continue;
+    const suggestion = closest(name, known);
+    if (suggestion !== undefined) {
+      warnings.push(`${name} is not a Gatehouse setting and is ignored; did you mean ${suggestion}?`);
+    }
+  }
+  return warnings;
+}

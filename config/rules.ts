@@ -1,0 +1,62 @@
+import type { Problem, SourceOf } from './problems.js';
+import type { Config } from './schema.js';
+
+type Parsed = Omit<Config, 'keys' | 'demo'> & {
+  readonly keys: { readonly autoGenerate?: boolean | undefined };
+  readonly demo: { readonly seed?: boolean | undefined; readonly username: string; readonly password: string };
+};
+
+/**
+ * Fills the keys whose default depends on the environment: keys are generated on first use and the
+ * demo tenant is seeded only where that is a convenience, never in production.
+ */
+export function resolveDefaults(parsed: Parsed): Config {
+  return {
+    ...parsed,
+    keys: { ...parsed.keys, autoGenerate: parsed.keys.autoGenerate ?? parsed.env !== 'production' },
+    demo: { ...parsed.demo, seed: parsed.demo.seed ?? parsed.env === 'development' },
+  };
+}
+
+/** Loopback hosts, where plain http cannot be observed by anyone else. */
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Rules across keys, and the settings production refuses. Each message says what to do instead,
+ * because the reader is an operator whose deployment just failed to start.
+ */
+export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, source: sourceOf(path), message });
+
+  if (config.store.kind === 'mongodb' && config.store.mongodb.uri === undefined) {
+    add('store.mongodb.uri', 'is required when store.kind is mongodb (for example mongodb://db.internal:27017)');
+  }
+  if (config.env !== 'production') return problems;
+
+  if (config.demo.seed) {
+    add('demo.seed', 'is not allowed in production: it creates a demo tenant with a well-known login; set it to false or remove it');
+  }
+  if (config.keys.autoGenerate) {
+    add(
+      'keys.autoGenerate',
+      'is not allowed in production: signing keys would be created silently on first use; ' +
+        'create each tenant\'s keys on purpose with `gatehouse keys rotate --tenant <id>` and set this to false or remove it',
+    );
+  }
+  if (config.masterKey === undefined) {
+    add(
+      'masterKey',
+      'is required in production, otherwise one would be generated into the data directory; ' +
+        'create one with `openssl rand -base64 32` and keep it in your secret store',
+    );
+  }
+  const url = new URL(config.publicUrl);
+  if (url.protocol === 'http:' && !loopbackHosts.has(url.hostname)) {
+    add('publicUrl', 'must be an https: URL in production (http: is only allowed for localhost); terminate TLS in front of Gatehouse and set trustProxy');
+  }
+  if (config.store.kind === 'memory') {
+    add('store.kind', 'must not be memory in production: every tenant, user and key would be lost on restart; use nedb or mongodb');
+  }
+  return problems;
+}

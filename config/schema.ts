@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every key has a default that works for `npm start` on a laptop;
+ * `docs/configuration.md` documents each key, its environment variable and its default, and
+ * `config/load.ts` refuses the unsafe ones in production.
+ *
+ * Error messages are written for operators: `load.ts` prints them after the key and where the value
+ * came from, so they read as "port (GATEHOUSE_PORT): expected a whole number from 0 to 65535".
+ * Objects use `prefault({})` rather than `default({...})`: zod 4 returns a `default` value as-is
+ * without parsing it, which would skip the inner defaults and share one object between loads.
+ */
+
+/** An integer within bounds; one message for every way it can be wrong (type, fraction, range). */
+function wholeNumber(min: number, max: number) {
+  const error = `expected a whole number from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
+}
+
+const flag = () => z.boolean({ error: 'expected true or false' });
+
+const nonEmpty = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+
+/**
+ * The public URL is the prefix of every issuer, so anything that would make issuers ambiguous
+ * (query, fragment, credentials) is refused. A trailing slash is dropped so `${publicUrl}/t/x` is exact.
+ * Written as one transform because zod runs every check even after `url()` fails, and `new URL`
+ * throws on the input that failed it.
+ */
+const publicUrl = z.string({ error: 'expected a URL' }).transform((value, ctx) => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message, input: value });
+    return z.NEVER;
+  };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('expected an absolute URL such as https://id.example.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail('must be an http: or https: URL');
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) {
+    return fail('must not have a query or fragment');
+  }
+  if (url.username || url.password) return fail('must not contain a username or password');
+  return value.replace(/\/+$/, '');
+});
+
+/** 32 bytes in standard or URL-safe base64; Node's decoder reads both alphabets. */
+function isBase64Key(value: string): boolean {
+  // Node's decoder silently skips characters outside the alphabet, so check the alphabet first.
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32;
+}
+
+export const storeKinds = ['nedb', 'memory', 'mongodb'] as const;
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const envNames = ['development', 'test', 'production'] as const;
+
+export const configSchema = z
+  .object({
+    /** `development`, `test` or `production`, from NODE_ENV. */
+    env: oneOf(envNames).default('development'),
+    /** The URL users and relying parties reach Gatehouse at; issuers are `{publicUrl}/t/{tenant}`. */
+    publicUrl: publicUrl.default('http://localhost:3000'),
+    /** Interface to listen on. */
+    host: nonEmpty().default('0.0.0.0'),
+    /** TCP port to listen on; 0 picks a free port (tests). */
+    port: wholeNumber(0, 65535).default(3000),
+    /** Trust `X-Forwarded-*` headers from a reverse proxy in front of Gatehouse. */
+    trustProxy: flag().default(false),
+    /** Where the embedded store and the development master key live. */
+    dataDir: nonEmpty().default('./data'),
+    store: z
+      .object({
+        kind: oneOf(storeKinds).default('nedb'),
+        mongodb: z
+          .object({
+            /** Secret: may carry credentials, so it is never echoed in errors. */
+            uri: z
+              .string({ error: 'expected a string' })
+              .regex(/^mongodb(\+srv)?:\/\//, { error: 'must start with mongodb:// or mongodb+srv://' })
+              .optional(),
+            database: nonEmpty().max(63, { error: 'must be at most 63 characters' }).default('gatehouse'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * 32 bytes, base64 or base64url, that encrypt private keys and other secrets at rest.
+     * Unset in development: generated once into `{dataDir}/master.key`. Required in production.
+     */
+    masterKey: z
+      .string({ error: 'expected a string' })
+      .refine(isBase64Key, {
+        error: 'must be 32 random bytes encoded as base64 (create one with `openssl rand -base64 32`)',
+      })
+      .optional(),
+    keys: z
+      .object({
+        /**
+         * Create a tenant's signing keys the first time the tenant is used. Convenient in
+         * development; production requires keys created on purpose (`gatehouse keys rotate`).
+         * Unset means "not in production"; `loadConfig` resolves it.
+         */
+        autoGenerate: flag().optional(),
+      })
+      .strict()
+      .prefault({}),
+    demo: z
+      .object({
+        /** Seed a `demo` tenant with a demo user once, at start (development login). Unset means "in development". */
+        seed: flag().optional(),
+        username: nonEmpty().default('demo'),
+        password: z
+          .string({ error: 'expected a string' })
+          .min(8, { error: 'must be at least 8 characters' })
+          .default('gatehouse-demo'),
+      })
+      .strict()
+      .prefault({}),
+    password: z
+      .object({
+        /** argon2id memory in KiB; OWASP's minimum is 19456 (19 MiB). */
+        memoryCost: wholeNumber(19456, 4 * 1024 * 1024).default(19456),
+        timeCost: wholeNumber(2, 20).default(2),
+        parallelism: wholeNumber(1, 16).default(1),
+        /** Concurrent argon2 computations; more wait in line so a password flood cannot starve tokens. */
+        maxConcurrentHashes: wholeNumber(1, 64).default(4),
+      })
+      .strict()
+      .prefault({}),
+    tenants: z
+      .object({
+        /** Built provider instances kept in memory (LRU). */
+        poolSize: wholeNumber(1, 100000).default(500),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        /** Largest request body accepted by forms and APIs, in bytes. */
+        bodyLimit: wholeNumber(1024, 10 * 1024 * 1024).default(64 * 1024),
+        /** Time given to in-flight requests on SIGTERM before the process exits, in ms. */
+        shutdownGraceMs: wholeNumber(0, 120000).default(10000),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: oneOf(logLevels).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** Dotted paths whose values are secrets: never echoed in error messages. */
+export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri']);
+
+/** What a config file or `loadConfig({ overrides })` may contain: every key optional. */
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** The resolved, deep-frozen configuration passed down from `main`. */
+export type Config = DeepReadonly<
+  Omit<Parsed, 'keys' | 'demo'> & {
+    keys: { autoGenerate: boolean };
+    demo: { seed: boolean; username: string; password: string };
+  }
+>;

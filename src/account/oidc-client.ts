@@ -1,0 +1,24 @@
+import * as oidc from 'openid-client';
+import type { AppContext } from '../app-context.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+
+/**
+ * The account console's relying-party configuration for a tenant, discovered from the tenant's
+ * own discovery document. Its back-channel calls (discovery, JWKS, token, userinfo) go to this
+ * process over loopback: the public URL may be a proxy this process cannot reach.
+ */
+export async function accountClientConfig(app: AppContext, tenant: TenantContext): Promise<oidc.Configuration> {
+  const origin = new URL(app.config.publicUrl).origin;
+  const loopback: oidc.CustomFetch = (url, options) => {
+    const local = app.runtime.localOrigin;
+    const target = local && url.startsWith(origin) ? local + url.slice(origin.length) : url;
+    return fetch(target, options as RequestInit);
+  };
+  const config = await oidc.discovery(new URL(tenant.issuer), ACCOUNT_CLIENT_ID, undefined, oidc.None(), {
+    [oidc.customFetch]: loopback,
+    // Only http://localhost is ever plain HTTP here: production refuses other http: public URLs.
+    ...(origin.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}),
+  });
+  return config;
+}

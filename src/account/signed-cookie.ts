@@ -1,0 +1,33 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Context } from 'koa';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+
+/**
+ * Our own cookies (the account console's): `value.mac`, MACed with the tenant's cookie keys and
+ * scoped to one path, `HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is https.
+ */
+export function setSignedCookie(ctx: Context, tenant: TenantContext, name: string, value: string | null, options: { path: string; maxAgeMs?: number; secure: boolean }): void {
+  const signed = value === null ? null : `${value}.${tenant.mac(`cookie:${name}`, value)}`;
+  ctx.cookies.set(name, signed, {
+    path: options.path,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: options.secure,
+    overwrite: true,
+    ...(options.maxAgeMs !== undefined ? { maxAge: options.maxAgeMs } : {}),
+  });
+}
+
+export function readSignedCookie(ctx: Context, tenant: TenantContext, name: string): string | undefined {
+  const raw = ctx.cookies.get(name);
+  if (!raw) return undefined;
+  const dot = raw.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const value = raw.slice(0, dot);
+  const mac = Buffer.from(raw.slice(dot + 1));
+  const valid = tenant.macAll(`cookie:${name}`, value).some((expected) => {
+    const candidate = Buffer.from(expected);
+    return candidate.length === mac.length && timingSafeEqual(candidate, mac);
+  });
+  return valid ? value : undefined;
+}

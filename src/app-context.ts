@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { Store } from '../adapters/store.js';
+import type { Config } from '../config/schema.js';
+import { AttemptCounter } from './authn/attempts.js';
+import { PasswordHasher } from './authn/password.js';
+import { ClientRepository } from './domain/clients.js';
+import { KeyRepository } from './domain/keys.js';
+import { ResourceRepository } from './domain/resources.js';
+import { SecretBox } from './domain/secrets.js';
+import { TenantRepository } from './domain/tenants.js';
+import { UserRepository } from './domain/users.js';
+
+/**
+ * Everything process-wide, built once in `main` and passed down (no module-global handles).
+ * Per-tenant state lives in a `TenantContext` built from this.
+ */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  box: SecretBox;
+  tenants: TenantRepository;
+  users: UserRepository;
+  clients: ClientRepository;
+  resources: ResourceRepository;
+  keys: KeyRepository;
+  passwords: PasswordHasher;
+  attempts: AttemptCounter;
+  /** facts known only once the server listens */
+  runtime: { localOrigin?: string };
+}
+
+export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer): AppContext {
+  const box = new SecretBox(masterKey);
+  return {
+    config,
+    logger,
+    store,
+    box,
+    tenants: new TenantRepository(store),
+    users: new UserRepository(store),
+    clients: new ClientRepository(store, box),
+    resources: new ResourceRepository(store),
+    keys: new KeyRepository(store, box),
+    passwords: new PasswordHasher(config.password),
+    attempts: new AttemptCounter(store),
+    runtime: {},
+  };
+}
+
+/** The issuer of a tenant: `{publicUrl}/t/{tenant}`. */
+export function issuerFor(config: Config, tenantId: string): string {
+  return `${config.publicUrl}/t/${tenantId}`;
+}

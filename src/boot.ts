@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import { openStore } from '../adapters/index.js';
+import type { Config } from '../config/schema.js';
+import { createAppContext, type AppContext } from './app-context.js';
+import { resolveMasterKey } from './domain/master-key.js';
+import { ensureSystemTenant, seedDemo } from './seed.js';
+import { startServer, type Gatehouse } from './server.js';
+
+export interface Running {
+  app: AppContext;
+  gatehouse: Gatehouse;
+  demo: { username: string; password: string } | null;
+  /** Drains requests, then closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Opens the store and builds the process-wide context (shared by `start` and admin commands). */
+export async function openApp(config: Config, logger: Logger): Promise<AppContext> {
+  const store = await openStore({ kind: config.store.kind, dataDir: config.dataDir, mongodb: config.store.mongodb });
+  const master = await resolveMasterKey(config.masterKey, config.dataDir);
+  if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
+  return createAppContext(config, logger, store, master.key);
+}
+
+/** Starts Gatehouse: store, system tenant, demo seed (development), HTTP server. */
+export async function boot(config: Config, logger: Logger): Promise<Running> {
+  const app = await openApp(config, logger);
+  try {
+    await ensureSystemTenant(app);
+    const demo = config.demo.seed ? await seedDemo(app) : null;
+    const gatehouse = await startServer(app, { host: config.host, port: config.port });
+    return {
+      app,
+      gatehouse,
+      demo,
+      async stop() {
+        await gatehouse.close();
+        await app.store.close();
+      },
+    };
+  } catch (error) {
+    await app.store.close();
+    throw error;
+  }
+}

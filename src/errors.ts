@@ -1,0 +1,47 @@
+/**
+ * The application's one error type for everything that is not an OAuth/OIDC protocol error (those
+ * stay oidc-provider's `errors.*`). `code` is a stable, closed vocabulary so callers can `switch`
+ * on it; `message` is safe to show to the user; `status` is the HTTP status it maps to.
+ */
+export type AppErrorCode =
+  | 'invalid_request'
+  | 'invalid_csrf_token'
+  | 'forbidden_origin'
+  | 'not_found'
+  | 'tenant_not_found'
+  | 'interaction_expired'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'too_many_requests'
+  | 'no_signing_keys'
+  | 'store_unavailable'
+  | 'server_error';
+
+const statusByCode: Record<AppErrorCode, number> = {
+  invalid_request: 400,
+  invalid_csrf_token: 403,
+  forbidden_origin: 403,
+  not_found: 404,
+  tenant_not_found: 404,
+  interaction_expired: 400,
+  conflict: 409,
+  payload_too_large: 413,
+  too_many_requests: 429,
+  no_signing_keys: 503,
+  store_unavailable: 503,
+  server_error: 500,
+};
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly status: number;
+
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super(message, options);
+    this.status = options?.status ?? statusByCode[code];
+  }
+}

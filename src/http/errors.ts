@@ -1,0 +1,54 @@
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../../adapters/store.js';
+import { AppError } from '../errors.js';
+import { renderPage } from './views.js';
+
+function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new AppError('store_unavailable', 'The service is temporarily unavailable. Please try again shortly.', { cause: error });
+  }
+  const status = (error as { status?: number }).status;
+  const expose = (error as { expose?: boolean }).expose;
+  if (status === 413) return new AppError('payload_too_large', 'The request body is too large.');
+  if (status && status >= 400 && status < 500 && expose) return new AppError('invalid_request', (error as Error).message, { status });
+  return new AppError('server_error', 'Something went wrong on our side. Please try again.', { cause: error });
+}
+
+function wantsHtml(ctx: Context): boolean {
+  return ctx.accepts(['json', 'html']) === 'html' && !ctx.path.startsWith('/admin/');
+}
+
+/**
+ * Turns anything thrown below into `{"error", "error_description"}` for APIs or the branded error
+ * page for browsers. Unexpected errors are logged with their stack and shown only as a reference.
+ */
+export function errorHandler(): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (thrown) {
+      const error = toAppError(thrown);
+      const log = ctx.state.log as Logger | undefined;
+      if (error.status >= 500) log?.error({ err: error.cause ?? error, code: error.code }, 'request failed');
+      else log?.info({ code: error.code, reason: error.message }, 'request refused');
+      ctx.status = error.status;
+      if (error.code === 'too_many_requests') ctx.set('Retry-After', '60');
+      if (wantsHtml(ctx)) {
+        ctx.type = 'html';
+        const tenant = ctx.state.tenant as { id: string; name: string } | undefined;
+        ctx.body = await renderPage('error', {
+          title: 'Error',
+          tenant: tenant ? { id: tenant.id, name: tenant.name } : { id: '', name: 'Gatehouse' },
+          requestId: ctx.state.requestId as string,
+          heading: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+          message: error.message,
+          status: error.status,
+        });
+      } else {
+        ctx.body = { error: error.code, error_description: error.message };
+      }
+    }
+  };
+}

@@ -1,0 +1,64 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { errors } from 'oidc-provider';
+import type { AppContext } from '../app-context.js';
+import { AppError } from '../errors.js';
+import { formBody } from '../http/forms.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+import { nextStep } from './policy.js';
+import { StepContext, type InteractionStep } from './step.js';
+import { abort } from './steps/abort.js';
+import { consentStep } from './steps/consent.js';
+import { passwordStep } from './steps/password.js';
+
+const steps: Record<string, InteractionStep> = {
+  [passwordStep.name]: passwordStep,
+  [consentStep.name]: consentStep,
+};
+
+/** Loads the interaction this browser is in; it must be the one named in the URL. */
+async function load(ctx: Context, app: AppContext): Promise<StepContext> {
+  const tenant = ctx.state.tenant as TenantContext;
+  let interaction;
+  try {
+    interaction = await tenant.provider.interactionDetails(ctx.req, ctx.res);
+  } catch (error) {
+    if (error instanceof errors.SessionNotFound) {
+      throw new AppError('interaction_expired', 'This sign-in page has expired or was opened in another browser. Go back to the application and sign in again.');
+    }
+    throw error;
+  }
+  if (interaction.uid !== ctx.params['uid']) {
+    throw new AppError('interaction_expired', 'This sign-in page does not belong to your current sign-in. Go back to the application and sign in again.');
+  }
+  return new StepContext(ctx, app, tenant, interaction);
+}
+
+/**
+ * The login pipeline's routes. GET shows whichever step the policy wants; each POST goes to the
+ * step named in the URL, which must also be the step the policy wants now (no skipping ahead).
+ */
+export function interactionRouter(app: AppContext): Router {
+  const router = new Router({ prefix: '/t/:tenant/interaction/:uid' });
+  const body = formBody(app.config.http.bodyLimit);
+
+  router.get('/', async (ctx) => {
+    const step = await load(ctx, app);
+    await steps[nextStep(step.interaction)]!.render(step);
+  });
+
+  router.post('/abort', body, async (ctx) => {
+    await abort(await load(ctx, app));
+  });
+
+  router.post('/:step', body, async (ctx) => {
+    const step = await load(ctx, app);
+    const wanted = nextStep(step.interaction);
+    if (ctx.params['step'] !== wanted) {
+      throw new AppError('invalid_request', 'This step is not the one your sign-in needs now. Go back and reload the page.');
+    }
+    await steps[wanted]!.submit(step);
+  });
+
+  return router;
+}

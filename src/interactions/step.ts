@@ -1,0 +1,70 @@
+import type { Context } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { AppContext } from '../app-context.js';
+import { csrfTokenFor, verifyForm } from '../http/forms.js';
+import { renderPage } from '../http/views.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+
+export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** What a step gets: the request, the process-wide and tenant contexts, and the interaction. */
+export class StepContext {
+  readonly base: string;
+
+  constructor(
+    readonly ctx: Context,
+    readonly app: AppContext,
+    readonly tenant: TenantContext,
+    readonly interaction: InteractionDetails,
+  ) {
+    this.base = `${new URL(tenant.issuer).pathname}/interaction/${interaction.uid}`;
+  }
+
+  /** CSRF token for this interaction's forms. */
+  get csrfToken(): string {
+    return csrfTokenFor(this.tenant, `interaction:${this.interaction.uid}`);
+  }
+
+  /** Checks CSRF and Origin of a POST and returns its fields. */
+  verifyForm(): Record<string, unknown> {
+    return verifyForm(this.ctx, this.tenant, `interaction:${this.interaction.uid}`, new URL(this.app.config.publicUrl).origin);
+  }
+
+  async clientName(): Promise<{ name: string; uri?: string; firstParty: boolean }> {
+    const clientId = String(this.interaction.params['client_id']);
+    const client = await this.tenant.provider.Client.find(clientId);
+    const uri = client?.clientUri;
+    return { name: client?.clientName ?? clientId, ...(uri ? { uri } : {}), firstParty: client?.['first_party'] === true };
+  }
+
+  async render(page: string, title: string, locals: Record<string, unknown>, status = 200): Promise<void> {
+    this.ctx.status = status;
+    this.ctx.type = 'html';
+    // Interaction pages must never be cached or replayed from history with stale tokens.
+    this.ctx.set('Cache-Control', 'no-store');
+    this.ctx.body = await renderPage(page, {
+      title,
+      tenant: { id: this.tenant.id, name: this.tenant.name },
+      requestId: this.ctx.state.requestId as string,
+      abortUrl: `${this.base}/abort`,
+      csrfToken: this.csrfToken,
+      ...locals,
+    });
+  }
+
+  /** Ends the interaction; the provider continues the authorization request. */
+  async finish(result: InteractionResults, merge = true): Promise<void> {
+    const returnTo = await this.tenant.provider.interactionResult(this.ctx.req, this.ctx.res, result, { mergeWithLastSubmission: merge });
+    this.ctx.status = 303;
+    this.ctx.redirect(returnTo);
+  }
+}
+
+/** One step of the login pipeline: GET renders it, POST verifies one thing and records progress. */
+export interface InteractionStep {
+  /** path segment and policy name */
+  readonly name: string;
+  render(step: StepContext): Promise<void>;
+  submit(step: StepContext): Promise<void>;
+}

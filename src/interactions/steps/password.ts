@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
+import { normaliseUsername } from '../../domain/users.js';
+import { parseFields } from '../../http/forms.js';
+import type { InteractionStep, StepContext } from '../step.js';
+
+const fields = z.object({
+  username: z.string().max(256),
+  password: z.string().max(MAX_PASSWORD_LENGTH),
+});
+
+/** Failed sign-ins allowed per identifier and per client address before a cool-down (15 min). */
+export const throttle = {
+  identifier: { limit: 10, windowSeconds: 15 * 60 },
+  address: { limit: 100, windowSeconds: 15 * 60 },
+};
+
+/** The one message for every failed sign-in: unknown user, wrong password, disabled account. */
+export const INVALID_CREDENTIALS = 'Incorrect username or password.';
+
+async function show(step: StepContext, username: string, error?: string, status = 200): Promise<void> {
+  const client = await step.clientName();
+  await step.render(
+    'login',
+    'Sign in',
+    { action: `${step.base}/login`, client, username, error, fieldErrors: {} },
+    status,
+  );
+}
+
+/**
+ * First factor: identifier + password (argon2id). Unknown users, wrong passwords and disabled
+ * accounts get the same page, status and (through the dummy hash) the same time. Failures are
+ * counted per identifier and per address; the counts cool down by themselves.
+ */
+export const passwordStep: InteractionStep = {
+  name: 'login',
+
+  async render(step) {
+    const hint = step.interaction.params['login_hint'];
+    await show(step, typeof hint === 'string' ? hint.slice(0, 256) : '');
+  },
+
+  async submit(step) {
+    const { username, password } = parseFields(fields, step.verifyForm());
+    const { app, tenant } = step;
+    const identifierKey = `login:${tenant.id}:id:${normaliseUsername(username)}`;
+    const addressKey = `login:${tenant.id}:ip:${step.ctx.ip}`;
+
+    const wait = Math.max(
+      await app.attempts.retryAfter(identifierKey, throttle.identifier),
+      await app.attempts.retryAfter(addressKey, throttle.address),
+    );
+    if (wait > 0) {
+      const minutes = Math.ceil(wait / 60);
+      step.ctx.set('Retry-After', String(wait));
+      return show(step, username, `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 429);
+    }
+
+    const user = username ? await app.users.findByIdentifier(tenant.id, username) : null;
+    const verdict = await app.passwords.verify(user?.passwordHash, password);
+    if (!user || !verdict.ok || user.disabled) {
+      await Promise.all([app.attempts.recordFailure(identifierKey, throttle.identifier), app.attempts.recordFailure(addressKey, throttle.address)]);
+      step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
+      return show(step, username, INVALID_CREDENTIALS, 401);
+    }
+
+    await app.attempts.reset(identifierKey);
+    if (verdict.needsRehash) {
+      // The configured argon2 parameters changed since this hash was made: upgrade it now.
+      await app.users.setPasswordHash(tenant.id, user._id, await app.passwords.hash(password));
+    }
+    step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
+    await step.finish({ login: { accountId: user._id, amr: ['pwd'] } }, false);
+  },
+};

@@ -1,0 +1,20 @@
+import type { Configuration } from 'oidc-provider';
+
+type Features = NonNullable<Configuration['features']>;
+
+/**
+ * The protocol features every tenant gets. Off: `devInteractions` (our own login pipeline renders
+ * every page), dynamic registration (clients are managed by operators), implicit and hybrid flows.
+ */
+export const baseFeatures: Features = {
+  devInteractions: { enabled: false },
+  clientCredentials: { enabled: true },
+  introspection: { enabled: true },
+  revocation: { enabled: true },
+  userinfo: { enabled: true },
+  backchannelLogout: { enabled: true },
+  pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+  dPoP: { enabled: true },
+  claimsParameter: { enabled: true },
+  registration: { enabled: false },
+};

@@ -1,0 +1,60 @@
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { renderPage } from '../http/views.js';
+
+type Tenant = { id: string; name: string };
+
+function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
+  const value = ctx.get('x-request-id');
+  return value || undefined;
+}
+
+/**
+ * The provider's own pages (protocol errors shown to a browser, logout confirmation, signed-out
+ * notice) rendered with our templates instead of oidc-provider's built-in ones.
+ */
+export function pagesFor(tenant: Tenant) {
+  const renderError: NonNullable<Configuration['renderError']> = async (ctx, out, error) => {
+    const status = (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status ?? 500;
+    ctx.type = 'html';
+    ctx.body = await renderPage('error', {
+      title: 'Something went wrong',
+      tenant,
+      requestId: requestIdOf(ctx),
+      heading: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+      message: out.error_description ? `${out.error}: ${out.error_description}` : out.error,
+      status,
+    });
+  };
+
+  const logoutSource = async (ctx: KoaContextWithOIDC, form: string) => {
+    // oidc-provider hands us its form as HTML; we take only the action and the xsrf value so our
+    // template can render its own, escaped form.
+    const action = /action="([^"]+)"/.exec(form)?.[1] ?? '';
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+    ctx.type = 'html';
+    ctx.body = await renderPage('logout', {
+      title: 'Sign out',
+      tenant,
+      requestId: requestIdOf(ctx),
+      action: decodeEntities(action),
+      xsrf,
+      clientName: ctx.oidc.client?.clientName ?? undefined,
+    });
+  };
+
+  const postLogoutSuccessSource = async (ctx: KoaContextWithOIDC) => {
+    ctx.type = 'html';
+    ctx.body = await renderPage('logged-out', {
+      title: 'Signed out',
+      tenant,
+      requestId: requestIdOf(ctx),
+      clientName: ctx.oidc.client?.clientName ?? undefined,
+    });
+  };
+
+  return { renderError, logoutSource, postLogoutSuccessSource };
+}
+
+function decodeEntities(value: string): string {
+  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}

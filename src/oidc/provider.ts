@@ -1,0 +1,82 @@
+import Provider, { type Configuration } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Store } from '../../adapters/store.js';
+import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import type { ClientRepository } from '../domain/clients.js';
+import type { TenantKeys } from '../domain/keys.js';
+import type { ResourceRepository } from '../domain/resources.js';
+import type { UserRepository } from '../domain/users.js';
+import { claimsByScope, findAccountFor } from './claims.js';
+import { clientFinder } from './clients.js';
+import { subscribeToEvents } from './events.js';
+import { baseFeatures } from './features.js';
+import { pagesFor } from './pages.js';
+import { resourceIndicatorsFor } from './resources.js';
+import { ttl } from './ttl.js';
+
+export interface ProviderDeps {
+  tenant: { id: string; name: string };
+  issuer: string;
+  keys: TenantKeys;
+  store: Store;
+  users: UserRepository;
+  clients: ClientRepository;
+  resources: ResourceRepository;
+  logger: Logger;
+}
+
+/**
+ * Builds one tenant's oidc-provider instance from its keys, its store-backed models and the shared
+ * protocol settings. Called by the tenant pool; the result is cached until the tenant changes.
+ */
+export function buildProvider(deps: ProviderDeps): Provider {
+  const { tenant, issuer } = deps;
+  const tenantPath = new URL(issuer).pathname;
+  const pages = pagesFor(tenant);
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: tenantPath };
+
+  const configuration: Configuration = {
+    adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: clientFinder(tenant.id, issuer, deps.clients) }),
+    jwks: deps.keys.jwks as Configuration['jwks'],
+    cookies: {
+      keys: deps.keys.cookieKeys,
+      // Scoped to the tenant's path so two tenants on one host never read each other's cookies.
+      long: { ...cookieOptions, signed: true },
+      short: { ...cookieOptions, signed: true },
+    },
+    findAccount: findAccountFor(tenant.id, deps.users),
+    claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
+    scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
+    responseTypes: ['code'],
+    features: {
+      ...baseFeatures,
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      resourceIndicators: resourceIndicatorsFor(tenant.id, deps.resources),
+    },
+    extraClientMetadata: {
+      properties: ['first_party'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new Error('first_party must be a boolean');
+        }
+      },
+    },
+    interactions: { url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
+    // Refresh tokens for every client allowed the grant (not only with offline_access); they expire
+    // with the session unless offline_access was granted, and every use rotates them.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    clientBasedCORS(_ctx, origin, client) {
+      if (origin === 'null') return false;
+      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+    },
+    renderError: pages.renderError,
+    ttl,
+  };
+
+  const provider = new Provider(issuer, configuration);
+  // The root app sets X-Forwarded-* from the configured public URL before handing requests over.
+  provider.proxy = true;
+  subscribeToEvents(provider, deps.logger);
+  return provider;
+}

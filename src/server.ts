@@ -1,0 +1,85 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import compose from 'koa-compose';
+import Koa from 'koa';
+import { accountRouter } from './account/router.js';
+import type { AppContext } from './app-context.js';
+import { serveAssets } from './http/assets.js';
+import { errorHandler } from './http/errors.js';
+import { healthRouter } from './http/health.js';
+import { requestContext } from './http/request-context.js';
+import { securityHeaders } from './http/security-headers.js';
+import { interactionRouter } from './interactions/router.js';
+import { TenantPool } from './tenancy/pool.js';
+import { resolveTenant } from './tenancy/resolve.js';
+
+export interface Gatehouse {
+  server: Server;
+  pool: TenantPool;
+  /** `http://127.0.0.1:port` (or the bound address) once listening */
+  url: string;
+  /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
+ * resolution -> our routes (interactions, account) or the tenant's oidc-provider.
+ */
+export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }): Koa {
+  const koa = new Koa({ proxy: app.config.trustProxy });
+  const secure = app.config.publicUrl.startsWith('https:');
+  const health = healthRouter(app.store, () => state.shuttingDown);
+  const interactions = interactionRouter(app);
+  const account = accountRouter(app);
+  const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods()]);
+
+  koa.use(requestContext(app.logger));
+  koa.use(securityHeaders({ hsts: secure }));
+  koa.use(errorHandler());
+  koa.use(async (ctx, next) => {
+    // Cookies we set are Secure whenever the public URL is https, even behind a TLS-terminating proxy.
+    if (secure) ctx.cookies.secure = true;
+    await next();
+  });
+  koa.use(health.routes());
+  koa.use(serveAssets());
+  koa.use(resolveTenant(app, pool, ownRoutes as Koa.Middleware));
+  koa.use(async (ctx) => {
+    if (ctx.path === '/' && app.config.demo.seed) {
+      ctx.redirect('/t/demo/account');
+      return;
+    }
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', error_description: 'Nothing here. Tenants live under /t/{tenant}, e.g. /t/{tenant}/.well-known/openid-configuration' };
+  });
+  return koa;
+}
+
+/** Builds the app and listens; resolves once the port is open. */
+export async function startServer(app: AppContext, options: { host: string; port: number }): Promise<Gatehouse> {
+  const pool = new TenantPool(app);
+  const state = { shuttingDown: false };
+  const koa = createApp(app, pool, state);
+  const server = createServer(koa.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  app.runtime.localOrigin = url;
+
+  const close = async () => {
+    if (state.shuttingDown) return;
+    state.shuttingDown = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
+    await Promise.race([closed, grace]);
+    server.closeAllConnections();
+  };
+  return { server, pool, url, close };
+}

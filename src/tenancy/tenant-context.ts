@@ -1,0 +1,57 @@
+import { createHmac } from 'node:crypto';
+import type Provider from 'oidc-provider';
+import type { AppContext } from '../app-context.js';
+import { issuerFor } from '../app-context.js';
+import type { Tenant } from '../domain/tenants.js';
+import { AppError } from '../errors.js';
+import { buildProvider } from '../oidc/provider.js';
+
+/** The composition root of one tenant: its provider and the values its routes need. */
+export interface TenantContext {
+  id: string;
+  name: string;
+  issuer: string;
+  provider: Provider;
+  /** the provider's request handler (Koa callback), built once */
+  handle: ReturnType<Provider['callback']>;
+  /** HMAC with the tenant's newest cookie key, for CSRF tokens and our own cookies */
+  mac(purpose: string, value: string): string;
+  /** all cookie keys, newest first, for verifying values signed before a rotation */
+  macAll(purpose: string, value: string): string[];
+}
+
+/** Builds a tenant's context; generates its keys first when allowed and missing. */
+export async function buildTenantContext(app: AppContext, tenant: Tenant): Promise<TenantContext> {
+  let keys = await app.keys.load(tenant._id);
+  if (!keys && app.config.keys.autoGenerate) {
+    app.logger.info({ tenant: tenant._id }, 'generating signing keys for tenant');
+    await app.keys.rotate(tenant._id);
+    keys = await app.keys.load(tenant._id);
+  }
+  if (!keys) {
+    throw new AppError('no_signing_keys', `tenant ${tenant._id} has no signing keys; an operator must run: gatehouse keys rotate --tenant ${tenant._id}`);
+  }
+  const issuer = issuerFor(app.config, tenant._id);
+  const name = tenant.displayName;
+  const provider = buildProvider({
+    tenant: { id: tenant._id, name },
+    issuer,
+    keys,
+    store: app.store,
+    users: app.users,
+    clients: app.clients,
+    resources: app.resources,
+    logger: app.logger.child({ tenant: tenant._id }),
+  });
+  const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
+  const cookieKeys = keys.cookieKeys;
+  return {
+    id: tenant._id,
+    name,
+    issuer,
+    provider,
+    handle: provider.callback(),
+    mac: (purpose, value) => macWith(cookieKeys[0]!, purpose, value),
+    macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
+  };
+}

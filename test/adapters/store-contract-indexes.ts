@@ -1,0 +1,118 @@
+/** Store contract, indexes: unique, compound, sparse (also compound), idempotence, bad specs. */
+import { describe, expect, it } from 'vitest';
+import { DuplicateKeyError, type Collection, type Doc } from '../../adapters/store.js';
+import type { StoreContractContext } from './store-contract.js';
+
+async function duplicate(promise: Promise<unknown>): Promise<DuplicateKeyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DuplicateKeyError);
+  return error as DuplicateKeyError;
+}
+
+export function indexContract(context: StoreContractContext): void {
+  describe('indexes', () => {
+    const indexed = async (specs: Parameters<StoreContractContext['store']['ensureIndexes']>[1]): Promise<Collection> => {
+      const coll = context.fresh();
+      await context.store.ensureIndexes(coll.name, specs);
+      return coll;
+    };
+
+    it('a unique index refuses duplicates on insert, update, upsert and findOneAndUpdate, writing nothing', async () => {
+      const coll = await indexed([{ fields: ['email'], unique: true }]);
+      await coll.insertOne({ _id: 'a', email: 'a@x' });
+      await coll.insertOne({ _id: 'b', email: 'b@x' });
+      const error = await duplicate(coll.insertOne({ _id: 'c', email: 'a@x' }));
+      expect(error.collection).toBe(coll.name);
+      await duplicate(coll.updateOne({ _id: 'b' }, { $set: { email: 'a@x', touched: true } }));
+      await duplicate(coll.findOneAndUpdate({ _id: 'b' }, { $set: { email: 'a@x', touched: true } }));
+      await duplicate(coll.updateOne({ _id: 'd' }, { $set: { email: 'a@x' } }, { upsert: true }));
+      expect(await coll.find({}, { sort: { _id: 1 } })).toEqual([
+        { _id: 'a', email: 'a@x' },
+        { _id: 'b', email: 'b@x' },
+      ]);
+    });
+
+    it('a compound unique index constrains the combination only', async () => {
+      const coll = await indexed([{ fields: ['tenant', 'username'], unique: true }]);
+      await coll.insertOne({ _id: '1', tenant: 't1', username: 'bob' });
+      await coll.insertOne({ _id: '2', tenant: 't2', username: 'bob' });
+      await coll.insertOne({ _id: '3', tenant: 't1', username: 'alice' });
+      const error = await duplicate(coll.insertOne({ _id: '4', tenant: 't1', username: 'bob' }));
+      expect(error.key).toContain('username');
+      await duplicate(coll.updateOne({ _id: '3' }, { $set: { username: 'bob' } }));
+      expect(await coll.count({ username: 'bob' })).toBe(2);
+    });
+
+    it('a sparse unique index ignores documents without the field', async () => {
+      const coll = await indexed([{ fields: ['code'], unique: true, sparse: true }]);
+      await coll.insertOne({ _id: '1' });
+      await coll.insertOne({ _id: '2' });
+      await coll.insertOne({ _id: '3', code: 'c' });
+      await duplicate(coll.insertOne({ _id: '4', code: 'c' }));
+      await coll.updateOne({ _id: '3' }, { $unset: { code: true } });
+      await coll.insertOne({ _id: '4', code: 'c' });
+      expect(await coll.count({})).toBe(4);
+    });
+
+    it('indexes Date values like any other value (sparse, unique and TTL indexes)', async () => {
+      const coll = await indexed([{ fields: ['at'], unique: true, sparse: true }, { fields: ['expiresAt'], ttl: true }]);
+      const at = new Date('2031-01-01T00:00:00Z');
+      await coll.insertOne({ _id: '1', at, expiresAt: new Date(Date.now() + 3_600_000) });
+      await coll.insertOne({ _id: '2' });
+      await duplicate(coll.insertOne({ _id: '3', at: new Date(at.getTime()) }));
+      expect(await coll.find({ at })).toHaveLength(1);
+      expect(await coll.count({ at: { $gte: at } })).toBe(1);
+      expect(await coll.count({ expiresAt: { $gt: new Date() } })).toBe(1);
+    });
+
+    it('a compound sparse unique index ignores documents missing any of its fields', async () => {
+      const coll = await indexed([{ fields: ['tenant', 'email'], unique: true, sparse: true }]);
+      // Many users of one tenant without an e-mail address: the case nedb cannot express natively.
+      await coll.insertOne({ _id: '1', tenant: 't1' });
+      await coll.insertOne({ _id: '2', tenant: 't1' });
+      await coll.insertOne({ _id: '3', tenant: 't1', email: 'a@x' });
+      await coll.insertOne({ _id: '4', tenant: 't2', email: 'a@x' });
+      const error = await duplicate(coll.insertOne({ _id: '5', tenant: 't1', email: 'a@x' }));
+      expect(error.key).toContain('email');
+      await duplicate(coll.updateOne({ _id: '1' }, { $set: { email: 'a@x', touched: true } }));
+      await duplicate(coll.findOneAndUpdate({ _id: '2' }, { $set: { email: 'a@x', touched: true } }));
+      await duplicate(coll.updateOne({ tenant: 't1', name: 'new' }, { $set: { email: 'a@x' } }, { upsert: true }));
+      await duplicate(coll.updateMany({ _id: { $in: ['1', '2'] } }, { $set: { email: 'b@x' } }));
+      expect(await coll.count({ touched: true })).toBe(0);
+      expect(await coll.count({ name: 'new' })).toBe(0);
+      expect(await coll.count({ email: 'b@x' })).toBeLessThanOrEqual(1);
+      // Updating other fields of an indexed document, or moving its key to a free value, is fine.
+      expect(await coll.updateOne({ _id: '3' }, { $set: { touched: true } })).toMatchObject({ matched: 1 });
+      expect(await coll.findOneAndUpdate({ _id: '4' }, { $set: { email: 'c@x' } })).toMatchObject({ email: 'c@x' });
+      await coll.insertOne({ _id: '6', tenant: 't2', email: 'a@x' });
+    });
+
+    it('a plain index does not constrain; ensureIndexes can be repeated', async () => {
+      const specs = [{ fields: ['tenant'] }, { fields: ['tenant', 'email'], unique: true, sparse: true }, { fields: ['expiresAt'], ttl: true }];
+      const coll = await indexed(specs);
+      await context.store.ensureIndexes(coll.name, specs);
+      await coll.insertOne({ _id: '1', tenant: 't', expiresAt: new Date(Date.now() + 3_600_000) });
+      await coll.insertOne({ _id: '2', tenant: 't' });
+      expect(await coll.count({ tenant: 't' })).toBe(2);
+    });
+
+    it('building a unique index over existing duplicates fails with DuplicateKeyError', async () => {
+      const coll: Collection<Doc> = context.fresh();
+      await coll.insertOne({ _id: '1', tenant: 't', email: 'a@x' });
+      await coll.insertOne({ _id: '2', tenant: 't', email: 'a@x' });
+      await duplicate(context.store.ensureIndexes(coll.name, [{ fields: ['email'], unique: true }]));
+      await duplicate(context.store.ensureIndexes(coll.name, [{ fields: ['tenant', 'email'], unique: true, sparse: true }]));
+    });
+
+    it('rejects index specs no backend can build', async () => {
+      const name = context.fresh().name;
+      await expect(context.store.ensureIndexes(name, [{ fields: [] }])).rejects.toThrow(TypeError);
+      await expect(context.store.ensureIndexes(name, [{ fields: ['a', 'b'], ttl: true }])).rejects.toThrow(TypeError);
+      await expect(context.store.ensureIndexes(name, [{ fields: ['a', 'a'] }])).rejects.toThrow(TypeError);
+      await expect(context.store.ensureIndexes(name, [{ fields: ['$a'] }])).rejects.toThrow(TypeError);
+    });
+  });
+}

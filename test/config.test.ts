@@ -1,0 +1,324 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError, envVars, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCount = 0;
+/** Writes `content` (an object as JSON, or raw text) to a fresh file and returns its path. */
+function configFile(content: unknown): string {
+  const file = join(dir, `config-${++fileCount}.json`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** Loads with an explicit, otherwise empty environment so the test runner's own variables never leak in. */
+function load(options: LoadConfigOptions = {}): Config {
+  return loadConfig({ env: {}, ...options });
+}
+
+/** Asserts that loading fails with a ConfigError whose message contains every fragment. */
+function expectProblems(options: LoadConfigOptions, ...fragments: string[]): ConfigError {
+  let caught: unknown;
+  try {
+    load(options);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const error = caught as ConfigError;
+  expect(error.message.startsWith('Invalid configuration:\n')).toBe(true);
+  for (const fragment of fragments) expect(error.message).toContain(fragment);
+  return error;
+}
+
+function valueAt(tree: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], tree);
+}
+
+const masterKey = randomBytes(32).toString('base64');
+const production = {
+  NODE_ENV: 'production',
+  GATEHOUSE_PUBLIC_URL: 'https://id.example.com',
+  GATEHOUSE_MASTER_KEY: masterKey,
+};
+
+describe('defaults', () => {
+  it('starts on a laptop with no configuration at all', () => {
+    expect(load()).toEqual({
+      env: 'development',
+      publicUrl: 'http://localhost:3000',
+      host: '0.0.0.0',
+      port: 3000,
+      trustProxy: false,
+      dataDir: './data',
+      store: { kind: 'nedb', mongodb: { database: 'gatehouse' } },
+      keys: { autoGenerate: true },
+      demo: { seed: true, username: 'demo', password: 'gatehouse-demo' },
+      password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
+      tenants: { poolSize: 500 },
+      http: { bodyLimit: 65536, shutdownGraceMs: 10000 },
+      log: { level: 'info' },
+    });
+  });
+
+  it('seeds the demo tenant only in development, and generates keys outside production', () => {
+    expect(load({ env: { NODE_ENV: 'test' } })).toMatchObject({ keys: { autoGenerate: true }, demo: { seed: false } });
+    expect(load({ env: production })).toMatchObject({ keys: { autoGenerate: false }, demo: { seed: false } });
+  });
+
+  it('ships an example file that spells out the defaults', () => {
+    const fromExample = load({ file: join(root, 'config/gatehouse.example.json') });
+    const { store, ...rest } = fromExample;
+    const { store: defaultStore, ...defaultRest } = load();
+    expect(rest).toEqual(defaultRest);
+    expect(store).toEqual({ ...defaultStore, mongodb: { ...defaultStore.mongodb, uri: expect.any(String) } });
+  });
+});
+
+describe('sources and precedence', () => {
+  it('layers defaults < file < environment < overrides', () => {
+    const file = configFile({ port: 4000, host: '127.0.0.1', log: { level: 'debug' }, tenants: { poolSize: 7 } });
+    const config = load({
+      file,
+      env: { GATEHOUSE_PORT: '5000', GATEHOUSE_LOG_LEVEL: 'warn' },
+      overrides: { port: 6000 },
+    });
+    expect(config.port).toBe(6000);
+    expect(config.log.level).toBe('warn');
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.tenants.poolSize).toBe(7);
+    // Merging is per key: the file's section keeps the keys the environment did not set.
+    expect(config.http.bodyLimit).toBe(65536);
+  });
+
+  it('finds the file through GATEHOUSE_CONFIG, and an explicit file wins over it', () => {
+    const named = configFile({ port: 4001 });
+    const explicit = configFile({ port: 4002 });
+    expect(load({ env: { GATEHOUSE_CONFIG: named } }).port).toBe(4001);
+    expect(load({ env: { GATEHOUSE_CONFIG: named }, file: explicit }).port).toBe(4002);
+  });
+
+  it('reads plain PORT only when GATEHOUSE_PORT is unset', () => {
+    expect(load({ env: { PORT: '8080' } }).port).toBe(8080);
+    expect(load({ env: { PORT: '8080', GATEHOUSE_PORT: '9090' } }).port).toBe(9090);
+  });
+
+  it('maps every variable in the table to its key', () => {
+    const samples: Record<string, [text: string, value: unknown]> = {
+      NODE_ENV: ['test', 'test'],
+      GATEHOUSE_PUBLIC_URL: ['https://id.example.com/', 'https://id.example.com'],
+      GATEHOUSE_HOST: ['127.0.0.1', '127.0.0.1'],
+      GATEHOUSE_PORT: [' 8443 ', 8443],
+      GATEHOUSE_TRUST_PROXY: ['YES', true],
+      GATEHOUSE_DATA_DIR: ['/var/lib/gatehouse', '/var/lib/gatehouse'],
+      GATEHOUSE_STORE: ['mongodb', 'mongodb'],
+      GATEHOUSE_MONGODB_URI: ['mongodb+srv://cluster.example.net', 'mongodb+srv://cluster.example.net'],
+      GATEHOUSE_MONGODB_DATABASE: ['idp', 'idp'],
+      GATEHOUSE_MASTER_KEY: [masterKey, masterKey],
+      GATEHOUSE_KEYS_AUTO_GENERATE: ['0', false],
+      GATEHOUSE_DEMO_SEED: ['no', false],
+      GATEHOUSE_DEMO_USERNAME: ['alice', 'alice'],
+      GATEHOUSE_DEMO_PASSWORD: ['correct horse battery', 'correct horse battery'],
+      GATEHOUSE_PASSWORD_MEMORY_COST: ['65536', 65536],
+      GATEHOUSE_PASSWORD_TIME_COST: ['3', 3],
+      GATEHOUSE_PASSWORD_PARALLELISM: ['2', 2],
+      GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
+      GATEHOUSE_BODY_LIMIT: ['2048', 2048],
+      GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
+      GATEHOUSE_LOG_LEVEL: ['debug', 'debug'],
+    };
+    // A variable added to the table without a sample here fails, so the table stays tested.
+    expect(Object.keys(samples).sort()).toEqual(envVars.map((variable) => variable.name).sort());
+    const env = Object.fromEntries(Object.entries(samples).map(([name, [text]]) => [name, text]));
+    const config = load({ env });
+    for (const variable of envVars) {
+      expect(valueAt(config, variable.path), variable.name).toEqual(samples[variable.name]?.[1]);
+    }
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(load({ env: { GATEHOUSE_PORT: '', GATEHOUSE_TRUST_PROXY: '' } })).toMatchObject({ port: 3000, trustProxy: false });
+  });
+
+  it('warns about a variable one typo away from a real one, and ignores other unknown ones', () => {
+    const onWarning = vi.fn();
+    load({ env: { GATEHOUSE_PROT: '1', GATEHOUSE_SOMETHING_ELSE: 'x' }, onWarning });
+    expect(onWarning).toHaveBeenCalledTimes(1);
+    expect(onWarning.mock.calls[0]?.[0]).toContain('did you mean GATEHOUSE_PORT?');
+  });
+});
+
+describe('invalid values', () => {
+  it('rejects a port that is not a number, or out of range', () => {
+    expectProblems({ env: { GATEHOUSE_PORT: 'abc' } }, 'port (GATEHOUSE_PORT): expected a whole number from 0 to 65535, got "abc"');
+    expectProblems({ env: { GATEHOUSE_PORT: '70000' } }, 'port (GATEHOUSE_PORT)', 'got 70000');
+    expectProblems({ env: { PORT: '3000.5' } }, 'port (PORT)');
+  });
+
+  it('does not coerce numbers written as strings in the file', () => {
+    const file = configFile({ port: '3000' });
+    expectProblems({ file }, `port (in ${file})`, 'whole number');
+  });
+
+  it('rejects a public URL that is not a URL, not http(s), or has a query, fragment or credentials', () => {
+    expectProblems({ env: { GATEHOUSE_PUBLIC_URL: 'id.example.com' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL): expected an absolute URL');
+    expectProblems({ env: { GATEHOUSE_PUBLIC_URL: 'ftp://id.example.com' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL)', 'http: or https:');
+    expectProblems({ env: { GATEHOUSE_PUBLIC_URL: 'https://id.example.com/?x=1' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL)', 'query or fragment');
+    expectProblems({ env: { GATEHOUSE_PUBLIC_URL: 'https://id.example.com/#top' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL)', 'query or fragment');
+    expectProblems({ env: { GATEHOUSE_PUBLIC_URL: 'https://a:b@id.example.com' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL)', 'username or password');
+  });
+
+  it('parses booleans strictly', () => {
+    expectProblems({ env: { GATEHOUSE_TRUST_PROXY: 'maybe' } }, 'trustProxy (GATEHOUSE_TRUST_PROXY): expected true/false, 1/0 or yes/no, got "maybe"');
+    expectProblems({ env: { GATEHOUSE_DEMO_SEED: 'on' } }, 'demo.seed (GATEHOUSE_DEMO_SEED)');
+  });
+
+  it('rejects an unknown store kind, log level or NODE_ENV', () => {
+    expectProblems({ env: { GATEHOUSE_STORE: 'redis' } }, 'store.kind (GATEHOUSE_STORE): expected one of nedb, memory, mongodb, got "redis"');
+    expectProblems({ env: { GATEHOUSE_LOG_LEVEL: 'verbose' } }, 'log.level (GATEHOUSE_LOG_LEVEL)');
+    expectProblems({ env: { NODE_ENV: 'staging' } }, 'env (NODE_ENV): expected one of development, test, production');
+  });
+
+  it('rejects a short master key without echoing it', () => {
+    const short = randomBytes(16).toString('base64');
+    const error = expectProblems({ env: { GATEHOUSE_MASTER_KEY: short } }, 'masterKey (GATEHOUSE_MASTER_KEY)', '32 random bytes');
+    expect(error.message).not.toContain(short);
+    // Node's decoder would skip the stray characters and find 32 bytes; the alphabet check must not.
+    expectProblems({ env: { GATEHOUSE_MASTER_KEY: `${masterKey.slice(0, 20)}!!${masterKey.slice(20)}` } }, 'masterKey');
+  });
+
+  it('accepts a master key in base64url', () => {
+    const key = randomBytes(32).toString('base64url');
+    expect(load({ env: { GATEHOUSE_MASTER_KEY: key } }).masterKey).toBe(key);
+  });
+
+  it('does not echo a MongoDB URI, which may carry a password', () => {
+    const error = expectProblems({ env: { GATEHOUSE_MONGODB_URI: 'postgres://user:hunter2@db' } }, 'store.mongodb.uri (GATEHOUSE_MONGODB_URI)');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('requires a MongoDB URI for the mongodb store, in every environment', () => {
+    expectProblems({ env: { GATEHOUSE_STORE: 'mongodb' } }, 'store.mongodb.uri (GATEHOUSE_MONGODB_URI is not set): is required when store.kind is mongodb');
+  });
+
+  it('names unknown keys in the file, with a suggestion', () => {
+    const file = configFile({ stroe: { kind: 'memory' }, store: { mongo: {} }, banana: 1 });
+    const error = expectProblems({ file }, `stroe (in ${file}): unknown key; did you mean store?`, 'store.mongo', 'did you mean store.mongodb?', `banana (in ${file}): unknown key`);
+    expect(error.problems).toHaveLength(3);
+  });
+
+  it('treats __proto__ in the file as an unknown key, not as a prototype', () => {
+    const file = configFile('{ "__proto__": { "port": 1 } }');
+    expectProblems({ file }, `__proto__ (in ${file}): unknown key`);
+  });
+
+  it('keeps the mode out of the file', () => {
+    const file = configFile({ env: 'production' });
+    expectProblems({ file }, `env (in ${file}): cannot be set in a config file; set NODE_ENV instead`);
+  });
+
+  it('rejects a section that is not an object', () => {
+    const file = configFile({ http: 5 });
+    expectProblems({ file }, `http (in ${file}): expected an object, got 5`);
+  });
+
+  it('names a malformed, non-object or missing file', () => {
+    const broken = configFile('{ "port": 3000, }');
+    expectProblems({ file: broken }, `config file ${broken}: is not valid JSON`);
+    const list = configFile('[1, 2]');
+    expectProblems({ file: list }, `config file ${list}: must contain a JSON object`);
+    const missing = join(dir, 'missing.json');
+    expectProblems({ file: missing }, `config file ${missing}: not found`);
+    expectProblems({ env: { GATEHOUSE_CONFIG: missing } }, `config file ${missing} (from GATEHOUSE_CONFIG): not found`);
+  });
+
+  it('reports every problem at once', () => {
+    const error = expectProblems(
+      { env: { GATEHOUSE_PORT: 'x', GATEHOUSE_TRUST_PROXY: 'x', GATEHOUSE_STORE: 'x' } },
+      'GATEHOUSE_PORT',
+      'GATEHOUSE_TRUST_PROXY',
+      'GATEHOUSE_STORE',
+    );
+    expect(error.problems).toHaveLength(3);
+  });
+});
+
+describe('production', () => {
+  it('accepts a safe production configuration', () => {
+    const config = load({ env: { ...production, GATEHOUSE_STORE: 'mongodb', GATEHOUSE_MONGODB_URI: 'mongodb://db:27017' } });
+    expect(config).toMatchObject({ env: 'production', publicUrl: 'https://id.example.com', masterKey, store: { kind: 'mongodb' } });
+  });
+
+  it.each(['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000'])('allows plain http on loopback: %s', (url) => {
+    expect(load({ env: { ...production, GATEHOUSE_PUBLIC_URL: url } }).publicUrl).toBe(url);
+  });
+
+  it('refuses the demo login', () => {
+    expectProblems({ env: { ...production, GATEHOUSE_DEMO_SEED: 'true' } }, 'demo.seed (GATEHOUSE_DEMO_SEED): is not allowed in production');
+  });
+
+  it('refuses generated signing keys and says how to create them', () => {
+    const file = configFile({ keys: { autoGenerate: true } });
+    expectProblems({ env: production, file }, `keys.autoGenerate (in ${file}): is not allowed in production`, 'gatehouse keys rotate --tenant <id>');
+  });
+
+  it('refuses to run without a master key', () => {
+    const { GATEHOUSE_MASTER_KEY: _omitted, ...env } = production;
+    expectProblems({ env }, 'masterKey (GATEHOUSE_MASTER_KEY is not set): is required in production', 'openssl rand -base64 32');
+  });
+
+  it('refuses a plain-http public URL', () => {
+    expectProblems({ env: { ...production, GATEHOUSE_PUBLIC_URL: 'http://id.example.com' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL): must be an https: URL in production');
+  });
+
+  it('refuses the memory store', () => {
+    expectProblems({ env: production, overrides: { store: { kind: 'memory' } } }, 'store.kind (in overrides): must not be memory in production');
+  });
+
+  it('applies when production comes from overrides too', () => {
+    expectProblems({ overrides: { env: 'production' } }, 'masterKey (GATEHOUSE_MASTER_KEY is not set)');
+  });
+});
+
+describe('the result', () => {
+  it('is frozen all the way down', () => {
+    const config = load();
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.store as { kind: string }).kind = 'memory';
+    }).toThrow(TypeError);
+    expect(Object.isFrozen(config.store.mongodb)).toBe(true);
+  });
+
+  it('shares nothing between loads', () => {
+    expect(load().store).not.toBe(load().store);
+  });
+});
+
+describe('the command line', () => {
+  it('exits with code 2 and names the variable when the configuration is invalid', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+      cwd: root,
+      env: { ...process.env, GATEHOUSE_PORT: 'not-a-port', NODE_ENV: 'development' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A config that was wrongly accepted would start a server; do not wait for it forever.
+    const timer = setTimeout(() => child.kill(), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    expect(stderr).toContain('GATEHOUSE_PORT');
+    expect(code).toBe(2);
+  });
+});
