@@ -16,6 +16,9 @@ export const indexes: Record<string, IndexSpec[]> = {
   // `_id` is `${tenant}:${clientId}`, so lookups need nothing else.
   clients: [],
   keys: [{ fields: ['tenant'] }],
+  // Short-lived state: readers check `expiresAt` themselves, the TTL index only cleans up.
+  attempts: [{ fields: ['expiresAt'], ttl: true }],
+  account_sessions: [{ fields: ['expiresAt'], ttl: true }],
   // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.
   oidc: [
     { fields: ['tenant', 'model', 'grantId'] },

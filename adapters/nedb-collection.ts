@@ -2,13 +2,13 @@
  * One nedb datastore behind the {@link Collection} port.
  *
  * Every write runs under a per-collection queue. nedb already serialises its own operations, but
- * upserts (built here from {@link upsertBase}) and the compound sparse unique indexes
- * ({@link PartialUniqueIndex}) are check-then-write sequences that must not interleave.
+ * upserts (built here from {@link upsertBase}) and sparse unique indexes (checked by
+ * {@link NedbIndexes}) are check-then-write sequences that must not interleave.
  */
 import { randomUUID } from 'node:crypto';
 import * as nedb from '@seald-io/nedb';
-import { PartialUniqueIndex, violatedFields } from './nedb-unique.js';
-import { checkDocument, checkFilter, checkFindOptions, checkIndexSpec, checkUpdate, upsertBase, upsertId } from './store-guard.js';
+import { NedbIndexes } from './nedb-indexes.js';
+import { checkDocument, checkFilter, checkFindOptions, checkUpdate, upsertBase, upsertId } from './store-guard.js';
 import {
   DuplicateKeyError,
   StoreUnavailableError,
@@ -29,10 +29,7 @@ export type RawDatastore = nedb.default<Record<string, unknown>>;
 export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
   #tail: Promise<unknown> = Promise.resolve();
   #scratch: RawDatastore | undefined;
-  readonly #partialUniques: PartialUniqueIndex[] = [];
-  readonly #ttlFields = new Set<string>();
-  /** Native single-field unique indexes, to name the field nedb's error leaves out. */
-  readonly #uniqueFields = new Set<string>();
+  readonly #indexes: NedbIndexes;
 
   constructor(
     readonly name: string,
@@ -40,7 +37,9 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     /** Resolves once the datafile is loaded; rejects with {@link StoreUnavailableError} otherwise. */
     private readonly ready: Promise<void>,
     private readonly assertOpen: () => void,
-  ) {}
+  ) {
+    this.#indexes = new NedbIndexes(name, db);
+  }
 
   /** Runs `task` unless the store is closed; `exclusive` tasks queue behind the collection's writes. */
   async #run<R>(task: () => Promise<R>, exclusive: boolean, doc?: Doc): Promise<R> {
@@ -66,7 +65,7 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
 
   #translate(error: unknown, doc?: Doc): unknown {
     const err = error as { errorType?: unknown; key?: unknown; code?: unknown } | undefined;
-    if (err?.errorType === 'uniqueViolated') return new DuplicateKeyError(this.name, violatedFields(err.key, this.#uniqueFields, doc));
+    if (err?.errorType === 'uniqueViolated') return new DuplicateKeyError(this.name, this.#indexes.violatedFields(err.key, doc));
     // Node system errors (ENOSPC, EACCES, EIO...) mean the disk, not the caller, failed.
     if (typeof err?.code === 'string' && error instanceof Error) {
       return new StoreUnavailableError(`nedb ${this.name}: ${error.message}`, { cause: error });
@@ -91,10 +90,9 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     }
   }
 
-  async #checkPartialUniques(befores: Doc[], update: Update): Promise<void> {
-    if (this.#partialUniques.length === 0 || befores.length === 0) return;
-    const afters = await this.#preview(befores, update);
-    for (const index of this.#partialUniques) await index.checkUpdate(this.db, befores, afters);
+  async #checkUpdate(befores: Doc[], update: Update): Promise<void> {
+    if (!this.#indexes.checksWrites || befores.length === 0) return;
+    await this.#indexes.checkUpdate(befores, await this.#preview(befores, update));
   }
 
   async findOne(filter: Filter): Promise<T | null> {
@@ -124,7 +122,7 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
   async insertOne(doc: T): Promise<void> {
     checkDocument(this.name, doc);
     await this.#run(async () => {
-      for (const index of this.#partialUniques) await index.checkInsert(this.db, doc);
+      await this.#indexes.checkInsert(doc);
       await this.db.insertAsync(doc);
     }, true, doc);
   }
@@ -135,7 +133,7 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     return this.#run(async () => {
       const before = (await this.db.findOneAsync(filter)) as unknown as Doc | null;
       if (before) {
-        await this.#checkPartialUniques([before], update);
+        await this.#checkUpdate([before], update);
         // By _id: the document checked is the one changed, whatever order nedb walks its candidates in.
         const { numAffected } = await this.db.updateAsync({ _id: before._id }, update, {});
         return { matched: numAffected, upserted: false };
@@ -144,7 +142,7 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
       const base = { ...upsertBase(filter), _id: upsertId(this.name, filter) ?? randomUUID() };
       const [doc] = await this.#preview([base], update);
       checkDocument(this.name, doc);
-      for (const index of this.#partialUniques) await index.checkInsert(this.db, doc);
+      await this.#indexes.checkInsert(doc);
       await this.db.insertAsync(doc);
       return { matched: 0, upserted: true };
     }, true);
@@ -154,9 +152,9 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     checkFilter(this.name, filter);
     checkUpdate(this.name, update);
     return this.#run(async () => {
-      if (this.#partialUniques.length === 0) return (await this.db.updateAsync(filter, update, { multi: true })).numAffected;
+      if (!this.#indexes.checksWrites) return (await this.db.updateAsync(filter, update, { multi: true })).numAffected;
       const befores = (await this.db.findAsync(filter)) as unknown as Doc[];
-      await this.#checkPartialUniques(befores, update);
+      await this.#checkUpdate(befores, update);
       const ids = befores.map((doc) => doc._id);
       return (await this.db.updateAsync({ _id: { $in: ids } }, update, { multi: true })).numAffected;
     }, true);
@@ -167,10 +165,10 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     checkUpdate(this.name, update);
     return this.#run(async () => {
       let target: Filter = filter;
-      if (this.#partialUniques.length > 0) {
+      if (this.#indexes.checksWrites) {
         const before = (await this.db.findOneAsync(filter)) as unknown as Doc | null;
         if (!before) return null;
-        await this.#checkPartialUniques([before], update);
+        await this.#checkUpdate([before], update);
         target = { _id: before._id };
       }
       // One nedb update: match and modify happen in one step of its executor.
@@ -189,41 +187,14 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     return this.#run(() => this.db.removeAsync(filter, { multi: true }), true);
   }
 
-  /**
-   * Creates nedb indexes. nedb never gets `sparse`: its sparse check (`Object.values(key)` all
-   * undefined) also drops Dates and empty arrays from the index, so queries through it miss them.
-   * Sparse unique indexes are enforced by {@link PartialUniqueIndex} over a plain lookup index.
-   */
+  /** Creates the indexes (see {@link NedbIndexes.ensure}). */
   async ensureIndexes(specs: IndexSpec[]): Promise<void> {
-    for (const spec of specs) checkIndexSpec(this.name, spec);
-    await this.#run(async () => {
-      for (const { fields, unique = false, sparse = false, ttl = false } of specs) {
-        const fieldName = fields.length === 1 ? (fields[0] as string) : [...fields];
-        if (ttl) {
-          await this.db.ensureIndexAsync({ fieldName, expireAfterSeconds: 0 });
-          this.#ttlFields.add(fields[0] as string);
-        } else if (unique && sparse) {
-          const index = new PartialUniqueIndex(this.name, fields);
-          await index.checkExisting(this.db);
-          await this.db.ensureIndexAsync({ fieldName });
-          if (!this.#partialUniques.some((known) => known.fields.join() === fields.join())) this.#partialUniques.push(index);
-        } else {
-          await this.db.ensureIndexAsync({ fieldName, unique });
-          if (unique && fields.length === 1) this.#uniqueFields.add(fields[0] as string);
-        }
-      }
-    }, true);
+    await this.#run(() => this.#indexes.ensure(specs), true);
   }
 
-  /**
-   * Removes documents whose TTL date has passed: nedb itself only drops them when a read meets them,
-   * so without this a session nobody looks up again would stay in the datafile for ever.
-   */
+  /** Removes documents past their TTL date; also runs while the store closes. */
   async sweepExpired(now = new Date()): Promise<void> {
-    if (this.#ttlFields.size === 0) return;
-    await this.#exec(async () => {
-      for (const field of this.#ttlFields) await this.db.removeAsync({ [field]: { $lt: now } }, { multi: true });
-    }, true);
+    await this.#exec(() => this.#indexes.sweepExpired(now), true);
   }
 
   /** Rewrites the append-only datafile (file stores only); also runs while the store closes. */

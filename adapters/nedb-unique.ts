@@ -9,7 +9,6 @@
  * process runs between the check and the write (nedb is single-process anyway).
  */
 import type { RawDatastore } from './nedb-collection.js';
-import { isPlainObject } from './store-guard.js';
 import { DuplicateKeyError, type Doc } from './store.js';
 
 /** Reads a dotted path through nested objects (not arrays: unique fields are scalars). */
@@ -20,18 +19,6 @@ export function valueAt(doc: Record<string, unknown>, path: string): unknown {
     current = (current as Record<string, unknown>)[part];
   }
   return current;
-}
-
-/**
- * Names the fields of a native unique index nedb reports as violated. Its error carries the key's
- * values only: an object of field values for a compound index, the bare value otherwise.
- */
-export function violatedFields(key: unknown, uniqueFields: Iterable<string>, doc?: Doc): string | undefined {
-  if (isPlainObject(key)) return Object.keys(key).join(',');
-  const same = (value: unknown) => value === key || (value instanceof Date && key instanceof Date && value.getTime() === key.getTime());
-  // An update cannot change _id, so without the inserted document only the other indexes are candidates.
-  const candidates = doc ? ['_id', ...uniqueFields].filter((field) => same(valueAt(doc, field))) : [...uniqueFields];
-  return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 function keyString(values: unknown[]): string {

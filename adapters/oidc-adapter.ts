@@ -6,7 +6,7 @@
  * code, token or session of one tenant is invisible at another's endpoints.
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { Collection, Doc, Store } from './store.js';
+import { DuplicateKeyError, type Collection, type Doc, type Store } from './store.js';
 
 /** The adapter contract of oidc-provider (see its `lib/adapters/memory_adapter.js`). */
 export type OidcAdapter = Adapter;
@@ -73,7 +73,19 @@ class StoreModelAdapter implements OidcAdapter {
     // Never unset: a re-save of an instance read before consumption must not make it usable again.
     if (payload.consumed) set.consumed = payload.consumed;
     const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
-    await this.docs.updateOne({ _id: this.#id(id) }, update, { upsert: true });
+    if (this.model !== 'ReplayDetection') {
+      await this.docs.updateOne({ _id: this.#id(id) }, update, { upsert: true });
+      return;
+    }
+    // oidc-provider's ReplayDetection.unique() is find-then-save, so two parallel requests carrying
+    // one DPoP proof or client assertion would both pass. Only an absent or expired entry may be
+    // written: a live one makes the upsert insert a duplicate _id, and the request fails.
+    try {
+      await this.docs.updateOne({ _id: this.#id(id), expiresAt: { $lte: new Date(this.now()) } }, update, { upsert: true });
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) throw new errors.InvalidRequest('replay detected');
+      throw error;
+    }
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

@@ -39,6 +39,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_TENANT_POOL_SIZE', path: 'tenants.poolSize', kind: 'integer' },
   { name: 'GATEHOUSE_BODY_LIMIT', path: 'http.bodyLimit', kind: 'integer' },
   { name: 'GATEHOUSE_SHUTDOWN_GRACE_MS', path: 'http.shutdownGraceMs', kind: 'integer' },
+  { name: 'GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH', path: 'http.allowPrivateNetworkFetch', kind: 'boolean' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
 ];
 

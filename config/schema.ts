@@ -47,6 +47,8 @@ const publicUrl = z.string({ error: 'expected a URL' }).transform((value, ctx) =
     return fail('must not have a query or fragment');
   }
   if (url.username || url.password) return fail('must not contain a username or password');
+  // Tenants are served at /t/{tenant} from the root; a path prefix would need every route mounted under it.
+  if (url.pathname !== '/' && url.pathname !== '') return fail('must not have a path (Gatehouse serves tenants at /t/{tenant} from the root)');
   return value.replace(/\/+$/, '');
 });
 
@@ -148,6 +150,12 @@ export const configSchema = z
         bodyLimit: wholeNumber(1024, 10 * 1024 * 1024).default(64 * 1024),
         /** Time given to in-flight requests on SIGTERM before the process exits, in ms. */
         shutdownGraceMs: wholeNumber(0, 120000).default(10000),
+        /**
+         * Let Gatehouse call URLs that clients registered (back-channel logout, `jwks_uri`, ...) when
+         * they resolve to loopback, private or other special-use addresses. Off: such calls are refused
+         * so a client registration cannot make Gatehouse reach into its own network (SSRF).
+         */
+        allowPrivateNetworkFetch: flag().default(false),
       })
       .strict()
       .prefault({}),

@@ -133,6 +133,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
       GATEHOUSE_BODY_LIMIT: ['2048', 2048],
       GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
+      GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH: ['true', true],
       GATEHOUSE_LOG_LEVEL: ['debug', 'debug'],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.

@@ -23,6 +23,8 @@ export interface ProviderDeps {
   clients: ClientRepository;
   resources: ResourceRepository;
   logger: Logger;
+  /** see `http.allowPrivateNetworkFetch` */
+  allowPrivateNetworkFetch: boolean;
 }
 
 /**
@@ -71,6 +73,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
     renderError: pages.renderError,
+    // oidc-provider refuses special-use addresses through its own dispatcher (SSRF protection);
+    // dropping that dispatcher is the operator's explicit opt-in.
+    fetch: (url, options) => {
+      if (deps.allowPrivateNetworkFetch) delete (options as { dispatcher?: unknown }).dispatcher;
+      return fetch(url, options);
+    },
     ttl,
   };
 

@@ -41,6 +41,8 @@ describe('mongodb adapter, without a server', () => {
     const error = translateMongoError('users', new MongoServerError({ message: 'E11000 duplicate key', code: 11000, keyPattern: { tenant: 1, email: 1 } }));
     expect(error).toBeInstanceOf(DuplicateKeyError);
     expect(error).toMatchObject({ collection: 'users', key: 'tenant,email' });
+    const old = translateMongoError('users', new MongoServerError({ message: 'E11000 duplicate key error collection: g.users index: tenant_1_username_1 dup key: { }', code: 11000 }));
+    expect(old).toMatchObject({ key: 'tenant,username' });
   });
 
   it('maps connectivity errors to StoreUnavailableError and leaves other errors alone', () => {

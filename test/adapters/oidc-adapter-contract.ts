@@ -107,6 +107,17 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
       }
     });
 
+    it('records a ReplayDetection entry once while it lives, also under 20 parallel saves', async () => {
+      const replays = adapters(tenant())('ReplayDetection');
+      await replays.upsert('proof', { jti: 'proof', iss: 'client' }, 60);
+      await expect(replays.upsert('proof', { jti: 'proof', iss: 'client' }, 60)).rejects.toBeInstanceOf(errors.InvalidRequest);
+      clock += 61_000;
+      await replays.upsert('proof', { jti: 'proof', iss: 'client' }, 60);
+      expect(await replays.find('proof')).toMatchObject({ iss: 'client' });
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => replays.upsert('parallel', { jti: 'parallel' }, 60)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    });
+
     it('revokeByGrantId removes that grant of that model only', async () => {
       const factory = adapters(tenant());
       const [access, refresh] = [factory('AccessToken'), factory('RefreshToken')];

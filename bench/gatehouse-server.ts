@@ -1,0 +1,65 @@
+/**
+ * Gatehouse under test, in a process of its own so the load generator never shares its event loop.
+ * Boots the real server (in-memory store, logging off, production password settings), seeds tenant
+ * `bench`, builds the tenant once so key generation is not measured, and announces itself.
+ */
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { loadConfig } from '../config/load.js';
+import { boot } from '../src/boot.js';
+import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, freePort, stopWithParent } from './shared.js';
+
+const TENANT = 'bench';
+
+const port = await freePort();
+const origin = `http://127.0.0.1:${port}`;
+const config = loadConfig({
+  env: { NODE_ENV: 'test' },
+  overrides: {
+    publicUrl: origin,
+    host: '127.0.0.1',
+    port,
+    masterKey: randomBytes(32).toString('base64'),
+    store: { kind: 'memory' },
+    // The baseline logs nothing; request logging is measured separately if ever wanted.
+    log: { level: 'silent' },
+    http: { shutdownGraceMs: 1000 },
+    // password.* stays at its defaults: OWASP argon2id and maxConcurrentHashes 4, as in production.
+  },
+});
+const running = await boot(config, pino({ level: 'silent' }));
+const { app } = running;
+
+await app.tenants.create({ id: TENANT, displayName: 'Benchmark' });
+await app.users.create(TENANT, {
+  username: BENCH_USERNAME,
+  email: 'alice@bench.example',
+  emailVerified: true,
+  givenName: 'Alice',
+  familyName: 'Liddell',
+  passwordHash: await app.passwords.hash(BENCH_PASSWORD),
+});
+const client = await app.clients.create(TENANT, {
+  client_id: BENCH_CLIENT_ID,
+  client_name: 'Benchmark client',
+  redirect_uris: [BENCH_REDIRECT_URI],
+  grant_types: ['authorization_code', 'client_credentials'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+});
+await app.resources.create(TENANT, { identifier: BENCH_API, name: 'Benchmark API', scopes: [{ name: 'read' }, { name: 'write' }] });
+// Builds the tenant's provider now (and generates its keys), outside the measured time.
+await running.gatehouse.pool.get(TENANT);
+
+stopWithParent(() => running.stop());
+announce({
+  name: 'gatehouse',
+  issuer: `${origin}/t/${TENANT}`,
+  origin,
+  clientId: client.clientId,
+  clientSecret: client.clientSecret!,
+  redirectUri: BENCH_REDIRECT_URI,
+  api: BENCH_API,
+  username: BENCH_USERNAME,
+  password: BENCH_PASSWORD,
+});

@@ -1,0 +1,259 @@
+import * as client from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, watchPage, type PageProblems } from '../helpers/chromium.js';
+import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
+import { relyingParty } from '../helpers/login.js';
+
+const STEP_TIMEOUT = 10_000;
+const TEST_TIMEOUT = 20_000;
+/** The seeded clients' redirect URI: nothing listens there, the tests intercept it in the browser. */
+const RP_ORIGIN = 'http://127.0.0.1:9';
+
+let gh: TestGatehouse;
+let acme: SeededTenant;
+let rp: client.Configuration;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  // Chromium first: if it is missing, fail with the install hint before anything else.
+  browser = await launchChromium();
+  gh = await startGatehouse();
+  acme = await seedTenant(gh, 'acme');
+  rp = await relyingParty(gh, 'acme', acme.client.clientId, acme.client.clientSecret);
+});
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gh?.stop();
+});
+
+/** A fresh browser profile (no cookies) with one page whose problems are recorded. */
+async function openPage(options: { width?: number; height?: number } = {}): Promise<{ page: Page; problems: PageProblems }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1024, height: options.height ?? 768 },
+    colorScheme: 'light',
+    locale: 'en-US',
+  });
+  contexts.push(context);
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+  return { page, problems: await watchPage(page) };
+}
+
+function expectNoProblems(problems: PageProblems): void {
+  expect(problems.csp, 'CSP violations').toEqual([]);
+  expect(problems.errors, 'uncaught page errors').toEqual([]);
+  expect(problems.console, 'console errors and warnings').toEqual([]);
+  expect(problems.failed, 'failed requests').toEqual([]);
+}
+
+const activeElement = (page: Page) =>
+  page.evaluate<{ tag: string; id: string; text: string }>(
+    `({ tag: document.activeElement?.tagName ?? '', id: document.activeElement?.id ?? '', text: document.activeElement?.textContent?.trim() ?? '' })`,
+  );
+
+/** An authorization request from the seeded third-party client `web-app`. */
+async function thirdPartyAuthorizationUrl(): Promise<{ url: string; state: string }> {
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(rp, {
+    redirect_uri: acme.client.redirectUri,
+    scope: 'openid profile email',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+    state,
+  });
+  return { url: url.href, state };
+}
+
+/** Answers every request to the relying party's origin with a tiny page; returns the URLs it saw. */
+async function interceptRelyingParty(page: Page): Promise<string[]> {
+  const seen: string[] = [];
+  await page.route(`${RP_ORIGIN}/**`, (route) => {
+    seen.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!DOCTYPE html><title>RP</title><p>callback</p>' });
+  });
+  return seen;
+}
+
+async function signIn(page: Page, password = TEST_PASSWORD): Promise<void> {
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').press('Enter');
+}
+
+describe('login pages and account console in headless Chromium', () => {
+  it('signs in to the account console, shows the profile, and signs out through the logout confirmation', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    const account = `${gh.origin}/t/acme/account`;
+
+    await page.goto(account);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Your account');
+    expect(await page.getByText('You are not signed in to Tenant acme.').isVisible()).toBe(true);
+
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/interaction/`));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+    expect(await page.locator('.gh-subtitle').textContent()).toContain('Account console');
+
+    await signIn(page);
+    // First-party client: no consent page, straight back to the console.
+    await page.waitForURL(account);
+    const profile = page.locator('dl.gh-dl');
+    expect(await page.locator('.gh-subtitle').textContent()).toBe('Signed in to Tenant acme as alice');
+    expect(await profile.getByText('Alice Liddell', { exact: true }).isVisible()).toBe(true);
+    expect(await profile.getByText('alice@example.com').isVisible()).toBe(true);
+    expect(await profile.getByText('Verified', { exact: true }).isVisible()).toBe(true);
+    expect(await profile.getByText('+15555550100').isVisible()).toBe(true);
+    expect(await profile.locator('code').textContent()).toBe(acme.userId);
+
+    // Reloading keeps the session (cookie-backed).
+    await page.reload();
+    expect(await page.getByText('alice@example.com').isVisible()).toBe(true);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/session/end`));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign out of Tenant acme?');
+    expect(await page.getByText('Account console has asked to sign you out.').isVisible()).toBe(true);
+    const confirm = page.locator('button[name="logout"][value="yes"]');
+    expect(await confirm.textContent()).toBe('Sign out');
+    await confirm.click();
+
+    await page.waitForURL(account);
+    expect(await page.getByText('You are not signed in to Tenant acme.').isVisible()).toBe(true);
+    expect(await page.getByRole('link', { name: 'Sign in' }).isVisible()).toBe(true);
+
+    // The provider session ended too: signing in again asks for the password.
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/interaction/`));
+    expect(await page.getByLabel('Password').isVisible()).toBe(true);
+
+    expectNoProblems(problems);
+  });
+
+  it('keeps the username and clears the password after a wrong password, with the error in role=alert; keyboard only', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    await page.goto(`${gh.origin}/t/acme/account/login`);
+    await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/interaction/`));
+
+    // Tab order: username (autofocused), password, Sign in; then Cancel.
+    expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'username' });
+    await page.keyboard.press('Tab');
+    expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'password' });
+    await page.keyboard.press('Tab');
+    expect(await activeElement(page)).toMatchObject({ tag: 'BUTTON', text: 'Sign in' });
+    await page.keyboard.press('Tab');
+    expect(await activeElement(page)).toMatchObject({ tag: 'BUTTON', text: 'Cancel' });
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await activeElement(page)).toMatchObject({ id: 'username' });
+
+    // Keyboard only: type, Tab, type, Tab to the button, Enter.
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('not the password');
+    await page.keyboard.press('Tab');
+    const response = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/login'));
+    await page.keyboard.press('Enter');
+    expect((await response).status()).toBe(401);
+    await page.waitForLoadState();
+
+    const alert = page.getByRole('alert');
+    expect(await alert.count()).toBe(1);
+    expect((await alert.textContent())?.trim()).toBe('Incorrect username or password.');
+    expect(await page.getByLabel('Username').inputValue()).toBe('alice');
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    // The username is known: the cursor waits in the password field.
+    expect(await activeElement(page)).toMatchObject({ id: 'password' });
+
+    // And the right password, still keyboard only, gets through.
+    await page.keyboard.type(TEST_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${gh.origin}/t/acme/account`);
+    expect(await page.getByText('alice@example.com').isVisible()).toBe(true);
+
+    // Chrome reports the 401 document itself as a failed resource load; that is expected here.
+    problems.console = problems.console.filter((line) => !/status of 401/.test(line));
+    expectNoProblems(problems);
+  });
+
+  it('renders the login page without console errors or CSP violations, with its stylesheet, at 320 px without horizontal scroll', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage({ width: 320, height: 640 });
+    const stylesheet = page.waitForResponse(`${gh.origin}/assets/gatehouse.css`);
+    const { url } = await thirdPartyAuthorizationUrl();
+    await page.goto(url);
+    await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/interaction/`));
+    await page.waitForLoadState('load');
+
+    const css = await stylesheet;
+    expect(css.status()).toBe(200);
+    expect(css.headers()['content-type']).toContain('text/css');
+    // The stylesheet applied (the card is styled, the button is the accent colour).
+    expect(await page.evaluate<string>(`getComputedStyle(document.querySelector('.gh-btn-primary')).backgroundColor`)).toBe('rgb(45, 91, 227)');
+
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320);
+    expect(await page.getByLabel('Username').isVisible()).toBe(true);
+    expect(await page.getByLabel('Password').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await page.screenshot({ path: '/tmp/gatehouse-login-320.png', fullPage: true });
+
+    // The error state at 320 px too (a long alert must wrap, not widen the page).
+    await signIn(page, 'wrong');
+    await page.getByRole('alert').waitFor();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320);
+    await page.screenshot({ path: '/tmp/gatehouse-login-error-320.png', fullPage: true });
+
+    problems.console = problems.console.filter((line) => !/status of 401/.test(line));
+    expectNoProblems(problems);
+  });
+
+  it('asks a third-party client for consent after login; Allow returns a code to the redirect URI', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    const seen = await interceptRelyingParty(page);
+    const { url, state } = await thirdPartyAuthorizationUrl();
+    await page.goto(url);
+    expect(await page.locator('.gh-subtitle').textContent()).toContain('Web App');
+    await signIn(page);
+
+    await page.getByRole('heading', { name: 'Web App wants to access your account' }).waitFor();
+    expect(page.url()).toMatch(new RegExp(`^${gh.origin}/t/acme/interaction/`));
+    expect(await page.getByText('Signed in as Alice Liddell').isVisible()).toBe(true);
+    expect(await page.getByText('See your e-mail address').isVisible()).toBe(true);
+    await page.screenshot({ path: '/tmp/gatehouse-consent.png', fullPage: true });
+
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${RP_ORIGIN}/callback?**`);
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('code')).toBeTruthy();
+    expect(callback.searchParams.get('state')).toBe(state);
+    expect(callback.searchParams.get('iss')).toBe(gh.issuer('acme'));
+    expect(callback.searchParams.get('error')).toBeNull();
+    expect(seen).toEqual([callback.href]);
+
+    expectNoProblems(problems);
+  });
+
+  it('returns error=access_denied to the redirect URI when the user denies consent', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    await interceptRelyingParty(page);
+    const { url, state } = await thirdPartyAuthorizationUrl();
+    await page.goto(url);
+    await signIn(page);
+
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForURL(`${RP_ORIGIN}/callback?**`);
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('state')).toBe(state);
+    expect(callback.searchParams.get('code')).toBeNull();
+
+    expectNoProblems(problems);
+  });
+});

@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+
+/** Debian's Chromium (never a browser downloaded by `playwright install`). */
+export const CHROMIUM_PATH = process.env['GATEHOUSE_CHROMIUM'] ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  // Containers often have a 64 MB /dev/shm, too small for Chromium's shared memory.
+  '--disable-dev-shm-usage',
+];
+
+/** Launches headless Chromium, or fails with how to install it (the browser tests never skip). */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM_PATH}; the browser tests need Debian's chromium package. ` +
+        'Install it with: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ' +
+        '(.ci/run does this in CI). Do not run `playwright install`.',
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
+}
+
+export interface PageProblems {
+  /** console errors and warnings (CSP violations are reported here too) */
+  console: string[];
+  /** uncaught exceptions in the page */
+  errors: string[];
+  /** `securitypolicyviolation` events: `directive blocked-uri` */
+  csp: string[];
+  /** requests that failed at the network level (blocked, refused, aborted) */
+  failed: string[];
+}
+
+/**
+ * Records what a page reports going wrong: console errors and warnings, uncaught exceptions, CSP
+ * violations (through a listener installed before any page script, which CSP does not govern) and
+ * failed requests. `ignoreConsole` filters messages a test expects.
+ */
+export async function watchPage(page: Page, ignoreConsole: (message: ConsoleMessage) => boolean = () => false): Promise<PageProblems> {
+  const problems: PageProblems = { console: [], errors: [], csp: [], failed: [] };
+  page.on('console', (message) => {
+    if ((message.type() === 'error' || message.type() === 'warning') && !ignoreConsole(message)) {
+      problems.console.push(`${message.type()}: ${message.text()} (${message.location().url})`);
+    }
+  });
+  page.on('pageerror', (error) => problems.errors.push(error.message));
+  page.on('requestfailed', (request) => problems.failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}`));
+  await page.exposeBinding('__ghCspViolation', (_source, report: string) => {
+    problems.csp.push(report);
+  });
+  // A string: the tests compile without the DOM library.
+  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (event) => {
+    void window.__ghCspViolation(event.effectiveDirective + ' blocked ' + (event.blockedURI || 'inline') + ' on ' + event.documentURI);
+  });`);
+  return problems;
+}
