@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ensureAllIndexes } from '../adapters/indexes.js';
 import { boot, openApp } from './boot.js';
+import { ensureSystemTenant } from './seed.js';
 import { createLogger } from './logger.js';
 
 const usage = `Usage: gatehouse <command> [options]
@@ -56,7 +57,8 @@ async function migrate(config: Config): Promise<void> {
   try {
     console.log(`Creating indexes in the ${app.store.kind} store...`);
     await ensureAllIndexes(app.store, undefined, (collection) => console.log(`  ${collection}: done`));
-    console.log('Migration complete.');
+    await ensureSystemTenant(app);
+    console.log('Migration complete. The system tenant exists; in production give it keys with: gatehouse keys rotate --tenant system');
   } finally {
     await app.store.close();
   }
