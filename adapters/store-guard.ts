@@ -32,8 +32,11 @@ export function checkCollectionName(name: string): void {
   }
 }
 
+// Building objects from these names (upserts, nedb's copies) could reach Object.prototype.
+const forbiddenNames = new Set(['__proto__', 'constructor', 'prototype']);
+
 function checkPath(collection: string, path: string): void {
-  if (path === '' || path.split('.').some((part) => part === '' || part.startsWith('$'))) {
+  if (path === '' || path.split('.').some((part) => part === '' || part.startsWith('$') || forbiddenNames.has(part))) {
     throw new TypeError(`${collection}: invalid field path ${JSON.stringify(path)}`);
   }
 }
@@ -44,8 +47,8 @@ function checkFieldNames(collection: string, value: unknown, depth: number): voi
     for (const item of value) checkFieldNames(collection, item, depth + 1);
   } else if (isPlainObject(value)) {
     for (const [key, item] of Object.entries(value)) {
-      if (key === '' || key.includes('.') || key.startsWith('$')) {
-        throw new TypeError(`${collection}: field name ${JSON.stringify(key)} must not be empty, contain "." or start with "$"`);
+      if (key === '' || key.includes('.') || key.startsWith('$') || forbiddenNames.has(key)) {
+        throw new TypeError(`${collection}: field name ${JSON.stringify(key)} is empty, reserved, contains "." or starts with "$"`);
       }
       checkFieldNames(collection, item, depth + 1);
     }
@@ -114,9 +117,9 @@ export function checkUpdate(collection: string, update: unknown): asserts update
       if (operator === '$inc' && (typeof value !== 'number' || !Number.isFinite(value))) {
         throw new TypeError(`${collection}: $inc needs a finite number (${path})`);
       }
-      // Only values that end up stored are checked; $pull's operand is a condition, not a value.
       // Mongo's driver drops an undefined $set value (field kept), nedb would clear it: use $unset.
       if (operator === '$set' && value === undefined) throw new TypeError(`${collection}: $set of undefined (${path}), use $unset`);
+      // Values that end up stored are checked like documents ($pull's operand is a condition).
       if (operator === '$set') checkFieldNames(collection, value, 1);
       if (operator === '$push' || operator === '$addToSet') {
         checkFieldNames(collection, isPlainObject(value) && '$each' in value ? value.$each : value, 1);

@@ -141,6 +141,11 @@ export const configSchema = z
       .object({
         /** Built provider instances kept in memory (LRU). */
         poolSize: wholeNumber(1, 100000).default(500),
+        /**
+         * Seconds a built tenant is kept before it is rebuilt from the store, so every instance
+         * picks up rotated keys and other changes made elsewhere within this time.
+         */
+        refreshSeconds: wholeNumber(1, 86400).default(300),
       })
       .strict()
       .prefault({}),

@@ -12,7 +12,9 @@ const usage = `Usage: gatehouse <command> [options]
 Commands:
   start                      start the server (the default)
   migrate                    create the store's indexes (run once per MongoDB deploy and after upgrades)
-  keys rotate --tenant <id>  add new signing and cookie keys to a tenant
+  keys rotate --tenant <id>  add new signing and cookie keys to a tenant; they are published at
+                             once and sign after --activate-in seconds (default: twice
+                             tenants.refreshSeconds, so every instance publishes them first)
 
 Options:
   --config <file>            a JSON configuration file (or GATEHOUSE_CONFIG)
@@ -64,15 +66,18 @@ async function migrate(config: Config): Promise<void> {
   }
 }
 
-async function rotateKeys(config: Config, tenantId: string | undefined): Promise<void> {
+async function rotateKeys(config: Config, tenantId: string | undefined, activateIn: string | undefined): Promise<void> {
   if (!tenantId) throw new UsageError('keys rotate needs --tenant <id>');
+  const delay = activateIn === undefined ? 2 * config.tenants.refreshSeconds : Number(activateIn);
+  if (!Number.isInteger(delay) || delay < 0 || delay > 30 * 86400) throw new UsageError('--activate-in takes a whole number of seconds from 0 to 2592000');
   const logger = createLogger({ ...config, log: { level: 'warn' } });
   const app = await openApp(config, logger);
   try {
     const tenant = await app.tenants.find(tenantId);
     if (!tenant) throw new UsageError(`there is no tenant "${tenantId}"`);
-    await app.keys.rotate(tenant._id);
-    console.log(`Added new signing keys (RS256, ES256) and a cookie key to tenant "${tenant._id}". Running instances pick them up when the tenant is next rebuilt (restart to apply now).`);
+    const { activatesAt } = await app.keys.rotate(tenant._id, { activateAfterSeconds: delay });
+    console.log(`Added new signing keys (RS256, ES256) and a cookie key to tenant "${tenant._id}".`);
+    console.log(`They are published within ${config.tenants.refreshSeconds} s and sign from ${activatesAt.toISOString()}; older keys stay published.`);
   } finally {
     await app.store.close();
   }
@@ -84,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string' }, tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string' }, tenant: { type: 'string' }, 'activate-in': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${usage}`);
@@ -107,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'keys':
         if (sub !== 'rotate') throw new UsageError(`unknown keys command "${sub ?? ''}"`);
-        await rotateKeys(config, values.tenant);
+        await rotateKeys(config, values.tenant, values['activate-in']);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -63,8 +63,8 @@ describe('defaults', () => {
       keys: { autoGenerate: true },
       demo: { seed: true, username: 'demo', password: 'gatehouse-demo' },
       password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
-      tenants: { poolSize: 500 },
-      http: { bodyLimit: 65536, shutdownGraceMs: 10000 },
+      tenants: { poolSize: 500, refreshSeconds: 300 },
+      http: { bodyLimit: 65536, shutdownGraceMs: 10000, allowPrivateNetworkFetch: false },
       log: { level: 'info' },
     });
   });
@@ -133,6 +133,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
       GATEHOUSE_BODY_LIMIT: ['2048', 2048],
       GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
+      GATEHOUSE_TENANT_REFRESH_SECONDS: ['60', 60],
       GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH: ['true', true],
       GATEHOUSE_LOG_LEVEL: ['debug', 'debug'],
     };

@@ -15,6 +15,8 @@ interface KeyDoc {
   /** sealed with the master key; for signing keys the private JWK as JSON */
   secret: string;
   createdAt: Date;
+  /** from when the key signs; before that it is only published (JWKS) or accepted (cookies) */
+  activatesAt?: Date;
 }
 
 export interface TenantKeys {
@@ -22,6 +24,8 @@ export interface TenantKeys {
   jwks: { keys: JWK[] };
   /** Cookie signing keys, newest first. */
   cookieKeys: string[];
+  /** when a published key starts signing; the tenant must be rebuilt then */
+  nextActivation?: Date;
 }
 
 /**
@@ -38,30 +42,44 @@ export class KeyRepository {
     this.#keys = store.collection<KeyDoc>('keys');
   }
 
-  async load(tenant: string): Promise<TenantKeys | null> {
+  /**
+   * The tenant's keys as oidc-provider wants them. Active keys come first, newest first, so they
+   * sign; keys whose activation lies ahead come after them, so they are already published in the
+   * JWKS (and accepted for cookies) by every instance before any instance signs with them.
+   */
+  async load(tenant: string, now = new Date()): Promise<TenantKeys | null> {
     const docs = await this.#keys.find({ tenant }, { sort: { createdAt: -1 } });
-    const signing = docs.filter((doc) => doc.kind === 'signing');
-    const cookies = docs.filter((doc) => doc.kind === 'cookie');
-    const hasEveryAlg = signingAlgs.every((alg) => signing.some((doc) => doc.alg === alg));
-    if (!hasEveryAlg || cookies.length === 0) return null;
+    const active = (doc: KeyDoc) => !doc.activatesAt || doc.activatesAt.getTime() <= now.getTime();
+    const ordered = [...docs.filter(active), ...docs.filter((doc) => !active(doc))];
+    const signing = ordered.filter((doc) => doc.kind === 'signing');
+    const cookies = ordered.filter((doc) => doc.kind === 'cookie');
+    const hasEveryAlg = signingAlgs.every((alg) => signing.some((doc) => doc.alg === alg && active(doc)));
+    if (!hasEveryAlg || !cookies.some(active)) return null;
+    const pending = docs.filter((doc) => !active(doc)).map((doc) => doc.activatesAt!.getTime());
     return {
       jwks: { keys: signing.map((doc) => JSON.parse(this.box.open(doc.secret, purpose(doc))) as JWK) },
       cookieKeys: cookies.map((doc) => this.box.open(doc.secret, purpose(doc))),
+      ...(pending.length ? { nextActivation: new Date(Math.min(...pending)) } : {}),
     };
   }
 
   /**
-   * Adds a new key of every algorithm and a new cookie key. Older keys stay published so tokens
-   * they signed verify until they expire; the new ones sign from the next provider build on.
+   * Adds a new key of every algorithm and a new cookie key, published at once and signing from
+   * `activateAfterSeconds` on (immediately for a tenant that has no keys yet). Older keys stay
+   * published so tokens they signed verify until they expire.
    */
-  async rotate(tenant: string, now = new Date()): Promise<void> {
+  async rotate(tenant: string, options: { activateAfterSeconds?: number; now?: Date } = {}): Promise<{ activatesAt: Date }> {
+    const now = options.now ?? new Date();
+    const hasKeys = (await this.load(tenant, now)) !== null;
+    const activatesAt = new Date(now.getTime() + (hasKeys ? (options.activateAfterSeconds ?? 0) * 1000 : 0));
     for (const alg of signingAlgs) {
       const kid = randomUUID();
       const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
       const jwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
-      await this.#insert({ _id: kid, tenant, kind: 'signing', alg, createdAt: now }, JSON.stringify(jwk));
+      await this.#insert({ _id: kid, tenant, kind: 'signing', alg, createdAt: now, activatesAt }, JSON.stringify(jwk));
     }
-    await this.#insert({ _id: randomUUID(), tenant, kind: 'cookie', createdAt: now }, randomBytes(32).toString('base64url'));
+    await this.#insert({ _id: randomUUID(), tenant, kind: 'cookie', createdAt: now, activatesAt }, randomBytes(32).toString('base64url'));
+    return { activatesAt };
   }
 
   async deleteTenant(tenant: string): Promise<void> {

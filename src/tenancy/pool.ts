@@ -4,24 +4,44 @@ import { buildTenantContext, type TenantContext } from './tenant-context.js';
 
 /**
  * Built tenant contexts, kept in an LRU. Building is lazy and deduplicated: concurrent first
- * requests for one tenant share one build. `evict` drops a tenant after its configuration changes
- * so the next request builds it afresh from the store.
+ * requests for one tenant share one build. An entry lives at most `tenants.refreshSeconds` (and
+ * never past the moment a published key starts signing), so changes made through the store by any
+ * instance reach this one; `evict` drops a tenant at once after a change made here.
  */
 export class TenantPool {
   readonly #cache: LRUCache<string, Promise<TenantContext | null>>;
+  readonly #refreshMs: number;
 
-  constructor(private readonly app: AppContext) {
-    this.#cache = new LRUCache({ max: app.config.tenants.poolSize });
+  constructor(
+    private readonly app: AppContext,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#refreshMs = app.config.tenants.refreshSeconds * 1000;
+    this.#cache = new LRUCache({ max: app.config.tenants.poolSize, ttl: this.#refreshMs, ttlAutopurge: false });
   }
 
   /** The tenant's context, or `null` when no such tenant exists. */
   get(tenantId: string): Promise<TenantContext | null> {
     let entry = this.#cache.get(tenantId);
     if (!entry) {
-      entry = this.#build(tenantId);
-      this.#cache.set(tenantId, entry);
-      // A failed build (store down, no keys) is not cached; the next request tries again.
-      entry.catch(() => this.#cache.delete(tenantId));
+      const building = this.#build(tenantId);
+      entry = building;
+      this.#cache.set(tenantId, building);
+      building.then(
+        (context) => {
+          if (this.#cache.peek(tenantId) !== building) return;
+          // Unknown tenants are not cached, so creating one later needs no eviction.
+          if (!context) this.#cache.delete(tenantId);
+          else if (context.rebuildAt !== undefined) {
+            const ttl = Math.max(1, Math.min(this.#refreshMs, context.rebuildAt - this.now()));
+            this.#cache.set(tenantId, building, { ttl });
+          }
+        },
+        // A failed build (store down, no keys) is not cached; the next request tries again.
+        () => {
+          if (this.#cache.peek(tenantId) === building) this.#cache.delete(tenantId);
+        },
+      );
     }
     return entry;
   }
@@ -36,11 +56,6 @@ export class TenantPool {
 
   async #build(tenantId: string): Promise<TenantContext | null> {
     const tenant = await this.app.tenants.find(tenantId);
-    if (!tenant) {
-      // Unknown tenants are not cached, so creating one later needs no eviction.
-      queueMicrotask(() => this.#cache.delete(tenantId));
-      return null;
-    }
-    return buildTenantContext(this.app, tenant);
+    return tenant ? buildTenantContext(this.app, tenant) : null;
   }
 }

@@ -18,6 +18,8 @@ export interface TenantContext {
   mac(purpose: string, value: string): string;
   /** all cookie keys, newest first, for verifying values signed before a rotation */
   macAll(purpose: string, value: string): string[];
+  /** epoch ms when a published key starts signing, so the context must be rebuilt */
+  rebuildAt?: number;
 }
 
 /** Builds a tenant's context; generates its keys first when allowed and missing. */
@@ -54,5 +56,6 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     handle: provider.callback(),
     mac: (purpose, value) => macWith(cookieKeys[0]!, purpose, value),
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
+    ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
   };
 }

@@ -23,6 +23,7 @@ export function writeContract(context: StoreContractContext): void {
         { _id: 'x', 'a.b': 1 },
         { _id: 'x', $set: 1 },
         { _id: 'x', nested: { deeper: [{ $gt: 1 }] } },
+        JSON.parse('{"_id":"x","__proto__":{"polluted":true}}'),
         null,
         ['x'],
       ];
@@ -83,6 +84,8 @@ export function writeContract(context: StoreContractContext): void {
       expect(typeof doc?._id).toBe('string');
       expect(doc).toMatchObject({ tenant: 't', username: 'bob', n: 1 });
       await expect(coll.updateOne({ _id: 5 } as unknown as Doc, { $set: { n: 1 } }, { upsert: true })).rejects.toThrow(TypeError);
+      await expect(coll.updateOne({ '__proto__.polluted': 'yes' }, { $set: { n: 1 } }, { upsert: true })).rejects.toThrow(TypeError);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
     it('findOneAndUpdate returns the document after the update, or null', async () => {
@@ -130,6 +133,7 @@ export function writeContract(context: StoreContractContext): void {
         { $set: {} },
         { $set: { _id: 'b' } },
         { $set: { 'a.$': 1 } },
+        { $set: { '__proto__.polluted': 1 } },
         { $set: { name: undefined } },
         { $set: { meta: { 'dotted.key': 1 } } },
         { $inc: { n: '1' } },

@@ -5,8 +5,16 @@ import { Browser } from '../helpers/browser.js';
 import { TEST_PASSWORD, seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, openLoginPage, relyingParty } from '../helpers/login.js';
 
+async function seedClient(tenant: string) {
+  const { clientSecret } = await gh.app.clients.create(tenant, { client_id: 'svc', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] });
+  const api = `https://api.${tenant}.example`;
+  await gh.app.resources.create(tenant, { identifier: api, name: 'API', scopes: [{ name: 'read' }] });
+  return { rp: await relyingParty(gh, tenant, 'svc', clientSecret), api };
+}
+
+let gh: TestGatehouse;
+
 describe('operations', () => {
-  let gh: TestGatehouse;
   let acme: SeededTenant;
   let rp: client.Configuration;
 
@@ -65,6 +73,27 @@ describe('operations', () => {
     const after = await jwks();
     expect(after).toHaveLength(before.length + 2);
     expect(after).toEqual(expect.arrayContaining(before));
+  });
+
+  it('publishes a staged key at once but signs with it only from its activation time', async () => {
+    await gh.app.tenants.create({ id: 'staged', displayName: 'Staged' });
+    const staged = await seedClient('staged');
+    const kidOfNewToken = async () => {
+      const tokens = await client.clientCredentialsGrant(staged.rp, { resource: staged.api, scope: 'read' });
+      return JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid as string;
+    };
+    const signingBefore = await kidOfNewToken();
+    const { activatesAt } = await gh.app.keys.rotate('staged', { activateAfterSeconds: 3600 });
+    gh.gatehouse.pool.evict('staged');
+    const published = ((await (await fetch(`${gh.issuer('staged')}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
+    expect(published).toHaveLength(4);
+    expect(await kidOfNewToken()).toBe(signingBefore);
+    // At activation time the new keys come first and sign.
+    const later = await gh.app.keys.load('staged', new Date(activatesAt.getTime() + 1000));
+    const newest = later!.jwks.keys.find((key) => key.alg === 'RS256')!.kid!;
+    expect(newest).not.toBe(signingBefore);
+    expect(published).toContain(newest);
+    expect((await gh.app.keys.load('staged'))!.nextActivation).toEqual(activatesAt);
   });
 
   it('builds a tenant once for many concurrent first requests', async () => {
