@@ -24,7 +24,14 @@ export class Browser {
   /** every URL visited, in order (redirects included) */
   readonly history: string[] = [];
 
-  constructor(private readonly origin: string) {}
+  /**
+   * @param origin the public origin (for relative URLs and the `Origin` header of form posts)
+   * @param route picks the server a request really goes to, e.g. round-robin over instances
+   */
+  constructor(
+    private readonly origin: string,
+    private readonly route: (url: URL) => URL = (url) => url,
+  ) {}
 
   cookieHeader(url: URL): string {
     const now = Date.now();
@@ -65,7 +72,7 @@ export class Browser {
       body = new URLSearchParams(init.form).toString();
     }
     this.history.push(target.href);
-    const response = await fetch(target, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const response = await fetch(this.route(target), { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     this.#store(target, response.headers);
     return response;
   }

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import pino from 'pino';
 import { loadConfig } from '../../config/load.js';
 import type { ConfigInput } from '../../config/schema.js';
+import type { AppContext } from '../../src/app-context.js';
 import { boot, type Running } from '../../src/boot.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
@@ -55,7 +56,7 @@ export interface SeededTenant {
 }
 
 /** Creates a tenant with one user, a confidential client, a public client and an API. */
-export async function seedTenant(gh: TestGatehouse, id: string): Promise<SeededTenant> {
+export async function seedTenant(gh: { app: AppContext }, id: string): Promise<SeededTenant> {
   const { app } = gh;
   await app.tenants.create({ id, displayName: `Tenant ${id}` });
   const user = await app.users.create(id, {
