@@ -1,12 +1,14 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Store } from '../../adapters/store.js';
+import type { AttemptCounter } from '../authn/attempts.js';
 import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
 import type { UserRepository } from '../domain/users.js';
 import { claimsByScope, findAccountFor } from './claims.js';
+import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
 import { subscribeToEvents } from './events.js';
 import { baseFeatures } from './features.js';
@@ -23,6 +25,7 @@ export interface ProviderDeps {
   clients: ClientRepository;
   resources: ResourceRepository;
   logger: Logger;
+  attempts: AttemptCounter;
   /** see `http.allowPrivateNetworkFetch` */
   allowPrivateNetworkFetch: boolean;
 }
@@ -85,6 +88,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(issuer, configuration);
   // The root app sets X-Forwarded-* from the configured public URL before handing requests over.
   provider.proxy = true;
+  throttleClientAuthentication(provider, tenant.id, deps.attempts);
   subscribeToEvents(provider, deps.logger);
   return provider;
 }

@@ -44,6 +44,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     clients: app.clients,
     resources: app.resources,
     logger: app.logger.child({ tenant: tenant._id }),
+    attempts: app.attempts,
     allowPrivateNetworkFetch: app.config.http.allowPrivateNetworkFetch,
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
