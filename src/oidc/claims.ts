@@ -11,9 +11,14 @@ export const claimsByScope = {
   phone: ['phone_number', 'phone_number_verified'],
 } as const;
 
+/** The name to show for a user: their full name, else given + family name. */
+export function displayName(user: User): string | undefined {
+  return user.name ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined);
+}
+
 /** The standard claims of a user; oidc-provider filters them by the granted scopes and claims. */
 export function userClaims(user: User): AccountClaims {
-  const name = user.name ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined);
+  const name = displayName(user);
   return {
     sub: user._id,
     preferred_username: user.username,

@@ -1,3 +1,4 @@
+import { displayName } from '../../oidc/claims.js';
 import type { InteractionStep, StepContext } from '../step.js';
 
 const scopeDescriptions: Record<string, string> = {
@@ -54,7 +55,7 @@ export const consentStep: InteractionStep = {
     await step.render('consent', 'Allow access', {
       action: `${step.base}/consent`,
       client,
-      user: { name: account?.name ?? account?.username ?? 'you' },
+      user: { name: (account && (displayName(account) ?? account.username)) ?? 'you' },
       scopes,
       claims: missing.missingOIDCClaims ?? [],
     });
