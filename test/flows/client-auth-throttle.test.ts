@@ -13,16 +13,17 @@ describe('client authentication throttling', () => {
   });
   afterAll(() => gh.stop());
 
-  const grant = (clientId: string, secret: string) =>
+  const grant = (clientId: string, secret: string, extraHeaders: Record<string, string> = {}) =>
     fetch(`${gh.issuer('acme')}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', ...extraHeaders },
       body: 'grant_type=client_credentials',
     });
 
   it('answers 429 with Retry-After after 10 wrong secrets for one client from one address, even for the right secret', async () => {
     for (let attempt = 0; attempt < 10; attempt += 1) {
-      const response = await grant('web-app', `wrong-${attempt}`);
+      // trustProxy is off: a forged X-Forwarded-For must not give each attempt a fresh address.
+      const response = await grant('web-app', `wrong-${attempt}`, { 'x-forwarded-for': `203.0.113.${attempt}` });
       expect(response.status).toBe(401);
     }
     const blocked = await grant('web-app', acme.client.clientSecret);
