@@ -21,9 +21,10 @@ export const indexes: Record<string, IndexSpec[]> = {
   account_sessions: [{ fields: ['expiresAt'], ttl: true }],
   // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.
   oidc: [
-    { fields: ['tenant', 'model', 'grantId'] },
-    { fields: ['tenant', 'model', 'userCode'] },
-    { fields: ['tenant', 'model', 'uid'] },
+    // `{tenant}:{model}:{value}` lookup keys, present on every document (see OidcDoc).
+    { fields: ['grantKey'] },
+    { fields: ['userCodeKey'] },
+    { fields: ['uidKey'] },
     // Cleans up only: the adapter checks expiry itself, as MongoDB's TTL monitor runs once a minute.
     { fields: ['expiresAt'], ttl: true },
   ],

@@ -26,6 +26,22 @@ import {
 export const Datastore = nedb.default as unknown as typeof nedb.default.default;
 export type RawDatastore = nedb.default<Record<string, unknown>>;
 
+/**
+ * The document an upsert inserts, built directly when the update only `$set`s and `$unset`s
+ * top-level fields (the oidc adapter's every write); `undefined` sends other updates through nedb's
+ * own semantics in a scratch datastore.
+ */
+function applyFlatSetUnset(base: Record<string, unknown>, update: Update): Doc | undefined {
+  const operators = Object.keys(update);
+  if (operators.some((operator) => operator !== '$set' && operator !== '$unset')) return undefined;
+  const fields = [...Object.keys(update.$set ?? {}), ...Object.keys(update.$unset ?? {})];
+  if (fields.some((field) => field.includes('.'))) return undefined;
+  const doc: Record<string, unknown> = { ...base };
+  for (const [field, value] of Object.entries(update.$set ?? {})) doc[field] = structuredClone(value);
+  for (const field of Object.keys(update.$unset ?? {})) delete doc[field];
+  return doc as Doc;
+}
+
 export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
   #tail: Promise<unknown> = Promise.resolve();
   #scratch: RawDatastore | undefined;
@@ -131,19 +147,25 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     checkFilter(this.name, filter);
     checkUpdate(this.name, update);
     return this.#run(async () => {
-      const before = (await this.db.findOneAsync(filter)) as unknown as Doc | null;
-      if (before) {
-        await this.#checkUpdate([before], update);
-        // By _id: the document checked is the one changed, whatever order nedb walks its candidates in.
-        const { numAffected } = await this.db.updateAsync({ _id: before._id }, update, {});
-        return { matched: numAffected, upserted: false };
+      if (!this.#indexes.checksWrites) {
+        // No check-then-write index: nedb matches and updates in one step of its executor.
+        const { numAffected } = await this.db.updateAsync(filter, update, { multi: false });
+        if (numAffected > 0) return { matched: numAffected, upserted: false };
+      } else {
+        const before = (await this.db.findOneAsync(filter)) as unknown as Doc | null;
+        if (before) {
+          await this.#checkUpdate([before], update);
+          // By _id: the document checked is the one changed, whatever order nedb walks its candidates in.
+          const { numAffected } = await this.db.updateAsync({ _id: before._id }, update, {});
+          return { matched: numAffected, upserted: false };
+        }
       }
       if (!options.upsert) return { matched: 0, upserted: false };
       const base = { ...upsertBase(filter), _id: upsertId(this.name, filter) ?? randomUUID() };
-      const [doc] = await this.#preview([base], update);
+      const doc = applyFlatSetUnset(base, update) ?? (await this.#preview([base], update))[0];
       checkDocument(this.name, doc);
-      await this.#indexes.checkInsert(doc);
-      await this.db.insertAsync(doc);
+      await this.#indexes.checkInsert(doc!);
+      await this.db.insertAsync(doc!);
       return { matched: 0, upserted: true };
     }, true);
   }

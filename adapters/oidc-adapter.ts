@@ -24,9 +24,15 @@ export interface OidcDoc extends Doc {
   model: string;
   /** JSON: payloads have keys nedb rejects (resource URLs contain dots). */
   payload: string;
-  grantId?: string;
-  userCode?: string;
-  uid?: string;
+  /**
+   * Lookup keys for `revokeByGrantId`, `findByUserCode` and `findByUid`: `{tenant}:{model}:{value}`,
+   * or, when the payload has no such value, `-:{_id}`. Always present and almost always distinct, so
+   * their plain indexes stay cheap to update (documents missing an indexed field would all share one
+   * index entry, which nedb scans on every write).
+   */
+  grantKey: string;
+  userCodeKey: string;
+  uidKey: string;
   expiresAt?: Date;
   /** Epoch seconds; set once, atomically, by `consume`. */
   consumed?: number;
@@ -40,7 +46,7 @@ const labels: Record<string, string> = {
   PreAuthorizedCode: 'pre-authorized code',
 };
 
-const indexedFields = ['grantId', 'userCode', 'uid'] as const;
+const lookups = { grantId: 'grantKey', userCode: 'userCodeKey', uid: 'uidKey' } as const;
 
 class StoreModelAdapter implements OidcAdapter {
   constructor(
@@ -54,6 +60,10 @@ class StoreModelAdapter implements OidcAdapter {
     return `${this.tenant}:${this.model}:${id}`;
   }
 
+  #key(value: string): string {
+    return `${this.tenant}:${this.model}:${value}`;
+  }
+
   #payload(doc: OidcDoc | null): AdapterPayload | undefined {
     if (!doc || (doc.expiresAt instanceof Date && doc.expiresAt.getTime() <= this.now())) return undefined;
     const payload = JSON.parse(doc.payload) as AdapterPayload;
@@ -61,12 +71,12 @@ class StoreModelAdapter implements OidcAdapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const _id = this.#id(id);
     const set: Record<string, unknown> = { tenant: this.tenant, model: this.model, payload: JSON.stringify(payload) };
     const unset: Record<string, true> = {};
-    for (const field of indexedFields) {
+    for (const [field, key] of Object.entries(lookups)) {
       const value: unknown = payload[field];
-      if (typeof value === 'string') set[field] = value;
-      else unset[field] = true;
+      set[key] = typeof value === 'string' && value !== '' ? this.#key(value) : `-:${_id}`;
     }
     if (typeof expiresIn === 'number') set.expiresAt = new Date(this.now() + expiresIn * 1000);
     else unset.expiresAt = true;
@@ -74,14 +84,14 @@ class StoreModelAdapter implements OidcAdapter {
     if (payload.consumed) set.consumed = payload.consumed;
     const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
     if (this.model !== 'ReplayDetection') {
-      await this.docs.updateOne({ _id: this.#id(id) }, update, { upsert: true });
+      await this.docs.updateOne({ _id }, update, { upsert: true });
       return;
     }
     // oidc-provider's ReplayDetection.unique() is find-then-save, so two parallel requests carrying
     // one DPoP proof or client assertion would both pass. Only an absent or expired entry may be
     // written: a live one makes the upsert insert a duplicate _id, and the request fails.
     try {
-      await this.docs.updateOne({ _id: this.#id(id), expiresAt: { $lte: new Date(this.now()) } }, update, { upsert: true });
+      await this.docs.updateOne({ _id, expiresAt: { $lte: new Date(this.now()) } }, update, { upsert: true });
     } catch (error) {
       if (error instanceof DuplicateKeyError) throw new errors.InvalidRequest('replay detected');
       throw error;
@@ -94,12 +104,12 @@ class StoreModelAdapter implements OidcAdapter {
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (typeof uid !== 'string') return undefined;
-    return this.#payload(await this.docs.findOne({ tenant: this.tenant, model: this.model, uid }));
+    return this.#payload(await this.docs.findOne({ uidKey: this.#key(uid), tenant: this.tenant }));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (typeof userCode !== 'string') return undefined;
-    return this.#payload(await this.docs.findOne({ tenant: this.tenant, model: this.model, userCode }));
+    return this.#payload(await this.docs.findOne({ userCodeKey: this.#key(userCode), tenant: this.tenant }));
   }
 
   /**
@@ -128,7 +138,7 @@ class StoreModelAdapter implements OidcAdapter {
 
   async revokeByGrantId(grantId: string): Promise<void> {
     if (typeof grantId !== 'string' || grantId === '') return;
-    await this.docs.deleteMany({ tenant: this.tenant, model: this.model, grantId });
+    await this.docs.deleteMany({ grantKey: this.#key(grantId), tenant: this.tenant });
   }
 }
 

@@ -11,7 +11,7 @@ import argon2 from 'argon2';
 import { exportJWK, generateKeyPair } from 'jose';
 import Koa from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
-import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, OWASP_ARGON2, stopWithParent } from './shared.js';
+import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, OWASP_ARGON2, serveRunner } from './shared.js';
 
 const user = {
   id: randomUUID(),
@@ -157,7 +157,7 @@ interactions.use(async (ctx) => {
 });
 handlers = { provider: op.callback(), interactions: interactions.callback() };
 
-stopWithParent(
+serveRunner(
   () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

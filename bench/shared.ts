@@ -2,8 +2,11 @@
  * What the benchmark's processes share: the handshake between a server under test and the runner,
  * and the fixed inputs both servers are seeded with, so the two sides do the same work.
  */
-import argon2 from 'argon2';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import argon2 from 'argon2';
 
 /** The password of the one benchmark user on both servers. */
 export const BENCH_PASSWORD = 'correct horse battery staple';
@@ -38,11 +41,17 @@ export function announce(info: ServerInfo): void {
   process.stdout.write(`${JSON.stringify({ ready: info })}\n`);
 }
 
+/** What the runner can ask a server to do. */
+export type RunnerRequest = { cmd: 'profile-start' } | { cmd: 'profile-stop'; path: string };
+/** A request as sent: one JSON line on the server's stdin, answered with `{"done": id}` on its stdout. */
+export type RunnerCommand = RunnerRequest & { id: number };
+
 /**
- * Stops the server when the runner closes our stdin (or dies). A clean `process.exit` rather than a
- * signal, so `--cpu-prof` gets to write its profile.
+ * Serves the runner: CPU profiling of the main thread on request (through the inspector, so a
+ * profile covers exactly one measurement, without start-up or idle time), and a clean stop when the
+ * runner closes our stdin or dies.
  */
-export function stopWithParent(stop: () => Promise<void>): void {
+export function serveRunner(stop: () => Promise<void>): void {
   let stopping = false;
   const leave = () => {
     if (stopping) return;
@@ -53,9 +62,26 @@ export function stopWithParent(stop: () => Promise<void>): void {
       .catch((error: unknown) => console.error(error))
       .finally(() => process.exit(0));
   };
+  let session: Session | undefined;
+  const run = async (command: RunnerCommand) => {
+    if (command.cmd === 'profile-start') {
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    } else if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      session = undefined;
+      await writeFile(command.path, JSON.stringify(profile));
+    }
+    process.stdout.write(`${JSON.stringify({ done: command.id })}\n`);
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    void run(JSON.parse(line) as RunnerCommand).catch((error: unknown) => console.error(error));
+  });
   process.stdin.on('end', leave);
   process.stdin.on('close', leave);
-  process.stdin.resume();
   process.on('SIGTERM', leave);
   process.on('SIGINT', leave);
 }

@@ -29,10 +29,23 @@ export class AttemptCounter {
 
   /** Seconds until `key` may try again, or 0 when it is under its limit. */
   async retryAfter(key: string, policy: AttemptPolicy): Promise<number> {
-    const doc = await this.#counters.findOne({ _id: key });
+    return (await this.check([[key, policy]])).retryAfter;
+  }
+
+  /**
+   * The longest wait among several counters, read in one query (one round trip on MongoDB), and
+   * which of them exist at all (so a success only clears counters that are there).
+   */
+  async check(entries: Array<[key: string, policy: AttemptPolicy]>): Promise<{ retryAfter: number; existing: Set<string> }> {
+    const docs = await this.#counters.find({ _id: { $in: entries.map(([key]) => key) } });
     const now = this.now();
-    if (!doc || doc.expiresAt.getTime() <= now || doc.count < policy.limit) return 0;
-    return Math.ceil((doc.expiresAt.getTime() - now) / 1000);
+    let retryAfter = 0;
+    for (const doc of docs) {
+      const policy = entries.find(([key]) => key === doc._id)?.[1];
+      if (!policy || doc.expiresAt.getTime() <= now || doc.count < policy.limit) continue;
+      retryAfter = Math.max(retryAfter, Math.ceil((doc.expiresAt.getTime() - now) / 1000));
+    }
+    return { retryAfter, existing: new Set(docs.filter((doc) => doc.expiresAt.getTime() > now).map((doc) => doc._id)) };
   }
 
   async recordFailure(key: string, policy: AttemptPolicy): Promise<void> {

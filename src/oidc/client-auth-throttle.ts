@@ -36,10 +36,10 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
     const headerClient = basicClientId(ctx.get('authorization'));
     const clientKey = (clientId: string) => `client-auth:${tenant}:client:${clientId}:ip:${ctx.ip}`;
 
-    const wait = Math.max(
-      await attempts.retryAfter(addressKey, clientAuthThrottle.address),
-      headerClient ? await attempts.retryAfter(clientKey(headerClient), clientAuthThrottle.clientAtAddress) : 0,
-    );
+    const { retryAfter: wait } = await attempts.check([
+      [addressKey, clientAuthThrottle.address],
+      ...(headerClient ? [[clientKey(headerClient), clientAuthThrottle.clientAtAddress] as [string, typeof clientAuthThrottle.address]] : []),
+    ]);
     if (wait > 0) {
       ctx.status = 429;
       ctx.set('Retry-After', String(wait));

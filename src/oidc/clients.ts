@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ClientMetadata, ClientRepository } from '../domain/clients.js';
 
 /** The account console's client id; reserved in every tenant. */
@@ -22,10 +23,23 @@ export function accountClientMetadata(issuer: string): ClientMetadata {
   };
 }
 
-/** Looks a client up for oidc-provider: the account console first, then the tenant's registry. */
+/** How long a client's metadata is reused before it is read (and its secret decrypted) again. */
+export const CLIENT_CACHE_SECONDS = 30;
+
+/**
+ * Looks a client up for oidc-provider: the account console first, then the tenant's registry.
+ * Found clients are kept briefly (every token request needs its client, and the secret is stored
+ * encrypted); this instance drops them with its tenant context when a client changes here, and
+ * other instances see a change within {@link CLIENT_CACHE_SECONDS}. Unknown ids are not cached.
+ */
 export function clientFinder(tenant: string, issuer: string, clients: ClientRepository) {
+  const cache = new LRUCache<string, ClientMetadata>({ max: 1000, ttl: CLIENT_CACHE_SECONDS * 1000 });
   return async (clientId: string): Promise<ClientMetadata | undefined> => {
     if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(issuer);
-    return clients.find(tenant, clientId);
+    const cached = cache.get(clientId);
+    if (cached) return cached;
+    const found = await clients.find(tenant, clientId);
+    if (found) cache.set(clientId, found);
+    return found;
   };
 }

@@ -47,10 +47,10 @@ export const passwordStep: InteractionStep = {
     const identifierKey = `login:${tenant.id}:id:${normaliseUsername(username)}`;
     const addressKey = `login:${tenant.id}:ip:${step.ctx.ip}`;
 
-    const wait = Math.max(
-      await app.attempts.retryAfter(identifierKey, throttle.identifier),
-      await app.attempts.retryAfter(addressKey, throttle.address),
-    );
+    const { retryAfter: wait, existing } = await app.attempts.check([
+      [identifierKey, throttle.identifier],
+      [addressKey, throttle.address],
+    ]);
     if (wait > 0) {
       const minutes = Math.ceil(wait / 60);
       step.ctx.set('Retry-After', String(wait));
@@ -65,7 +65,7 @@ export const passwordStep: InteractionStep = {
       return show(step, username, INVALID_CREDENTIALS, 401);
     }
 
-    await app.attempts.reset(identifierKey);
+    if (existing.has(identifierKey)) await app.attempts.reset(identifierKey);
     if (verdict.needsRehash) {
       // The configured argon2 parameters changed since this hash was made: upgrade it now.
       await app.users.setPasswordHash(tenant.id, user._id, await app.passwords.hash(password));
