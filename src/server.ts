@@ -11,6 +11,7 @@ import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { interactionRouter } from './interactions/router.js';
 import { TenantPool } from './tenancy/pool.js';
+import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
 
 export interface Gatehouse {
@@ -61,7 +62,17 @@ export async function startServer(app: AppContext, options: { host: string; port
   const pool = new TenantPool(app);
   const state = { shuttingDown: false };
   const koa = createApp(app, pool, state);
-  const server = createServer(koa.callback());
+  const koaHandler = koa.callback();
+  const fastPath = protocolFastPath({
+    pool,
+    logger: app.logger,
+    publicUrl: new URL(app.config.publicUrl),
+    trustProxy: app.config.trustProxy,
+    hsts: app.config.publicUrl.startsWith('https:'),
+  });
+  const server = createServer((req, res) => {
+    if (!fastPath(req, res)) void koaHandler(req, res);
+  });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -10,6 +10,8 @@ import { buildTenantContext, type TenantContext } from './tenant-context.js';
  */
 export class TenantPool {
   readonly #cache: LRUCache<string, Promise<TenantContext | null>>;
+  /** built contexts by the promise that built them, so `peek` can answer without waiting */
+  readonly #built = new WeakMap<Promise<TenantContext | null>, TenantContext>();
   readonly #refreshMs: number;
 
   constructor(
@@ -30,6 +32,7 @@ export class TenantPool {
       building.then(
         (context) => {
           if (this.#cache.peek(tenantId) !== building) return;
+          if (context) this.#built.set(building, context);
           // Unknown tenants are not cached, so creating one later needs no eviction.
           if (!context) this.#cache.delete(tenantId);
           else if (context.rebuildAt !== undefined) {
@@ -44,6 +47,12 @@ export class TenantPool {
       );
     }
     return entry;
+  }
+
+  /** The tenant's context if it is built and current, without building or waiting. */
+  peek(tenantId: string): TenantContext | undefined {
+    const entry = this.#cache.get(tenantId);
+    return entry && this.#built.get(entry);
   }
 
   evict(tenantId: string): void {

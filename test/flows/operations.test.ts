@@ -36,6 +36,28 @@ describe('operations', () => {
     expect(page.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('writes only public-URL endpoints into discovery whatever Host the client sends, on the first and later requests', async () => {
+    const { request } = await import('node:http');
+    const get = () =>
+      new Promise<{ headers: Record<string, unknown>; body: Record<string, string> }>((resolve, reject) => {
+        const url = new URL(`${gh.issuer('fresh')}/.well-known/openid-configuration`);
+        request(url, { headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ headers: res.headers, body: JSON.parse(text) as Record<string, string> }));
+        }).on('error', reject).end();
+      });
+    await gh.app.tenants.create({ id: 'fresh', displayName: 'Fresh' });
+    // The first request builds the tenant (through the root app); the second takes the fast path.
+    for (const { headers, body } of [await get(), await get()]) {
+      expect(body['issuer']).toBe(gh.issuer('fresh'));
+      expect(body['token_endpoint']).toBe(`${gh.issuer('fresh')}/token`);
+      expect(body['authorization_endpoint']).toBe(`${gh.issuer('fresh')}/auth`);
+      expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(headers['content-security-policy']).toContain("default-src 'none'");
+    }
+  });
+
   it('keeps a well-formed incoming request id and replaces a hostile one', async () => {
     const kept = await fetch(`${gh.origin}/healthz`, { headers: { 'x-request-id': 'proxy-id-123' } });
     expect(kept.headers.get('x-request-id')).toBe('proxy-id-123');

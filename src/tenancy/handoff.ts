@@ -1,0 +1,29 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TenantContext } from './tenant-context.js';
+
+/** `/t/{tenant}{rest}`: the tenant segment (still URL-encoded) and the rest of the path. */
+export const tenantPath = /^\/t\/([^/?]+)(\/[^?]*)?/;
+
+/** Paths under a tenant that our own routes serve; everything else is the tenant's provider's. */
+export function isOwnRoute(rest: string): boolean {
+  return rest.startsWith('/interaction/') || rest === '/account' || rest.startsWith('/account/');
+}
+
+/**
+ * Hands a request to the tenant's oidc-provider: the `/t/{tenant}` prefix is stripped (the provider
+ * derives its mount path from `originalUrl`), and `X-Forwarded-*` state the configured public URL
+ * and the client address we resolved, replacing whatever the client sent. So every URL the provider
+ * writes is the public one, and its view of the client address cannot be spoofed.
+ */
+export function handOff(tenant: TenantContext, req: IncomingMessage, res: ServerResponse, publicUrl: URL, clientIp: string): Promise<void> {
+  const request = req as IncomingMessage & { originalUrl?: string };
+  const url = request.url ?? '/';
+  const segment = tenantPath.exec(url)?.[1];
+  const rest = segment === undefined ? url : url.slice(`/t/${segment}`.length);
+  request.originalUrl = url;
+  request.url = rest.startsWith('/') ? rest : `/${rest}`;
+  request.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+  request.headers['x-forwarded-host'] = publicUrl.host;
+  request.headers['x-forwarded-for'] = clientIp;
+  return tenant.handle(request, res);
+}
