@@ -3,31 +3,15 @@
  * Boots the real server (in-memory store, logging off, production password settings), seeds tenant
  * `bench`, builds the tenant once so key generation is not measured, and announces itself.
  */
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { loadConfig } from '../config/load.js';
-import { boot } from '../src/boot.js';
-import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, freePort, serveRunner } from './shared.js';
+import { startGatehouse } from '../test/helpers/gatehouse.js';
+import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, serveRunner } from './shared.js';
 
 const TENANT = 'bench';
 
-const port = await freePort();
-const origin = `http://127.0.0.1:${port}`;
-const config = loadConfig({
-  env: { NODE_ENV: 'test' },
-  overrides: {
-    publicUrl: origin,
-    host: '127.0.0.1',
-    port,
-    masterKey: randomBytes(32).toString('base64'),
-    store: { kind: 'memory' },
-    // Off, like the baseline: a log line per request would measure stdout rather than Gatehouse.
-    log: { level: 'silent' },
-    http: { shutdownGraceMs: 1000 },
-    // password.* stays at its defaults: OWASP argon2id and maxConcurrentHashes 4, as in production.
-  },
-});
-const running = await boot(config, pino({ level: 'silent' }));
+// The tests' Gatehouse: in-memory store and logging off, like the baseline (a log line per request
+// would measure stdout rather than Gatehouse); password.* stays at its production defaults.
+const running = await startGatehouse();
+const { origin } = running;
 const { app } = running;
 
 await app.tenants.create({ id: TENANT, displayName: 'Benchmark' });

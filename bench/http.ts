@@ -4,6 +4,7 @@
  * cycle the generator spends is taken from the server being measured, on both sides alike.
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { defaultPath, pathMatches } from '../test/helpers/browser.js';
 
 export interface Reply {
   status: number;
@@ -93,17 +94,6 @@ export class CookieJar {
       if (!expired) this.#cookies.push(cookie);
     }
   }
-}
-
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-}
-
-function defaultPath(pathname: string): string {
-  const slash = pathname.lastIndexOf('/');
-  return slash <= 0 ? '/' : pathname.slice(0, slash);
 }
 
 export interface Form {

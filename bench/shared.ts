@@ -4,7 +4,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import argon2 from 'argon2';
 
@@ -86,14 +85,4 @@ export function serveRunner(stop: () => Promise<void>): void {
   process.on('SIGINT', leave);
 }
 
-/** A free loopback port: Gatehouse's public URL (and so its issuer) must be known before it listens. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../test/helpers/gatehouse.js';

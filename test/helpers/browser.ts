@@ -126,13 +126,15 @@ export function expectRedirect(result: Page | { redirectedTo: string }): string 
   return result.redirectedTo;
 }
 
-function pathMatches(requestPath: string, cookiePath: string): boolean {
+/** RFC 6265 5.1.4 path-match. */
+export function pathMatches(requestPath: string, cookiePath: string): boolean {
   if (requestPath === cookiePath) return true;
   if (!requestPath.startsWith(cookiePath)) return false;
   return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
 }
 
-function defaultPath(pathname: string): string {
+/** RFC 6265 5.1.4 default-path of a request path. */
+export function defaultPath(pathname: string): string {
   const slash = pathname.lastIndexOf('/');
   return slash <= 0 ? '/' : pathname.slice(0, slash);
 }
