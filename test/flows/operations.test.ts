@@ -77,6 +77,18 @@ describe('operations', () => {
     for (const line of raw.headers.getSetCookie()) expect(line.toLowerCase()).toContain('httponly');
   });
 
+  it('gives the browser a new session id at every sign-in (no session fixation)', async () => {
+    const browser = new Browser(gh.origin);
+    const sessionId = () => browser.cookies.find((cookie) => cookie.name === '_session')?.value;
+    await authorize(browser, rp, { redirectUri: acme.client.redirectUri, scope: 'openid' });
+    const first = sessionId();
+    expect(first).toBeTruthy();
+    await authorize(browser, rp, { redirectUri: acme.client.redirectUri, scope: 'openid', extra: { prompt: 'login' } });
+    const second = sessionId();
+    expect(second).toBeTruthy();
+    expect(second).not.toBe(first);
+  });
+
   it('upgrades a password hash made with weaker parameters when the user signs in', async () => {
     const weak = await argon2.hash(TEST_PASSWORD, { type: argon2.argon2i, memoryCost: 19456, timeCost: 2, parallelism: 1 });
     const user = await gh.app.users.create('acme', { username: 'legacy', passwordHash: weak });
