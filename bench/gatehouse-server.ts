@@ -32,6 +32,9 @@ const client = await app.clients.create(TENANT, {
   token_endpoint_auth_method: 'client_secret_basic',
 });
 await app.resources.create(TENANT, { identifier: BENCH_API, name: 'Benchmark API', scopes: [{ name: 'read' }, { name: 'write' }] });
+// API scopes reach tokens through roles; the client's role lets it read the API like the baseline's.
+await app.roles.create(TENANT, { name: 'bench-reader', permissions: [{ api: BENCH_API, scope: 'read' }, { api: BENCH_API, scope: 'write' }] });
+await app.clients.setRoles(TENANT, BENCH_CLIENT_ID, ['bench-reader']);
 // Builds the tenant's provider now (and generates its keys), outside the measured time.
 await running.gatehouse.pool.get(TENANT);
 

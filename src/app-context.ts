@@ -6,6 +6,7 @@ import { PasswordHasher } from './authn/password.js';
 import { ClientRepository } from './domain/clients.js';
 import { KeyRepository } from './domain/keys.js';
 import { ResourceRepository } from './domain/resources.js';
+import { RoleRepository } from './domain/roles.js';
 import { SecretBox } from './domain/secrets.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
@@ -23,6 +24,7 @@ export interface AppContext {
   users: UserRepository;
   clients: ClientRepository;
   resources: ResourceRepository;
+  roles: RoleRepository;
   keys: KeyRepository;
   passwords: PasswordHasher;
   attempts: AttemptCounter;
@@ -41,6 +43,7 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     users: new UserRepository(store),
     clients: new ClientRepository(store, box),
     resources: new ResourceRepository(store),
+    roles: new RoleRepository(store),
     keys: new KeyRepository(store, box),
     passwords: new PasswordHasher(config.password),
     attempts: new AttemptCounter(store),

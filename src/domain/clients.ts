@@ -15,6 +15,8 @@ interface ClientDoc {
   metadata: Record<string, unknown>;
   /** the client secret, sealed with the master key (oidc-provider compares it in constant time) */
   secret?: string;
+  /** names of the tenant's roles; they decide which API scopes client-credentials tokens get */
+  roles?: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -65,6 +67,15 @@ export class ClientRepository {
       throw error;
     }
     return clientSecret ? { clientId, clientSecret } : { clientId };
+  }
+
+  async rolesOf(tenant: string, clientId: string): Promise<string[]> {
+    const doc = await this.#clients.findOne({ _id: key(tenant, clientId), tenant });
+    return doc?.roles ?? [];
+  }
+
+  async setRoles(tenant: string, clientId: string, roles: string[], now = new Date()): Promise<boolean> {
+    return (await this.#clients.updateOne({ _id: key(tenant, clientId), tenant }, { $set: { roles: [...new Set(roles)], updatedAt: now } })).matched > 0;
   }
 
   async deleteTenant(tenant: string): Promise<void> {

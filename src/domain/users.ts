@@ -18,12 +18,14 @@ export interface User {
   name?: string;
   passwordHash?: string;
   disabled: boolean;
+  /** names of the tenant's roles assigned to this user */
+  roles?: string[];
   createdAt: Date;
   updatedAt: Date;
 }
 
 export type NewUser = Pick<User, 'username'> &
-  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'disabled'>>;
+  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'disabled' | 'roles'>>;
 
 export function normaliseUsername(input: string): string {
   return input.normalize('NFKC').trim().toLowerCase();
@@ -73,6 +75,10 @@ export class UserRepository {
 
   async setPasswordHash(tenant: string, id: string, passwordHash: string, now = new Date()): Promise<void> {
     await this.#users.updateOne({ _id: id, tenant }, { $set: { passwordHash, updatedAt: now } });
+  }
+
+  async setRoles(tenant: string, id: string, roles: string[], now = new Date()): Promise<boolean> {
+    return (await this.#users.updateOne({ _id: id, tenant }, { $set: { roles: [...new Set(roles)], updatedAt: now } })).matched > 0;
   }
 
   async deleteTenant(tenant: string): Promise<void> {

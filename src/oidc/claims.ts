@@ -9,6 +9,8 @@ export const claimsByScope = {
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
+  /** the names of the user's roles in this tenant */
+  roles: ['roles'],
 } as const;
 
 /** The name to show for a user: their full name, else given + family name. */
@@ -28,6 +30,7 @@ export function userClaims(user: User): AccountClaims {
     ...(user.familyName ? { family_name: user.familyName } : {}),
     ...(user.email ? { email: user.email, email_verified: user.emailVerified } : {}),
     ...(user.phone ? { phone_number: user.phone, phone_number_verified: user.phoneVerified } : {}),
+    roles: user.roles ?? [],
   };
 }
 

@@ -6,6 +6,7 @@ import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
+import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
 import { claimsByScope, findAccountFor } from './claims.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
@@ -24,6 +25,7 @@ export interface ProviderDeps {
   users: UserRepository;
   clients: ClientRepository;
   resources: ResourceRepository;
+  roles: RoleRepository;
   logger: Logger;
   attempts: AttemptCounter;
   /** see `http.allowPrivateNetworkFetch` */
@@ -53,10 +55,13 @@ export function buildProvider(deps: ProviderDeps): Provider {
     claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
     scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
     responseTypes: ['code'],
+    // ID tokens carry the claims of every granted scope (profile, email, roles...), as Keycloak and
+    // Auth0 do, rather than only when no access token is issued (OIDC Core 5.4's conformant mode).
+    conformIdTokenClaims: false,
     features: {
       ...baseFeatures,
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
-      resourceIndicators: resourceIndicatorsFor(tenant.id, deps.resources),
+      resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     extraClientMetadata: {
       properties: ['first_party'],

@@ -1,23 +1,58 @@
-import { errors, type Configuration } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { ADMIN_TOKEN_TTL_SECONDS, adminApiIdentifier, allAdminScopes } from '../admin/scopes.js';
+import type { ClientRepository } from '../domain/clients.js';
 import type { ResourceRepository } from '../domain/resources.js';
+import type { RoleRepository } from '../domain/roles.js';
+import type { UserRepository } from '../domain/users.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
+export interface ResourceDeps {
+  tenant: string;
+  publicUrl: string;
+  resources: ResourceRepository;
+  roles: RoleRepository;
+  users: UserRepository;
+  clients: ClientRepository;
+}
+
 /**
- * Resource indicators (RFC 8707): an access token for a registered API carries that API as its
- * audience, only the API's own scopes, and is a JWT (RFC 9068) unless the API asks for opaque
- * tokens. An unregistered resource is `invalid_target`.
+ * The subject whose roles decide an access token's API scopes: the signed-in user at the token
+ * endpoint (code and refresh grants load the account first), or the client itself for client
+ * credentials. `undefined` elsewhere (the authorization endpoint): scopes are then offered in full
+ * and filtered when tokens are issued, so removing a role takes effect at the next token.
  */
-export function resourceIndicatorsFor(tenant: string, resources: ResourceRepository): ResourceIndicators {
+async function rolesOfSubject(ctx: KoaContextWithOIDC, deps: ResourceDeps): Promise<string[] | undefined> {
+  if (ctx.oidc.route !== 'token') return undefined;
+  const account = ctx.oidc.entities.Account;
+  if (account) return (await deps.users.findById(deps.tenant, account.accountId))?.roles ?? [];
+  if (ctx.oidc.params?.['grant_type'] === 'client_credentials' && ctx.oidc.client) return deps.clients.rolesOf(deps.tenant, ctx.oidc.client.clientId);
+  return [];
+}
+
+/**
+ * Resource indicators (RFC 8707): an access token for a registered API (or the built-in admin
+ * API) carries that API as its audience and, of the scopes asked for, only those the subject's
+ * roles grant (RBAC). It is a JWT (RFC 9068) unless the API asks for opaque tokens. An
+ * unregistered resource is `invalid_target`.
+ */
+export function resourceIndicatorsFor(deps: ResourceDeps): ResourceIndicators {
+  const adminApi = adminApiIdentifier(deps.publicUrl);
   return {
     enabled: true,
     defaultResource: (_ctx, _client, oneOf) => oneOf,
     useGrantedResource: () => true,
-    async getResourceServerInfo(_ctx, resourceIndicator) {
-      const api = await resources.find(tenant, resourceIndicator);
+    async getResourceServerInfo(ctx, resourceIndicator) {
+      const api =
+        resourceIndicator === adminApi
+          ? { identifier: adminApi, scopes: allAdminScopes.map((name) => ({ name })), accessTokenTTL: ADMIN_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt' as const }
+          : await deps.resources.find(deps.tenant, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`${resourceIndicator} is not a registered API of this tenant`);
+      const roles = await rolesOfSubject(ctx, deps);
+      const permitted = roles && (await deps.roles.scopesFor(deps.tenant, roles, api.identifier));
+      const scopes = api.scopes.map((scope) => scope.name).filter((name) => !permitted || permitted.has(name));
       return {
-        scope: api.scopes.map((scope) => scope.name).join(' '),
+        scope: scopes.join(' '),
         audience: api.identifier,
         accessTokenTTL: api.accessTokenTTL,
         accessTokenFormat: api.accessTokenFormat,

@@ -43,6 +43,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     users: app.users,
     clients: app.clients,
     resources: app.resources,
+    roles: app.roles,
     logger: app.logger.child({ tenant: tenant._id }),
     attempts: app.attempts,
     allowPrivateNetworkFetch: app.config.http.allowPrivateNetworkFetch,

@@ -88,6 +88,10 @@ export async function seedTenant(gh: { app: AppContext }, id: string): Promise<S
   });
   const api = `https://api.${id}.example`;
   await app.resources.create(id, { identifier: api, name: 'Example API', scopes: [{ name: 'read' }, { name: 'write' }] });
+  // API scopes reach tokens only through roles (RBAC): alice and web-app may read and write.
+  await app.roles.create(id, { name: 'api-user', permissions: [{ api, scope: 'read' }, { api, scope: 'write' }] });
+  await app.users.setRoles(id, user._id, ['api-user']);
+  await app.clients.setRoles(id, 'web-app', ['api-user']);
   return {
     id,
     userId: user._id,

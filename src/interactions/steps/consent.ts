@@ -6,6 +6,7 @@ const scopeDescriptions: Record<string, string> = {
   profile: 'See your name and username',
   email: 'See your e-mail address',
   phone: 'See your phone number',
+  roles: 'See your roles in this organisation',
   offline_access: 'Keep access while you are not using the app',
 };
 
