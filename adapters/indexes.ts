@@ -16,6 +16,8 @@ export const indexes: Record<string, IndexSpec[]> = {
   // `_id` is `${tenant}:${clientId}`, so lookups need nothing else.
   clients: [],
   keys: [{ fields: ['tenant'] }],
+  roles: [{ fields: ['tenant'] }],
+  audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
   // Short-lived state: readers check `expiresAt` themselves, the TTL index only cleans up.
   attempts: [{ fields: ['expiresAt'], ttl: true }],
   account_sessions: [{ fields: ['expiresAt'], ttl: true }],

@@ -126,6 +126,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    bootstrap: z
+      .object({
+        /** The first operator of the system tenant, created once when missing. */
+        adminUsername: nonEmpty().max(256).optional(),
+        adminPassword: z.string({ error: 'expected a string' }).min(12, { error: 'must be at least 12 characters' }).max(1024).optional(),
+        /** A system service account for the client-credentials grant, created once when missing. */
+        clientId: z.string({ error: 'expected a string' }).regex(/^[A-Za-z0-9._:-]{1,128}$/, { error: 'letters, digits, ".", "_", ":" or "-", at most 128' }).optional(),
+        clientSecret: z.string({ error: 'expected a string' }).min(32, { error: 'must be at least 32 characters' }).max(512).optional(),
+      })
+      .strict()
+      .refine((value) => (value.adminUsername === undefined) === (value.adminPassword === undefined), { error: 'adminUsername and adminPassword go together' })
+      .refine((value) => (value.clientId === undefined) === (value.clientSecret === undefined), { error: 'clientId and clientSecret go together' })
+      .prefault({}),
     password: z
       .object({
         /** argon2id memory in KiB; OWASP's minimum is 19456 (19 MiB). */
@@ -174,7 +187,7 @@ export const configSchema = z
   .strict();
 
 /** Dotted paths whose values are secrets: never echoed in error messages. */
-export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri']);
+export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri', 'bootstrap.adminPassword', 'bootstrap.clientSecret']);
 
 /** What a config file or `loadConfig({ overrides })` may contain: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -3,6 +3,7 @@ import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptCounter } from './authn/attempts.js';
 import { PasswordHasher } from './authn/password.js';
+import { AuditRepository } from './domain/audit.js';
 import { ClientRepository } from './domain/clients.js';
 import { KeyRepository } from './domain/keys.js';
 import { ResourceRepository } from './domain/resources.js';
@@ -25,6 +26,7 @@ export interface AppContext {
   clients: ClientRepository;
   resources: ResourceRepository;
   roles: RoleRepository;
+  audit: AuditRepository;
   keys: KeyRepository;
   passwords: PasswordHasher;
   attempts: AttemptCounter;
@@ -44,6 +46,7 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     clients: new ClientRepository(store, box),
     resources: new ResourceRepository(store),
     roles: new RoleRepository(store),
+    audit: new AuditRepository(store),
     keys: new KeyRepository(store, box),
     passwords: new PasswordHasher(config.password),
     attempts: new AttemptCounter(store),

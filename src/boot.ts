@@ -3,6 +3,7 @@ import { openStore } from '../adapters/index.js';
 import type { Config } from '../config/schema.js';
 import { createAppContext, type AppContext } from './app-context.js';
 import { resolveMasterKey } from './domain/master-key.js';
+import { bootstrapAdmin } from './admin/bootstrap.js';
 import { ensureSystemTenant, seedDemo } from './seed.js';
 import { startServer, type Gatehouse } from './server.js';
 
@@ -27,6 +28,9 @@ export async function boot(config: Config, logger: Logger): Promise<Running> {
   const app = await openApp(config, logger);
   try {
     await ensureSystemTenant(app);
+    const bootstrap = await bootstrapAdmin(app);
+    if (bootstrap.adminCreated) logger.info({ username: config.bootstrap.adminUsername }, 'created the bootstrap operator in the system tenant');
+    if (bootstrap.clientCreated) logger.info({ clientId: config.bootstrap.clientId }, 'created the bootstrap service account in the system tenant');
     const demo = config.demo.seed ? await seedDemo(app) : null;
     const gatehouse = await startServer(app, { host: config.host, port: config.port });
     return {

@@ -5,6 +5,9 @@
  */
 export type AppErrorCode =
   | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'forbidden'
   | 'invalid_csrf_token'
   | 'forbidden_origin'
   | 'not_found'
@@ -19,6 +22,9 @@ export type AppErrorCode =
 
 const statusByCode: Record<AppErrorCode, number> = {
   invalid_request: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  forbidden: 403,
   invalid_csrf_token: 403,
   forbidden_origin: 403,
   not_found: 404,

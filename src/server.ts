@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import compose from 'koa-compose';
 import Koa from 'koa';
 import { accountRouter } from './account/router.js';
+import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
 import { errorHandler } from './http/errors.js';
@@ -33,6 +34,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const health = healthRouter(app.store, () => state.shuttingDown);
   const interactions = interactionRouter(app);
   const account = accountRouter(app);
+  const admin = adminRouter(app, pool);
   const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods()]);
 
   koa.use(requestContext(app.logger));
@@ -45,6 +47,8 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   });
   koa.use(health.routes());
   koa.use(serveAssets());
+  koa.use(admin.routes());
+  koa.use(admin.allowedMethods());
   koa.use(resolveTenant(app, pool, ownRoutes as Koa.Middleware));
   koa.use(async (ctx) => {
     if (ctx.path === '/' && app.config.demo.seed) {

@@ -47,16 +47,22 @@ export class ClientRepository {
    * Registers a client. Confidential clients (any auth method but `none`) get a generated secret,
    * returned here once.
    */
-  async create(tenant: string, metadata: ClientMetadata, now = new Date()): Promise<{ clientId: string; clientSecret?: string }> {
+  async create(
+    tenant: string,
+    metadata: ClientMetadata,
+    options: { now?: Date; secret?: string; roles?: string[] } = {},
+  ): Promise<{ clientId: string; clientSecret?: string }> {
+    const now = options.now ?? new Date();
     const { client_id: clientId, client_secret: _ignored, ...rest } = metadata;
     const isPublic = rest['token_endpoint_auth_method'] === 'none';
-    const clientSecret = isPublic ? undefined : randomBytes(32).toString('base64url');
+    const clientSecret = isPublic ? undefined : (options.secret ?? randomBytes(32).toString('base64url'));
     const doc: ClientDoc = {
       _id: key(tenant, clientId),
       tenant,
       clientId,
       metadata: rest,
       ...(clientSecret ? { secret: this.box.seal(clientSecret, purpose(tenant, clientId)) } : {}),
+      ...(options.roles ? { roles: options.roles } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -67,6 +73,10 @@ export class ClientRepository {
       throw error;
     }
     return clientSecret ? { clientId, clientSecret } : { clientId };
+  }
+
+  async exists(tenant: string, clientId: string): Promise<boolean> {
+    return (await this.#clients.count({ _id: key(tenant, clientId), tenant })) > 0;
   }
 
   async rolesOf(tenant: string, clientId: string): Promise<string[]> {

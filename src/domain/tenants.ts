@@ -3,12 +3,30 @@ import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
 
 /** A tenant: its own issuer, keys, users and clients. `system` holds the operators. */
+export interface TenantBranding {
+  /** `#rrggbb` */
+  accentColor?: string;
+  logoUrl?: string;
+}
+
+export interface TenantSecurityPolicy {
+  password?: { minLength?: number };
+  /** second factor: not yet enforced (next issues), stored so operators can set it now */
+  mfa?: 'off' | 'optional' | 'required';
+}
+
 export interface Tenant {
   _id: string;
   displayName: string;
+  /** a host name that serves this tenant besides `/t/{id}` (routing by host comes later) */
+  customHost?: string;
+  branding?: TenantBranding;
+  securityPolicy?: TenantSecurityPolicy;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export type TenantChanges = Partial<Pick<Tenant, 'displayName' | 'customHost' | 'branding' | 'securityPolicy'>>;
 
 export const SYSTEM_TENANT = 'system';
 
@@ -31,16 +49,13 @@ export class TenantRepository {
     return this.#tenants.findOne({ _id: id });
   }
 
-  async list(): Promise<Tenant[]> {
-    return this.#tenants.find({}, { sort: { _id: 1 } });
-  }
-
   /** Creates the tenant; a duplicate id is a `conflict`. */
-  async create(input: { id: string; displayName: string }, now = new Date()): Promise<Tenant> {
+  async create(input: { id: string; displayName: string } & TenantChanges, now = new Date()): Promise<Tenant> {
     if (!isValidTenantId(input.id)) {
       throw new AppError('invalid_request', 'a tenant id is 1-63 lower-case letters, digits or dashes, not starting or ending with a dash');
     }
-    const tenant: Tenant = { _id: input.id, displayName: input.displayName, createdAt: now, updatedAt: now };
+    const { id, ...rest } = input;
+    const tenant: Tenant = { ...rest, _id: id, createdAt: now, updatedAt: now };
     try {
       await this.#tenants.insertOne(tenant);
     } catch (error) {
@@ -48,6 +63,21 @@ export class TenantRepository {
       throw error;
     }
     return tenant;
+  }
+
+  async list(options: { after?: string; limit: number }): Promise<Tenant[]> {
+    return this.#tenants.find(options.after ? { _id: { $gt: options.after } } : {}, { sort: { _id: 1 }, limit: options.limit });
+  }
+
+  /** Applies `changes`; the fields named in `unset` are removed. */
+  async update(id: string, changes: TenantChanges, now = new Date(), unset: Array<keyof TenantChanges> = []): Promise<Tenant | null> {
+    const update = { $set: { ...changes, updatedAt: now }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {}) };
+    const result = await this.#tenants.updateOne({ _id: id }, update);
+    return result.matched ? this.find(id) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.#tenants.deleteOne({ _id: id })) > 0;
   }
 
   /** Creates the tenant unless it exists; returns it either way. */

@@ -13,6 +13,8 @@ function toAppError(error: unknown): AppError {
   const expose = (error as { expose?: boolean }).expose;
   if (status === 413) return new AppError('payload_too_large', 'The request body is too large.');
   if (status && status >= 400 && status < 500 && expose) return new AppError('invalid_request', (error as Error).message, { status });
+  // Body parsers mark malformed input (bad JSON, bad encoding) 4xx without exposing their message.
+  if (status && status >= 400 && status < 500) return new AppError('invalid_request', 'The request body could not be read: it is malformed.', { status });
   return new AppError('server_error', 'Something went wrong on our side. Please try again.', { cause: error });
 }
 

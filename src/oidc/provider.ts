@@ -64,10 +64,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     extraClientMetadata: {
-      properties: ['first_party'],
+      properties: ['first_party', 'service_account'],
       validator(_ctx, key, value) {
-        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
-          throw new Error('first_party must be a boolean');
+        if ((key === 'first_party' || key === 'service_account') && value !== undefined && typeof value !== 'boolean') {
+          throw new Error(`${key} must be a boolean`);
         }
       },
     },

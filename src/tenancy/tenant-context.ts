@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { createLocalJWKSet, type JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
@@ -20,6 +21,13 @@ export interface TenantContext {
   macAll(purpose: string, value: string): string[];
   /** epoch ms when a published key starts signing, so the context must be rebuilt */
   rebuildAt?: number;
+  /** the tenant's published signing keys, for verifying its JWTs locally */
+  jwks: ReturnType<typeof createLocalJWKSet>;
+}
+
+/** The public half of a private JWK. */
+function publicJwk({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }: JWK): JWK {
+  return rest;
 }
 
 /** Builds a tenant's context; generates its keys first when allowed and missing. */
@@ -59,5 +67,6 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     mac: (purpose, value) => macWith(cookieKeys[0]!, purpose, value),
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
     ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
+    jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
   };
 }

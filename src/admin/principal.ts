@@ -1,0 +1,69 @@
+import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import type { AppContext } from '../app-context.js';
+import { issuerFor } from '../app-context.js';
+import type { AuditActor } from '../domain/audit.js';
+import { isValidTenantId } from '../domain/tenants.js';
+import { AppError } from '../errors.js';
+import type { TenantPool } from '../tenancy/pool.js';
+import { adminApiIdentifier, allAdminScopes, type AdminScope } from './scopes.js';
+
+/** Who is calling the admin API, in which tenant, with which admin scopes. */
+export interface Principal {
+  tenant: string;
+  actor: AuditActor;
+  scopes: ReadonlySet<AdminScope>;
+  /** the client the token was issued to (for `GET /me`) */
+  clientId?: string;
+}
+
+/** Resolves `Authorization: Bearer ...` to a principal; API keys are resolved by `apiKeys`. */
+export interface PrincipalResolver {
+  (token: string): Promise<Principal | undefined>;
+}
+
+function invalid(message: string): AppError {
+  return new AppError('invalid_token', message);
+}
+
+/**
+ * Verifies an admin access token: a JWT (RFC 9068 `at+jwt`) issued by one of our tenants for the
+ * admin API, checked locally against that tenant's published keys. The tenant the principal
+ * belongs to is the token's issuer: nothing the request says can change it. A user who has since
+ * been disabled or deleted is refused even with an unexpired token.
+ */
+export function jwtPrincipals(app: AppContext, pool: TenantPool): PrincipalResolver {
+  const audience = adminApiIdentifier(app.config.publicUrl);
+  const issuerPrefix = `${app.config.publicUrl}/t/`;
+  return async (token) => {
+    if (token.split('.').length !== 3) return undefined;
+    let claims;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      throw invalid('The access token is not a valid JWT.');
+    }
+    const issuer = typeof claims.iss === 'string' ? claims.iss : '';
+    const tenantId = issuer.startsWith(issuerPrefix) ? issuer.slice(issuerPrefix.length) : '';
+    const tenant = isValidTenantId(tenantId) ? await pool.get(tenantId) : null;
+    if (!tenant) throw invalid('The access token was not issued by a tenant of this Gatehouse.');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, tenant.jwks, { issuer: issuerFor(app.config, tenantId), audience, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw invalid('The access token has expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') throw invalid('The access token is not for the admin API (wrong audience).');
+      throw invalid('The access token could not be verified.');
+    }
+    const granted = new Set(String(payload['scope'] ?? '').split(' '));
+    const scopes = new Set(allAdminScopes.filter((scope) => granted.has(scope)));
+    const clientId = typeof payload['client_id'] === 'string' ? payload['client_id'] : undefined;
+    const sub = typeof payload.sub === 'string' ? payload.sub : '';
+    // A client-credentials token's subject is the client itself.
+    if (!clientId || sub !== clientId) {
+      const user = await app.users.findById(tenantId, sub);
+      if (!user || user.disabled) throw invalid('The user of this access token is disabled or no longer exists.');
+      return { tenant: tenantId, actor: { type: 'user', id: sub, tenant: tenantId }, scopes, clientId };
+    }
+    return { tenant: tenantId, actor: { type: 'client', id: clientId, tenant: tenantId }, scopes, clientId };
+  };
+}

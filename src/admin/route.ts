@@ -1,0 +1,131 @@
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { AppContext } from '../app-context.js';
+import type { NewAuditEvent } from '../domain/audit.js';
+import { SYSTEM_TENANT } from '../domain/tenants.js';
+import { AppError } from '../errors.js';
+import type { TenantPool } from '../tenancy/pool.js';
+import type { Principal } from './principal.js';
+import type { AdminScope } from './scopes.js';
+
+/** What a route handler gets: validated input, the caller, and the tenant it acts on. */
+export interface AdminRequest<P, Q, B> {
+  app: AppContext;
+  pool: TenantPool;
+  principal: Principal;
+  /** the tenant acted on: the path's `{tenant}` (checked against the principal), else the principal's */
+  tenant: string;
+  params: P;
+  query: Q;
+  body: B;
+  requestId: string;
+  /** Writes an audit event for a change, with this request's actor, tenant and id. */
+  audit(event: Pick<NewAuditEvent, 'type' | 'target' | 'before' | 'after'> & { tenant?: string }): Promise<void>;
+  ctx: Context;
+}
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteSpec<P extends Schema | undefined = Schema | undefined, Q extends Schema | undefined = Schema | undefined, B extends Schema | undefined = Schema | undefined, R extends Schema = Schema> {
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  /** Koa path below `/admin/v1`, e.g. `/tenants/:tenant/users/:id` */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** every scope listed is required */
+  scopes: AdminScope[];
+  /** only principals of the system tenant may call it (tenant management) */
+  systemOnly?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** the success response's schema (also documents it); `status` defaults to 200 */
+  response: R;
+  status?: number;
+  handler(request: AdminRequest<Out<P>, Out<Q>, Out<B>>): Promise<z.input<R>>;
+}
+
+/** Keeps each route's types while collecting them in one list. */
+export function defineRoute<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, R extends Schema>(
+  spec: RouteSpec<P, Q, B, R>,
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** Turns a zod failure into one 400 that names the offending field(s). */
+export function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): AppError {
+  const problems = error.issues.slice(0, 5).map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown or read-only field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${[...issue.path, key].join('.')}"`).join(', ')}`;
+    const field = issue.path.length ? `"${issue.path.join('.')}"` : where;
+    return `${field}: ${issue.message}`;
+  });
+  return new AppError('invalid_request', `Invalid ${where}: ${problems.join('; ')}`);
+}
+
+function parse<S extends Schema | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'path'): Out<S> {
+  if (!schema) {
+    if (where === 'query' && value && typeof value === 'object' && Object.keys(value).length > 0) {
+      throw new AppError('invalid_request', `Unknown query parameter${Object.keys(value).length > 1 ? 's' : ''} ${Object.keys(value).map((key) => `"${key}"`).join(', ')}.`);
+    }
+    if (where === 'body' && value !== undefined && !(typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
+      throw new AppError('invalid_request', 'This endpoint takes no request body.');
+    }
+    return undefined as Out<S>;
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(where, result.error);
+  return result.data as Out<S>;
+}
+
+/**
+ * Decides which tenant a request acts on and whether the principal may: principals of the system
+ * tenant act on any tenant; everyone else only on their own. The answer for another tenant is the
+ * same 403 whether that tenant exists or not.
+ */
+export function actedOnTenant(principal: Principal, pathTenant: string | undefined): string {
+  const tenant = pathTenant ?? principal.tenant;
+  if (principal.tenant !== SYSTEM_TENANT && tenant !== principal.tenant) {
+    throw new AppError('forbidden', `This token belongs to tenant "${principal.tenant}" and cannot act on another tenant.`);
+  }
+  return tenant;
+}
+
+/** Runs a route: scopes, tenant, validation, handler, response. */
+export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, pool: TenantPool): Promise<void> {
+  const principal = ctx.state.principal as Principal;
+  // A token for the admin API that carries no admin scope at all is a plain user's: nothing here is for it.
+  if (principal.scopes.size === 0) throw new AppError('insufficient_scope', 'This token carries no admin permissions.');
+  const missing = spec.scopes.filter((scope) => !principal.scopes.has(scope));
+  if (missing.length) {
+    ctx.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${spec.scopes.join(' ')}"`);
+    throw new AppError('insufficient_scope', `This request needs the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`);
+  }
+  if (spec.systemOnly && principal.tenant !== SYSTEM_TENANT) {
+    throw new AppError('forbidden', 'Only operators of the system tenant may do this.');
+  }
+  const params = parse(spec.params, ctx.params, 'path');
+  const pathTenant = (ctx.params as Record<string, string | undefined>)['tenant'];
+  const tenant = actedOnTenant(principal, pathTenant);
+  if (pathTenant !== undefined && !(await app.tenants.find(tenant))) throw new AppError('not_found', `There is no tenant "${tenant}".`);
+  const query = parse(spec.query, ctx.query, 'query');
+  const body = parse(spec.body, (ctx.request as { body?: unknown }).body, 'body');
+  const requestId = ctx.state.requestId as string;
+  const result = await spec.handler({
+    app,
+    pool,
+    principal,
+    tenant,
+    params,
+    query,
+    body,
+    requestId,
+    ctx,
+    audit: async (event) => {
+      await app.audit.record({ tenant: event.tenant ?? tenant, type: event.type, actor: principal.actor, target: event.target, before: event.before, after: event.after, requestId });
+    },
+  });
+  ctx.status = spec.status ?? 200;
+  ctx.body = ctx.status === 204 ? undefined : spec.response.parse(result);
+}

@@ -1,0 +1,78 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Middleware } from 'koa';
+import type { AppContext } from '../app-context.js';
+import { AppError } from '../errors.js';
+import type { TenantPool } from '../tenancy/pool.js';
+import { buildOpenApi } from './openapi.js';
+import { jwtPrincipals, type PrincipalResolver } from './principal.js';
+import { adminRoutes } from './routes/index.js';
+import { runRoute } from './route.js';
+
+/** Query operators (`$ne`, `$gt`, ...) as keys anywhere in a JSON body never reach a handler. */
+function hasOperatorKey(value: unknown, depth = 0): boolean {
+  if (depth > 32) return true;
+  if (Array.isArray(value)) return value.some((item) => hasOperatorKey(item, depth + 1));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).some(([key, item]) => key.startsWith('$') || key === '__proto__' || hasOperatorKey(item, depth + 1));
+  }
+  return false;
+}
+
+function authenticate(resolvers: PrincipalResolver[]): Middleware {
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+    if (!match) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse-admin"');
+      throw new AppError('invalid_token', header ? 'The Authorization header must be "Bearer <token>".' : 'This API needs an access token: Authorization: Bearer <token>.');
+    }
+    for (const resolve of resolvers) {
+      let principal;
+      try {
+        principal = await resolve(match[1]!);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'invalid_token') ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message}"`);
+        throw error;
+      }
+      if (principal) {
+        ctx.state.principal = principal;
+        return next();
+      }
+    }
+    ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+    throw new AppError('invalid_token', 'The access token or API key is not valid.');
+  };
+}
+
+/**
+ * The admin REST API under `/admin/v1`: JSON in and out, bearer-authenticated (admin access tokens
+ * of any tenant, or service-account API keys), one route module per resource, and the OpenAPI
+ * document built from the same route definitions.
+ */
+export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: PrincipalResolver[] = []): Router {
+  const router = new Router({ prefix: '/admin/v1' });
+  const routes = adminRoutes();
+  const openapi = buildOpenApi(app.config.publicUrl, routes);
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: app.config.http.bodyLimit, encoding: 'utf-8', jsonStrict: true }) as unknown as Middleware;
+  const guardBody: Middleware = async (ctx, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(ctx.method) && ctx.request.length && !ctx.is('application/json')) {
+      throw new AppError('invalid_request', 'Send the request body as application/json.');
+    }
+    if (hasOperatorKey((ctx.request as { body?: unknown }).body)) {
+      throw new AppError('invalid_request', 'Field names may not start with "$" (query operators are not accepted).');
+    }
+    await next();
+  };
+  const auth = authenticate([jwtPrincipals(app, pool), ...extraResolvers]);
+
+  for (const spec of routes) {
+    router.register(spec.path, [spec.method.toUpperCase()], [auth, json, guardBody, (ctx) => runRoute(spec, ctx as never, app, pool)]);
+  }
+  return router;
+}

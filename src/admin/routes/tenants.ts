@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { issuerFor } from '../../app-context.js';
+import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
+import { SYSTEM_TENANT, type Tenant } from '../../domain/tenants.js';
+import { AppError } from '../../errors.js';
+import { defineRoute, type AdminRequest } from '../route.js';
+import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
+
+const branding = z
+  .object({
+    accent_color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #2563eb').optional(),
+    logo_url: z.string().url().max(2048).startsWith('https://', 'must be an https: URL').optional(),
+  })
+  .strict();
+
+const securityPolicy = z
+  .object({
+    password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().optional(),
+    mfa: z.enum(['off', 'optional', 'required']).optional(),
+  })
+  .strict();
+
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case host name such as login.example.com');
+
+const editable = {
+  display_name: z.string().trim().min(1).max(100),
+  custom_host: hostname.nullable().optional(),
+  branding: branding.optional(),
+  security_policy: securityPolicy.optional(),
+};
+
+const tenantOut = z.object({
+  id: z.string(),
+  display_name: z.string(),
+  issuer: z.string(),
+  custom_host: z.string().nullable(),
+  branding: z.object({ accent_color: z.string().optional(), logo_url: z.string().optional() }),
+  security_policy: z.object({ password: z.object({ min_length: z.number().optional() }).optional(), mfa: z.string().optional() }),
+  ...timestamps,
+});
+
+function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant): z.input<typeof tenantOut> {
+  return {
+    id: tenant._id,
+    display_name: tenant.displayName,
+    issuer: issuerFor(request.app.config, tenant._id),
+    custom_host: tenant.customHost ?? null,
+    branding: { accent_color: tenant.branding?.accentColor, logo_url: tenant.branding?.logoUrl },
+    security_policy: {
+      ...(tenant.securityPolicy?.password ? { password: { min_length: tenant.securityPolicy.password.minLength } } : {}),
+      ...(tenant.securityPolicy?.mfa ? { mfa: tenant.securityPolicy.mfa } : {}),
+    },
+    created_at: tenant.createdAt.toISOString(),
+    updated_at: tenant.updatedAt.toISOString(),
+  };
+}
+
+type Editable = { display_name?: string; custom_host?: string | null; branding?: z.infer<typeof branding>; security_policy?: z.infer<typeof securityPolicy> };
+
+function changesOf(input: Editable): Partial<Tenant> {
+  return {
+    ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
+    ...(input.custom_host ? { customHost: input.custom_host } : {}),
+    ...(input.branding ? { branding: { ...(input.branding.accent_color ? { accentColor: input.branding.accent_color } : {}), ...(input.branding.logo_url ? { logoUrl: input.branding.logo_url } : {}) } } : {}),
+    ...(input.security_policy
+      ? {
+          securityPolicy: {
+            ...(input.security_policy.password ? { password: { ...(input.security_policy.password.min_length ? { minLength: input.security_policy.password.min_length } : {}) } } : {}),
+            ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Tenants: only operators of the system tenant manage them; a tenant admin may read their own. */
+export const tenantRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/tenants',
+    tag: 'Tenants',
+    summary: 'Create a tenant',
+    scopes: ['admin:tenants'],
+    systemOnly: true,
+    body: z.object({ id: tenantParam.shape.tenant, ...editable }).strict(),
+    response: tenantOut,
+    status: 201,
+    async handler(request) {
+      const { id, ...rest } = request.body;
+      const tenant = await request.app.tenants.create({ id, displayName: rest.display_name, ...changesOf(rest) });
+      // Keys now, so the new tenant can sign from its first request even where keys are not generated on demand.
+      await request.app.keys.rotate(id);
+      await request.audit({ tenant: id, type: 'tenant.created', target: { type: 'tenant', id }, after: toJson(request, tenant) });
+      request.ctx.set('Location', `/admin/v1/tenants/${id}`);
+      return toJson(request, tenant);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/tenants',
+    tag: 'Tenants',
+    summary: 'List tenants',
+    scopes: ['admin:tenants'],
+    systemOnly: true,
+    query: pageQuery,
+    response: page(tenantOut),
+    async handler(request) {
+      const tenants = await request.app.tenants.list({ ...(request.query.cursor ? { after: request.query.cursor } : {}), limit: request.query.limit + 1 });
+      const result = paged(tenants, request.query.limit, (tenant) => tenant._id);
+      return { items: result.items.map((tenant) => toJson(request, tenant)), next_cursor: result.next_cursor };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/tenants/:tenant',
+    tag: 'Tenants',
+    summary: 'Read a tenant (its issuer included)',
+    scopes: [],
+    params: tenantParam,
+    response: tenantOut,
+    async handler(request) {
+      return toJson(request, (await request.app.tenants.find(request.tenant))!);
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/tenants/:tenant',
+    tag: 'Tenants',
+    summary: 'Update a tenant’s name, host, branding or security policy',
+    scopes: ['admin:tenants'],
+    params: tenantParam,
+    body: z.object({ ...editable, display_name: editable.display_name.optional() }).strict(),
+    response: tenantOut,
+    async handler(request) {
+      const before = (await request.app.tenants.find(request.tenant))!;
+      const unset = request.body.custom_host === null;
+      const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
+      if (!updated) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);
+      request.pool.evict(request.tenant);
+      await request.audit({ type: 'tenant.updated', target: { type: 'tenant', id: request.tenant }, before: toJson(request, before), after: toJson(request, updated) });
+      return toJson(request, updated);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/tenants/:tenant',
+    tag: 'Tenants',
+    summary: 'Delete a tenant and everything it owns',
+    scopes: ['admin:tenants'],
+    systemOnly: true,
+    params: tenantParam,
+    response: z.object({}),
+    status: 204,
+    async handler(request) {
+      if (request.tenant === SYSTEM_TENANT) throw new AppError('forbidden', 'The system tenant cannot be deleted.');
+      request.pool.evict(request.tenant);
+      await deleteTenantAndData(request.app, request.tenant);
+      request.pool.evict(request.tenant);
+      await request.audit({ tenant: SYSTEM_TENANT, type: 'tenant.deleted', target: { type: 'tenant', id: request.tenant } });
+      return {};
+    },
+  }),
+];

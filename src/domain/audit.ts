@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { Collection, Store } from '../../adapters/store.js';
+
+/** Who did something: a user, a client (service account) or an API key, of some tenant. */
+export interface AuditActor {
+  type: 'user' | 'client' | 'api_key' | 'system';
+  id: string;
+  tenant: string;
+}
+
+export interface AuditEvent {
+  _id: string;
+  /** the tenant acted on */
+  tenant: string;
+  /** e.g. `user.created`, `client.secret_rotated` */
+  type: string;
+  actor: AuditActor;
+  target: { type: string; id: string };
+  /** the changed resource before and after, secrets and hashes removed by the caller */
+  before?: unknown;
+  after?: unknown;
+  requestId?: string;
+  at: Date;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;
+
+/**
+ * The audit trail: one event per change, newest first when listed. `_id`s sort by time (a
+ * zero-padded millisecond prefix), so cursors are just the last `_id` seen.
+ */
+export class AuditRepository {
+  readonly #events: Collection<AuditEvent>;
+
+  constructor(store: Store) {
+    this.#events = store.collection<AuditEvent>('audit_events');
+  }
+
+  async record(event: NewAuditEvent, now = new Date()): Promise<AuditEvent> {
+    const stored: AuditEvent = { ...event, _id: `${now.getTime().toString().padStart(15, '0')}-${randomUUID()}`, at: now };
+    await this.#events.insertOne(stored);
+    return stored;
+  }
+
+  /** Events of a tenant, newest first, optionally filtered; `before` is the cursor (an event id). */
+  async list(tenant: string, options: { type?: string; actor?: string; before?: string; limit: number }): Promise<AuditEvent[]> {
+    const filter: Record<string, unknown> = { tenant };
+    if (options.type) filter['type'] = options.type;
+    if (options.actor) filter['actor.id'] = options.actor;
+    if (options.before) filter['_id'] = { $lt: options.before };
+    return this.#events.find(filter, { sort: { _id: -1 }, limit: options.limit });
+  }
+
+  async deleteTenant(tenant: string): Promise<void> {
+    await this.#events.deleteMany({ tenant });
+  }
+}
