@@ -39,6 +39,11 @@ export class RoleRepository {
     return this.#roles.find({ tenant }, { sort: { name: 1 }, limit: 1000 });
   }
 
+  /** One page of a tenant's roles by name; `after` is the last name of the previous page. */
+  async page(tenant: string, options: { after?: string; limit: number }): Promise<Role[]> {
+    return this.#roles.find({ tenant, ...(options.after !== undefined ? { name: { $gt: options.after } } : {}) }, { sort: { name: 1 }, limit: options.limit });
+  }
+
   async create(tenant: string, input: NewRole, now = new Date()): Promise<Role> {
     const role: Role = { ...input, _id: key(tenant, input.name), tenant, createdAt: now, updatedAt: now };
     try {
@@ -59,8 +64,19 @@ export class RoleRepository {
     );
   }
 
-  async update(tenant: string, name: string, changes: Partial<Pick<Role, 'description' | 'permissions'>>, now = new Date()): Promise<Role | null> {
-    const result = await this.#roles.updateOne({ _id: key(tenant, name), tenant }, { $set: { ...changes, updatedAt: now } });
+  /**
+   * Changes a role's description and/or replaces its permissions; a `null` description removes it.
+   * Names are immutable: they are what users and clients hold, so a rename is delete + create.
+   */
+  async update(tenant: string, name: string, changes: { description?: string | null; permissions?: Permission[] }, now = new Date()): Promise<Role | null> {
+    const { description, permissions } = changes;
+    const result = await this.#roles.updateOne(
+      { _id: key(tenant, name), tenant },
+      {
+        $set: { ...(typeof description === 'string' ? { description } : {}), ...(permissions ? { permissions } : {}), updatedAt: now },
+        ...(description === null ? { $unset: { description: true as const } } : {}),
+      },
+    );
     return result.matched ? this.find(tenant, name) : null;
   }
 
