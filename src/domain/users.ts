@@ -17,6 +17,8 @@ export interface User {
   familyName?: string;
   name?: string;
   passwordHash?: string;
+  /** set by an admin with a password: the next sign-in must choose a new one before it finishes */
+  passwordMustChange?: boolean;
   disabled: boolean;
   /** names of the tenant's roles assigned to this user */
   roles?: string[];
@@ -25,7 +27,47 @@ export interface User {
 }
 
 export type NewUser = Pick<User, 'username'> &
-  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'disabled' | 'roles'>>;
+  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'passwordMustChange' | 'disabled' | 'roles'>>;
+
+/** Profile fields an admin may change (credentials, roles and `disabled` have their own methods). */
+export type UserChanges = Partial<Pick<User, 'username' | 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name'>>;
+
+/** Optional profile fields that an update may remove. */
+export type RemovableUserField = 'email' | 'phone' | 'givenName' | 'familyName' | 'name';
+
+/** What to list: a case-insensitive prefix of username, e-mail or phone (`q`), or exact values. */
+export interface UserQuery {
+  q?: string;
+  username?: string;
+  email?: string;
+  phone?: string;
+  /** cursor: the last `_id` of the previous page */
+  after?: string;
+  limit: number;
+}
+
+/** Shortest password a tenant accepts when its policy says nothing (NIST SP 800-63B asks for 8). */
+export const DEFAULT_MIN_PASSWORD_LENGTH = 8;
+
+/** The tenant's minimum password length, in characters (code points, as a person counts them). */
+export function minPasswordLength(tenant: { securityPolicy?: { password?: { minLength?: number } } } | null): number {
+  return tenant?.securityPolicy?.password?.minLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
+}
+
+/** Characters of a password as a person counts them (an emoji is one, not two UTF-16 units). */
+export function passwordLength(password: string): number {
+  return [...password].length;
+}
+
+/** Makes a literal string safe inside a RegExp, so search input can never be a pattern. */
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function duplicate(error: unknown): never {
+  if (error instanceof DuplicateKeyError) throw new AppError('conflict', 'a user with this username or e-mail address already exists');
+  throw error;
+}
 
 export function normaliseUsername(input: string): string {
   return input.normalize('NFKC').trim().toLowerCase();
@@ -64,13 +106,55 @@ export class UserRepository {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.#users.insertOne(user);
-    } catch (error) {
-      if (error instanceof DuplicateKeyError) throw new AppError('conflict', 'a user with this username or e-mail address already exists');
-      throw error;
-    }
+    await this.#users.insertOne(user).catch(duplicate);
     return user;
+  }
+
+  /** One page of a tenant's users in `_id` order (stable while users are renamed or added). */
+  async list(tenant: string, query: UserQuery): Promise<User[]> {
+    const filter: Record<string, unknown> = { tenant };
+    if (query.username !== undefined) filter['username'] = normaliseUsername(query.username);
+    if (query.email !== undefined) filter['email'] = query.email.trim().toLowerCase();
+    if (query.phone !== undefined) filter['phone'] = query.phone;
+    if (query.q) {
+      const prefix = new RegExp(`^${escapeRegExp(query.q.normalize('NFKC').trim())}`, 'i');
+      filter['$or'] = [{ username: { $regex: prefix } }, { email: { $regex: prefix } }, { phone: { $regex: prefix } }];
+    }
+    if (query.after !== undefined) filter['_id'] = { $gt: query.after };
+    return this.#users.find(filter, { sort: { _id: 1 }, limit: query.limit });
+  }
+
+  /** Applies profile `changes` and removes the `unset` fields; a taken username or e-mail is a `conflict`. */
+  async update(tenant: string, id: string, changes: UserChanges, unset: RemovableUserField[] = [], now = new Date()): Promise<User | null> {
+    const $set: Record<string, unknown> = { ...changes, updatedAt: now };
+    if (changes.username !== undefined) $set['username'] = normaliseUsername(changes.username);
+    if (changes.email !== undefined) $set['email'] = changes.email.trim().toLowerCase();
+    const update = { $set, ...(unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {}) };
+    const result = await this.#users.updateOne({ _id: id, tenant }, update).catch(duplicate);
+    return result.matched ? this.findById(tenant, id) : null;
+  }
+
+  /** Disables or enables sign-in; `findAccount` refuses a disabled user, so their tokens stop refreshing. */
+  async setDisabled(tenant: string, id: string, disabled: boolean, now = new Date()): Promise<User | null> {
+    const result = await this.#users.updateOne({ _id: id, tenant }, { $set: { disabled, updatedAt: now } });
+    return result.matched ? this.findById(tenant, id) : null;
+  }
+
+  /**
+   * Sets (or with `null` removes) the password hash and whether the next sign-in must change it,
+   * in one write so a new password never keeps a stale flag.
+   */
+  async setPassword(tenant: string, id: string, passwordHash: string | null, mustChange: boolean, now = new Date()): Promise<User | null> {
+    const update =
+      passwordHash === null
+        ? { $set: { passwordMustChange: false, updatedAt: now }, $unset: { passwordHash: true as const } }
+        : { $set: { passwordHash, passwordMustChange: mustChange, updatedAt: now } };
+    const result = await this.#users.updateOne({ _id: id, tenant }, update);
+    return result.matched ? this.findById(tenant, id) : null;
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    return (await this.#users.deleteOne({ _id: id, tenant })) > 0;
   }
 
   async setPasswordHash(tenant: string, id: string, passwordHash: string, now = new Date()): Promise<void> {
@@ -79,6 +163,29 @@ export class UserRepository {
 
   async setRoles(tenant: string, id: string, roles: string[], now = new Date()): Promise<boolean> {
     return (await this.#users.updateOne({ _id: id, tenant }, { $set: { roles: [...new Set(roles)], updatedAt: now } })).matched > 0;
+  }
+
+  // --- Role membership (admin API roles resource). Single-element updates, so two admins
+  // assigning different roles at once never overwrite each other's change.
+
+  /** Gives the user a role (no-op when held); false when the user does not exist in `tenant`. */
+  async addRole(tenant: string, id: string, role: string, now = new Date()): Promise<boolean> {
+    return (await this.#users.updateOne({ _id: id, tenant }, { $addToSet: { roles: role }, $set: { updatedAt: now } })).matched > 0;
+  }
+
+  /** Takes a role from the user (no-op when not held); false when the user does not exist in `tenant`. */
+  async removeRole(tenant: string, id: string, role: string, now = new Date()): Promise<boolean> {
+    return (await this.#users.updateOne({ _id: id, tenant }, { $pull: { roles: role }, $set: { updatedAt: now } })).matched > 0;
+  }
+
+  /** One page of the users holding `role`, by id; `after` is the last id of the previous page. */
+  async listByRole(tenant: string, role: string, options: { after?: string; limit: number }): Promise<User[]> {
+    return this.#users.find({ tenant, roles: role, ...(options.after !== undefined ? { _id: { $gt: options.after } } : {}) }, { sort: { _id: 1 }, limit: options.limit });
+  }
+
+  /** Takes `role` from every user of the tenant (the role was deleted); returns how many held it. */
+  async removeRoleEverywhere(tenant: string, role: string, now = new Date()): Promise<number> {
+    return this.#users.updateMany({ tenant, roles: role }, { $pull: { roles: role }, $set: { updatedAt: now } });
   }
 
   async deleteTenant(tenant: string): Promise<void> {

@@ -8,11 +8,13 @@ import type { TenantContext } from '../tenancy/tenant-context.js';
 import { nextStep } from './policy.js';
 import { StepContext, type InteractionStep } from './step.js';
 import { abort } from './steps/abort.js';
+import { changePasswordStep } from './steps/change-password.js';
 import { consentStep } from './steps/consent.js';
 import { passwordStep } from './steps/password.js';
 
 const steps: Record<string, InteractionStep> = {
   [passwordStep.name]: passwordStep,
+  [changePasswordStep.name]: changePasswordStep,
   [consentStep.name]: consentStep,
 };
 

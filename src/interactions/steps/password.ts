@@ -3,6 +3,7 @@ import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { normaliseUsername } from '../../domain/users.js';
 import { parseFields } from '../../http/forms.js';
 import type { InteractionStep, StepContext } from '../step.js';
+import { requirePasswordChange } from './change-password.js';
 
 const fields = z.object({
   username: z.string().max(256),
@@ -71,6 +72,8 @@ export const passwordStep: InteractionStep = {
       await app.users.setPasswordHash(tenant.id, user._id, await app.passwords.hash(password));
     }
     step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
+    // An admin set this password to be replaced: the login finishes only after the change-password step.
+    if (user.passwordMustChange) return requirePasswordChange(step, { accountId: user._id, amr: ['pwd'] });
     await step.finish({ login: { accountId: user._id, amr: ['pwd'] } }, false);
   },
 };

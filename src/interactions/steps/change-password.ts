@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
+import { minPasswordLength, passwordLength, type User } from '../../domain/users.js';
+import { parseFields } from '../../http/forms.js';
+import { progressOf, type LoginProgress } from '../policy.js';
+import type { InteractionStep, StepContext } from '../step.js';
+
+// Lengths are checked below so that too long a password gets a field error, not a bare 400;
+// the form body limit already bounds what arrives here.
+const fields = z.object({ new_password: z.string(), confirm_password: z.string() });
+
+type FieldErrors = Partial<Record<'new_password' | 'confirm_password', string>>;
+
+/**
+ * Called by the password step instead of finishing the login when an admin set the user's password
+ * with "must change": records the verified first factor on the interaction (server side) and sends
+ * the browser back to the interaction, where the policy now asks for this step.
+ */
+export async function requirePasswordChange(step: StepContext, verified: Omit<LoginProgress, 'pending'>): Promise<void> {
+  const progress: LoginProgress = { ...verified, pending: ['change-password'] };
+  step.interaction.result = { progress };
+  await step.interaction.persist();
+  step.ctx.status = 303;
+  step.ctx.redirect(step.base);
+}
+
+/** The user this step may change the password of: still there, enabled, and still owing a change. */
+async function owingUser(step: StepContext, progress: LoginProgress): Promise<User | null> {
+  const user = await step.app.users.findById(step.tenant.id, progress.accountId);
+  return user && !user.disabled && user.passwordHash && user.passwordMustChange ? user : null;
+}
+
+/**
+ * The account changed since the password was verified (disabled, deleted, password reset or
+ * removed by an admin): drop the recorded progress and start the sign-in again, where the
+ * password step gives its usual answer.
+ */
+async function restart(step: StepContext): Promise<void> {
+  step.interaction.result = {};
+  await step.interaction.persist();
+  step.ctx.status = 303;
+  step.ctx.redirect(step.base);
+}
+
+async function show(step: StepContext, minLength: number, errors: FieldErrors = {}, status = 200): Promise<void> {
+  await step.render('change-password', 'Choose a new password', { action: `${step.base}/change-password`, client: await step.clientName(), minLength, fieldErrors: errors }, status);
+}
+
+async function policyFor(step: StepContext): Promise<number> {
+  return minPasswordLength(await step.app.tenants.find(step.tenant.id));
+}
+
+/**
+ * "Must change password at next sign-in": after the password step verified the password an admin
+ * set, the user chooses a new one (tenant policy length, confirmed, not the same as the old one);
+ * the new hash replaces the old and clears the flag in one write, then the login finishes with the
+ * factor the password step recorded.
+ */
+export const changePasswordStep: InteractionStep = {
+  name: 'change-password',
+
+  async render(step) {
+    await show(step, await policyFor(step));
+  },
+
+  async submit(step) {
+    const form = parseFields(fields, step.verifyForm());
+    const progress = progressOf(step.interaction);
+    const user = progress ? await owingUser(step, progress) : null;
+    if (!progress || !user) return restart(step);
+
+    const minLength = await policyFor(step);
+    const errors: FieldErrors = {};
+    const length = passwordLength(form.new_password);
+    if (form.new_password.length > MAX_PASSWORD_LENGTH) errors.new_password = `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
+    else if (length < minLength) errors.new_password = `Use at least ${minLength} characters.`;
+    else if (form.confirm_password !== form.new_password) errors.confirm_password = 'The two passwords do not match.';
+    else if ((await step.app.passwords.verify(user.passwordHash, form.new_password)).ok) errors.new_password = 'Choose a password different from your current one.';
+    if (Object.keys(errors).length > 0) return show(step, minLength, errors, 400);
+
+    const { app, tenant } = step;
+    await app.users.setPassword(tenant.id, user._id, await app.passwords.hash(form.new_password), false);
+    await app.audit.record({
+      tenant: tenant.id,
+      type: 'user.password_changed',
+      actor: { type: 'user', id: user._id, tenant: tenant.id },
+      target: { type: 'user', id: user._id },
+      requestId: step.ctx.state.requestId as string,
+    });
+    step.ctx.state.log?.info({ event: 'login.password_changed', tenant: tenant.id, accountId: user._id }, 'password changed at sign-in');
+    await step.finish({ login: { accountId: progress.accountId, amr: progress.amr } }, false);
+  },
+};
