@@ -13,8 +13,12 @@ export const indexes: Record<string, IndexSpec[]> = {
     // Sparse: any number of users of a tenant may have no e-mail address.
     { fields: ['tenant', 'email'], unique: true, sparse: true },
   ],
-  // `_id` is `${tenant}:${clientId}`, so lookups need nothing else.
-  clients: [],
+  // `_id` is `${tenant}:${clientId}`, so lookups need nothing else; lists page by client id.
+  clients: [{ fields: ['tenant', 'clientId'] }],
+  // `_id` is `${tenant}|${identifier}` (token requests); the admin API finds and pages by `id`.
+  resources: [{ fields: ['tenant', 'id'] }],
+  // `_id` is the key id (authentication); names are unique per service account.
+  api_keys: [{ fields: ['tenant', 'serviceAccountId', 'name'], unique: true }],
   keys: [{ fields: ['tenant'] }],
   roles: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],

@@ -21,6 +21,17 @@ interface ClientDoc {
   updatedAt: Date;
 }
 
+/** A client as the admin API sees it: never its secret, only whether it has one. */
+export interface ClientRecord {
+  clientId: string;
+  /** RFC 7591 metadata, without `client_id` and `client_secret` */
+  metadata: Record<string, unknown>;
+  roles: string[];
+  confidential: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 /** Clients registered with a tenant. */
 export class ClientRepository {
   readonly #clients: Collection<ClientDoc>;
@@ -79,6 +90,48 @@ export class ClientRepository {
     return (await this.#clients.count({ _id: key(tenant, clientId), tenant })) > 0;
   }
 
+  // --- Admin API (clients and service accounts resources). Nothing below returns the secret,
+  // except `rotateSecret`, whose caller shows the new one once.
+
+  /** A client as the admin API shows it (no secret); `null` when unknown in `tenant`. */
+  async get(tenant: string, clientId: string): Promise<ClientRecord | null> {
+    const doc = await this.#clients.findOne({ _id: key(tenant, clientId), tenant });
+    return doc ? record(doc) : null;
+  }
+
+  /**
+   * One page of a tenant's clients by client id: service accounts (`service_account: true`) or the
+   * other clients; `after` is the last client id of the previous page.
+   */
+  async list(tenant: string, options: { serviceAccounts: boolean; after?: string; limit: number }): Promise<ClientRecord[]> {
+    const docs = await this.#clients.find(
+      { tenant, 'metadata.service_account': options.serviceAccounts ? true : { $ne: true }, ...(options.after !== undefined ? { clientId: { $gt: options.after } } : {}) },
+      { sort: { clientId: 1 }, limit: options.limit },
+    );
+    return docs.map(record);
+  }
+
+  /** Replaces the client's metadata (the secret and roles are kept); `null` when unknown. */
+  async update(tenant: string, clientId: string, metadata: Record<string, unknown>, now = new Date()): Promise<ClientRecord | null> {
+    const { client_id: _id, client_secret: _secret, ...rest } = metadata;
+    const result = await this.#clients.updateOne({ _id: key(tenant, clientId), tenant }, { $set: { metadata: rest, updatedAt: now } });
+    return result.matched ? this.get(tenant, clientId) : null;
+  }
+
+  /** Replaces a confidential client's secret; returns the new one (to show once), `null` when unknown or public. */
+  async rotateSecret(tenant: string, clientId: string, now = new Date()): Promise<string | null> {
+    const secret = randomBytes(32).toString('base64url');
+    const result = await this.#clients.updateOne(
+      { _id: key(tenant, clientId), tenant, secret: { $exists: true } },
+      { $set: { secret: this.box.seal(secret, purpose(tenant, clientId)), updatedAt: now } },
+    );
+    return result.matched ? secret : null;
+  }
+
+  async delete(tenant: string, clientId: string): Promise<boolean> {
+    return (await this.#clients.deleteOne({ _id: key(tenant, clientId), tenant })) > 0;
+  }
+
   async rolesOf(tenant: string, clientId: string): Promise<string[]> {
     const doc = await this.#clients.findOne({ _id: key(tenant, clientId), tenant });
     return doc?.roles ?? [];
@@ -88,6 +141,30 @@ export class ClientRepository {
     return (await this.#clients.updateOne({ _id: key(tenant, clientId), tenant }, { $set: { roles: [...new Set(roles)], updatedAt: now } })).matched > 0;
   }
 
+  // --- Role membership (admin API roles resource). Single-element updates, so concurrent
+  // assignments never overwrite each other.
+
+  /** Gives the client a role (no-op when held); false when the client does not exist in `tenant`. */
+  async addRole(tenant: string, clientId: string, role: string, now = new Date()): Promise<boolean> {
+    return (await this.#clients.updateOne({ _id: key(tenant, clientId), tenant }, { $addToSet: { roles: role }, $set: { updatedAt: now } })).matched > 0;
+  }
+
+  /** Takes a role from the client (no-op when not held); false when the client does not exist in `tenant`. */
+  async removeRole(tenant: string, clientId: string, role: string, now = new Date()): Promise<boolean> {
+    return (await this.#clients.updateOne({ _id: key(tenant, clientId), tenant }, { $pull: { roles: role }, $set: { updatedAt: now } })).matched > 0;
+  }
+
+  /** One page of the clients holding `role` (id and name only, never the secret), by client id. */
+  async listByRole(tenant: string, role: string, options: { after?: string; limit: number }): Promise<Array<{ clientId: string; name?: string }>> {
+    const docs = await this.#clients.find({ tenant, roles: role, ...(options.after !== undefined ? { clientId: { $gt: options.after } } : {}) }, { sort: { clientId: 1 }, limit: options.limit });
+    return docs.map((doc) => ({ clientId: doc.clientId, ...(typeof doc.metadata['client_name'] === 'string' ? { name: doc.metadata['client_name'] } : {}) }));
+  }
+
+  /** Takes `role` from every client of the tenant (the role was deleted); returns how many held it. */
+  async removeRoleEverywhere(tenant: string, role: string, now = new Date()): Promise<number> {
+    return this.#clients.updateMany({ tenant, roles: role }, { $pull: { roles: role }, $set: { updatedAt: now } });
+  }
+
   async deleteTenant(tenant: string): Promise<void> {
     await this.#clients.deleteMany({ tenant });
   }
@@ -95,6 +172,10 @@ export class ClientRepository {
 
 function key(tenant: string, clientId: string): string {
   return `${tenant}:${clientId}`;
+}
+
+function record(doc: ClientDoc): ClientRecord {
+  return { clientId: doc.clientId, metadata: doc.metadata, roles: doc.roles ?? [], confidential: doc.secret !== undefined, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
 }
 
 function purpose(tenant: string, clientId: string): string {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
@@ -5,6 +6,8 @@ import { AppError } from '../errors.js';
 /** An API (resource server) registered with a tenant, so resource indicators (RFC 8707) resolve. */
 export interface ApiResource {
   _id: string;
+  /** the admin API's handle for it (`api_` + 24 hex digits): identifiers are URIs, awkward in paths */
+  id: string;
   tenant: string;
   /** the audience; an absolute URI */
   identifier: string;
@@ -14,7 +17,11 @@ export interface ApiResource {
   /** seconds */
   accessTokenTTL: number;
   createdAt: Date;
+  updatedAt?: Date;
 }
+
+/** What an admin may change; the identifier is immutable (tokens already carry it as audience). */
+export type ApiResourceChanges = Partial<Pick<ApiResource, 'name' | 'scopes' | 'accessTokenFormat' | 'accessTokenTTL'>>;
 
 export type NewApiResource = Pick<ApiResource, 'identifier' | 'name' | 'scopes'> &
   Partial<Pick<ApiResource, 'accessTokenFormat' | 'accessTokenTTL'>>;
@@ -43,8 +50,10 @@ export class ResourceRepository {
       accessTokenTTL: 3600,
       ...input,
       _id: key(tenant, input.identifier),
+      id: `api_${randomBytes(12).toString('hex')}`,
       tenant,
       createdAt: now,
+      updatedAt: now,
     };
     try {
       await this.#resources.insertOne(resource);
@@ -53,6 +62,24 @@ export class ResourceRepository {
       throw error;
     }
     return resource;
+  }
+
+  async findById(tenant: string, id: string): Promise<ApiResource | null> {
+    return this.#resources.findOne({ tenant, id });
+  }
+
+  /** One page of a tenant's APIs by id; `after` is the last id of the previous page. */
+  async list(tenant: string, options: { after?: string; limit: number }): Promise<ApiResource[]> {
+    return this.#resources.find({ tenant, ...(options.after !== undefined ? { id: { $gt: options.after } } : {}) }, { sort: { id: 1 }, limit: options.limit });
+  }
+
+  async update(tenant: string, id: string, changes: ApiResourceChanges, now = new Date()): Promise<ApiResource | null> {
+    const result = await this.#resources.updateOne({ tenant, id }, { $set: { ...changes, updatedAt: now } });
+    return result.matched ? this.findById(tenant, id) : null;
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    return (await this.#resources.deleteOne({ tenant, id })) > 0;
   }
 
   async deleteTenant(tenant: string): Promise<void> {
