@@ -3,13 +3,27 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as client from 'openid-client';
 import { Browser, expectPage, expectRedirect } from './helpers/browser.js';
-import { freePort } from './helpers/gatehouse.js';
+import { freePort, startGatehouse } from './helpers/gatehouse.js';
+import { authorize, relyingParty } from './helpers/login.js';
 
 const cli = ['--import', 'tsx', 'src/main.ts'];
 
-function run(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+function run(args: string[], env: Record<string, string>, input?: string) {
+  return spawnSync(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
+}
+
+/** Like {@link run}, but without blocking, so commands that never open the store can run side by side. */
+function runAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 describe('gatehouse start (development defaults, file store)', () => {
@@ -118,4 +132,105 @@ describe('gatehouse commands', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('keys rotate --tenant <id>');
   });
+});
+
+describe('gatehouse tenant, user and client commands', () => {
+  it('refuses bad arguments with exit code 2, the problem and the command\'s usage', async () => {
+    // None of these gets as far as the store (the memory store, to be sure), so they run side by side.
+    const env = { NODE_ENV: 'test', GATEHOUSE_STORE: 'memory' };
+    const cases: Array<[string[], string, string]> = [
+      [['tenant', 'create', '--id', 'acme'], 'missing --name <display name>', 'Usage: gatehouse tenant create --id <id> --name <display name>'],
+      [['tenant', 'create', '--id', 'acme', '--name', 'Acme', '--colour', 'red'], 'unknown option --colour for "tenant create"', 'Usage: gatehouse tenant create'],
+      [['tenant'], 'missing tenant command; one of: tenant create, tenant list', 'Usage: gatehouse <command>'],
+      [['tenant', 'list', 'extra'], 'unexpected argument "extra"', 'Usage: gatehouse tenant list'],
+      // A password is never taken from argv, where `ps` shows it to every user of the machine.
+      [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password', 'hunter2hunter2'], 'unknown option --password for "user create"', '--password-stdin'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is 1 to 128 characters', 'Usage: gatehouse user create'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--email', 'not-an-address'], '--email "not-an-address" is not an e-mail address', 'Usage: gatehouse user create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), or --service-account', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--public'], 'cannot be --public', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://app.example/cb'], '--redirect-uri "http://app.example/cb": must use https', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'https://app.example/cb', '--id', 'bad id!'], '--id is 1-100 letters, digits', 'Usage: gatehouse client create'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runAsync(args, env)));
+    results.forEach((result, index) => {
+      const [args, problem, usage] = cases[index]!;
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(problem);
+      expect(result.stderr, args.join(' ')).toContain(usage);
+      expect(result.stdout, args.join(' ')).toBe('');
+    });
+    const help = await runAsync(['client', 'create', '--help'], env);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--service-account');
+  }, 60_000);
+
+  it('creates a tenant, a user and clients that sign in for real, refuses duplicates and unknown tenants, and audits every change', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-cli-'));
+    const env = { NODE_ENV: 'test', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: 'http://id.localhost:3000' };
+    const password = 'correct horse battery';
+    try {
+      const tenant = run(['tenant', 'create', '--id', 'acme', '--name', 'Acme Corp'], env);
+      expect(tenant.stderr).not.toContain('gatehouse:');
+      expect(tenant.status).toBe(0);
+      expect(tenant.stdout.trim()).toBe('Created tenant "acme" with signing keys. Issuer: http://id.localhost:3000/t/acme');
+      const duplicate = run(['tenant', 'create', '--id', 'acme', '--name', 'Again'], env);
+      expect(duplicate.status).toBe(2);
+      expect(duplicate.stderr).toContain('tenant acme already exists');
+      expect(duplicate.stderr).toContain('Usage: gatehouse tenant create');
+      const list = run(['tenant', 'list'], env);
+      expect(list.status).toBe(0);
+      expect(list.stdout).toMatch(/^acme +Acme Corp +http:\/\/id\.localhost:3000\/t\/acme$/m);
+
+      const user = run(['user', 'create', '--tenant', 'acme', '--username', 'Alice', '--email', 'alice@example.com', '--password-stdin'], env, `${password}\n`);
+      expect(user.stderr).not.toContain('gatehouse:');
+      expect(user.status).toBe(0);
+      const userId = user.stdout.trim();
+      expect(userId).toMatch(/^[0-9a-f-]{36}$/);
+      const taken = run(['user', 'create', '--tenant', 'acme', '--username', 'alice', '--password-stdin'], env, 'another password');
+      expect(taken.status).toBe(2);
+      expect(taken.stderr).toContain('already exists');
+      const short = run(['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password-stdin'], env, 'short\n');
+      expect(short.status).toBe(2);
+      expect(short.stderr).toContain('the password on stdin is shorter than 8 characters');
+
+      const web = run(['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://127.0.0.1:9/cb'], env);
+      expect(web.status).toBe(0);
+      const webId = /^client_id: (\S+)$/m.exec(web.stdout)?.[1];
+      const webSecret = /^client_secret: (\S+)$/m.exec(web.stdout)?.[1];
+      expect(webId).toBeTruthy();
+      expect(webSecret!.length).toBeGreaterThanOrEqual(43);
+      expect(web.stderr).toContain('not shown again');
+      const bot = run(['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--id', 'bot'], env);
+      expect(bot.status).toBe(0);
+      const botSecret = /^client_secret: (\S+)$/m.exec(bot.stdout)?.[1];
+      const again = run(['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--id', 'bot'], env);
+      expect(again.status).toBe(2);
+      expect(again.stderr).toContain('client bot already exists');
+      const nowhere = run(['client', 'create', '--tenant', 'nope', '--name', 'Bot', '--service-account'], env);
+      expect(nowhere.status).toBe(2);
+      expect(nowhere.stderr).toContain('there is no tenant "nope"');
+
+      // Every command closed the store: a server opens it now, and what the CLI made works there.
+      const gh = await startGatehouse({ store: { kind: 'nedb' }, dataDir, masterKey: (await readFile(join(dataDir, 'master.key'), 'utf8')).trim() });
+      try {
+        const rp = await relyingParty(gh, 'acme', webId!, webSecret);
+        const { callback, verifier, state } = await authorize(new Browser(gh.origin), rp, { redirectUri: 'http://127.0.0.1:9/cb', scope: 'openid', username: 'alice', password });
+        const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+        expect(tokens.claims()?.sub).toBe(userId);
+        const service = await relyingParty(gh, 'acme', 'bot', botSecret);
+        expect((await client.clientCredentialsGrant(service, {})).access_token).toBeTruthy();
+
+        const events = await gh.app.audit.list('acme', { limit: 10 });
+        expect(events.map((event) => event.type).sort()).toEqual(['client.created', 'service_account.created', 'tenant.created', 'user.created']);
+        for (const event of events) expect(event.actor).toEqual({ type: 'system', id: 'cli', tenant: 'system' });
+        const trail = JSON.stringify(events);
+        for (const secret of [password, webSecret!, botSecret!, '$argon2']) expect(trail).not.toContain(secret);
+      } finally {
+        await gh.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -4,6 +4,8 @@ import type { Middleware } from 'koa';
 import type { AppContext } from '../app-context.js';
 import { AppError } from '../errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
+import { apiKeyPrincipals } from './api-keys.js';
+import { docsPageRenderer } from './docs-page.js';
 import { buildOpenApi } from './openapi.js';
 import { jwtPrincipals, type PrincipalResolver } from './principal.js';
 import { adminRoutes } from './routes/index.js';
@@ -58,6 +60,11 @@ export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: P
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
+  const docsPage = docsPageRenderer(openapi, routes, app.config.publicUrl);
+  router.get('/docs', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await docsPage();
+  });
 
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: app.config.http.bodyLimit, encoding: 'utf-8', jsonStrict: true }) as unknown as Middleware;
   const guardBody: Middleware = async (ctx, next) => {
@@ -69,7 +76,7 @@ export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: P
     }
     await next();
   };
-  const auth = authenticate([jwtPrincipals(app, pool), ...extraResolvers]);
+  const auth = authenticate([jwtPrincipals(app, pool), apiKeyPrincipals(app), ...extraResolvers]);
 
   for (const spec of routes) {
     router.register(spec.path, [spec.method.toUpperCase()], [auth, json, guardBody, (ctx) => runRoute(spec, ctx as never, app, pool)]);

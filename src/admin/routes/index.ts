@@ -1,9 +1,15 @@
 import type { RouteSpec } from '../route.js';
+import { apiRoutes } from './apis.js';
 import { auditRoutes } from './audit.js';
+import { clientRoutes } from './clients.js';
 import { meRoutes } from './me.js';
+import { roleRoutes } from './roles.js';
+import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantRoutes } from './tenants.js';
+import { userPasswordRoutes } from './user-passwords.js';
+import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...auditRoutes];
+  return [...meRoutes, ...tenantRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes];
 }

@@ -1,0 +1,93 @@
+import type { ClientMetadata } from '../domain/clients.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
+
+const MAX_NAME = 100;
+
+/** The admin API's client rules; loaded on use, as they bring oidc-provider along. */
+type Rules = typeof import('../admin/routes/client-metadata.js');
+
+/** Redirect URIs checked as the admin API checks them: https, http on loopback, or a native app's private-use scheme. */
+function redirectUris({ clientFields }: Rules, values: OptionValues): string[] {
+  const uris = [...new Set((values['redirect-uri'] as string[] | undefined) ?? [])];
+  const result = clientFields.redirect_uris.safeParse(uris);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const uri = typeof issue.path[0] === 'number' ? ` "${uris[issue.path[0]]}"` : '';
+    throw new UsageError(`--redirect-uri${uri}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** The metadata of what the flags describe: an app that signs users in, or a service account. */
+function metadataOf(rules: Rules, values: OptionValues, name: string, requestedId: string | undefined): ClientMetadata {
+  const { clientIdSchema, newClientId } = rules;
+  const uris = redirectUris(rules, values);
+  const serviceAccount = values['service-account'] === true;
+  const isPublic = values['public'] === true;
+  if (serviceAccount && uris.length) throw new UsageError('use either --redirect-uri (an app that signs users in) or --service-account, not both');
+  if (serviceAccount && isPublic) throw new UsageError('a service account authenticates with its secret, so it cannot be --public');
+  if (!serviceAccount && !uris.length) throw new UsageError('missing --redirect-uri <uri> (repeatable), or --service-account');
+  // Service accounts get an `sa-` prefix, as through the admin API, so they read as such in logs.
+  const clientId = requestedId ?? newClientId(serviceAccount ? 'sa-' : '');
+  if (!clientIdSchema.safeParse(clientId).success) throw new UsageError('--id is 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (clientId === ACCOUNT_CLIENT_ID) throw new UsageError(`the client id "${ACCOUNT_CLIENT_ID}" is reserved for the account console`);
+  if (serviceAccount) {
+    return { client_id: clientId, client_name: name, application_type: 'web', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', service_account: true };
+  }
+  return {
+    client_id: clientId,
+    client_name: name,
+    // A private-use scheme (com.example.app:/cb) is a native app's; oidc-provider refuses it on a web client.
+    application_type: uris.some((uri) => !/^https?:/i.test(uri)) ? 'native' : 'web',
+    redirect_uris: uris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    // Public clients (SPAs, mobile, CLIs) cannot keep a secret; PKCE protects their codes instead.
+    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+  };
+}
+
+/** `gatehouse client create`: an OIDC client or service account; a secret is shown once. */
+export const clientCommands: Command[] = [
+  {
+    name: 'client create',
+    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public] [--id <client_id>]',
+    summary: 'register an OIDC client or a service account; prints its client_id (and secret, once)',
+    details:
+      '--redirect-uri <uri>   an app that signs users in (authorization code + PKCE); repeat it for more URIs\n' +
+      '--service-account      a backend that gets tokens with the client-credentials grant\n' +
+      '--public               no secret (single-page, mobile and command-line apps)\n' +
+      '--id <client_id>       letters, digits, ".", "_" or "-", at most 100 (default: generated)',
+    options: {
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'service-account': { type: 'boolean' },
+      public: { type: 'boolean' },
+      id: { type: 'string' },
+    },
+    async run(config, values) {
+      const tenantId = required(values, 'tenant', '<id>');
+      const name = required(values, 'name').trim();
+      if (name.length > MAX_NAME) throw new UsageError(`--name is at most ${MAX_NAME} characters`);
+      const metadata = metadataOf(await import('../admin/routes/client-metadata.js'), values, name, optional(values, 'id'));
+      const clientId = metadata.client_id;
+      const kind = metadata['service_account'] === true ? 'service_account' : 'client';
+      return withApp(config, async (app) => {
+        const tenant = await app.tenants.find(tenantId);
+        if (!tenant) throw new UsageError(`there is no tenant "${tenantId}"`);
+        // A taken client id is an AppError (conflict): exit code 2.
+        const { clientSecret } = await app.clients.create(tenant._id, metadata);
+        const { client_id: _id, ...after } = metadata;
+        await audit(app, { tenant: tenant._id, type: `${kind}.created`, target: { type: kind, id: clientId }, after: { client_id: clientId, ...after } });
+        console.log(`client_id: ${clientId}`);
+        if (clientSecret) {
+          console.log(`client_secret: ${clientSecret}`);
+          console.error('Store the secret now: it is not shown again.');
+        }
+        return 0;
+      });
+    },
+  },
+];
