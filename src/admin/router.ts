@@ -2,12 +2,13 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import type { AppContext } from '../app-context.js';
+import type { AttemptCounter, AttemptPolicy } from '../authn/attempts.js';
 import { AppError } from '../errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import { apiKeyPrincipals } from './api-keys.js';
 import { docsPageRenderer } from './docs-page.js';
 import { buildOpenApi } from './openapi.js';
-import { jwtPrincipals, type PrincipalResolver } from './principal.js';
+import { jwtPrincipals, type Principal, type PrincipalResolver } from './principal.js';
 import { adminRoutes } from './routes/index.js';
 import { runRoute } from './route.js';
 
@@ -21,29 +22,45 @@ function hasOperatorKey(value: unknown, depth = 0): boolean {
   return false;
 }
 
-function authenticate(resolvers: PrincipalResolver[]): Middleware {
+/** Failed admin authentications allowed per client address before it must wait (API keys are guessable only by brute force). */
+export const adminAuthThrottle: AttemptPolicy = { limit: 30, windowSeconds: 5 * 60 };
+
+async function resolvePrincipal(resolvers: PrincipalResolver[], header: string): Promise<Principal> {
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+  if (!match) {
+    throw new AppError('invalid_token', header ? 'The Authorization header must be "Bearer <token>".' : 'This API needs an access token: Authorization: Bearer <token>.');
+  }
+  for (const resolve of resolvers) {
+    const principal = await resolve(match[1]!);
+    if (principal) return principal;
+  }
+  throw new AppError('invalid_token', 'The access token or API key is not valid.');
+}
+
+/**
+ * Bearer authentication. Failures are counted per client address in the shared store; an address
+ * over the limit gets 429 with Retry-After before any token is even looked at.
+ */
+function authenticate(resolvers: PrincipalResolver[], attempts: AttemptCounter): Middleware {
   return async (ctx, next) => {
-    const header = ctx.get('authorization');
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
-    if (!match) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse-admin"');
-      throw new AppError('invalid_token', header ? 'The Authorization header must be "Bearer <token>".' : 'This API needs an access token: Authorization: Bearer <token>.');
+    const addressKey = `admin-auth:ip:${ctx.ip}`;
+    const { retryAfter } = await attempts.check([[addressKey, adminAuthThrottle]]);
+    if (retryAfter > 0) {
+      ctx.set('Retry-After', String(retryAfter));
+      throw new AppError('too_many_requests', `Too many failed authentications from this address; retry in ${retryAfter} seconds.`);
     }
-    for (const resolve of resolvers) {
-      let principal;
-      try {
-        principal = await resolve(match[1]!);
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_token') ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.message}"`);
-        throw error;
+    let principal: Principal;
+    try {
+      principal = await resolvePrincipal(resolvers, ctx.get('authorization'));
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_token') {
+        await attempts.recordFailure(addressKey, adminAuthThrottle);
+        ctx.set('WWW-Authenticate', `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
       }
-      if (principal) {
-        ctx.state.principal = principal;
-        return next();
-      }
+      throw error;
     }
-    ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-    throw new AppError('invalid_token', 'The access token or API key is not valid.');
+    ctx.state.principal = principal;
+    await next();
   };
 }
 
@@ -76,7 +93,7 @@ export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: P
     }
     await next();
   };
-  const auth = authenticate([jwtPrincipals(app, pool), apiKeyPrincipals(app), ...extraResolvers]);
+  const auth = authenticate([jwtPrincipals(app, pool), apiKeyPrincipals(app), ...extraResolvers], app.attempts);
 
   for (const spec of routes) {
     router.register(spec.path, [spec.method.toUpperCase()], [auth, json, guardBody, (ctx) => runRoute(spec, ctx as never, app, pool)]);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
+import { hashClientSecret } from '../oidc/client-secrets.js';
 import type { SecretBox } from './secrets.js';
 
 /** OIDC client metadata as RFC 7591 names it; validated by oidc-provider when the client loads. */
@@ -13,7 +14,9 @@ interface ClientDoc {
   clientId: string;
   /** metadata without the secret */
   metadata: Record<string, unknown>;
-  /** the client secret, sealed with the master key (oidc-provider compares it in constant time) */
+  /** SHA-256 of the client secret (see src/oidc/client-secrets.ts); the secret itself is shown once */
+  secretHash?: string;
+  /** legacy: a secret sealed with the master key, from before secrets were hashed */
   secret?: string;
   /** names of the tenant's roles; they decide which API scopes client-credentials tokens get */
   roles?: string[];
@@ -43,15 +46,12 @@ export class ClientRepository {
     this.#clients = store.collection<ClientDoc>('clients');
   }
 
-  /** The metadata oidc-provider loads, secret included; `undefined` when unknown. */
-  async find(tenant: string, clientId: string): Promise<ClientMetadata | undefined> {
+  /** The metadata oidc-provider loads, and the hash of the secret of a confidential client. */
+  async find(tenant: string, clientId: string): Promise<{ metadata: ClientMetadata; secretHash?: string } | undefined> {
     const doc = await this.#clients.findOne({ _id: key(tenant, clientId) });
     if (!doc || doc.tenant !== tenant) return undefined;
-    return {
-      ...doc.metadata,
-      client_id: doc.clientId,
-      ...(doc.secret ? { client_secret: this.box.open(doc.secret, purpose(tenant, clientId)) } : {}),
-    };
+    const secretHash = doc.secretHash ?? (doc.secret ? hashClientSecret(this.box.open(doc.secret, purpose(tenant, clientId))) : undefined);
+    return { metadata: { ...doc.metadata, client_id: doc.clientId }, ...(secretHash ? { secretHash } : {}) };
   }
 
   /**
@@ -72,7 +72,7 @@ export class ClientRepository {
       tenant,
       clientId,
       metadata: rest,
-      ...(clientSecret ? { secret: this.box.seal(clientSecret, purpose(tenant, clientId)) } : {}),
+      ...(clientSecret ? { secretHash: hashClientSecret(clientSecret) } : {}),
       ...(options.roles ? { roles: options.roles } : {}),
       createdAt: now,
       updatedAt: now,
@@ -122,8 +122,8 @@ export class ClientRepository {
   async rotateSecret(tenant: string, clientId: string, now = new Date()): Promise<string | null> {
     const secret = randomBytes(32).toString('base64url');
     const result = await this.#clients.updateOne(
-      { _id: key(tenant, clientId), tenant, secret: { $exists: true } },
-      { $set: { secret: this.box.seal(secret, purpose(tenant, clientId)), updatedAt: now } },
+      { _id: key(tenant, clientId), tenant, $or: [{ secretHash: { $exists: true } }, { secret: { $exists: true } }] },
+      { $set: { secretHash: hashClientSecret(secret), updatedAt: now }, $unset: { secret: true } },
     );
     return result.matched ? secret : null;
   }
@@ -175,7 +175,7 @@ function key(tenant: string, clientId: string): string {
 }
 
 function record(doc: ClientDoc): ClientRecord {
-  return { clientId: doc.clientId, metadata: doc.metadata, roles: doc.roles ?? [], confidential: doc.secret !== undefined, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
+  return { clientId: doc.clientId, metadata: doc.metadata, roles: doc.roles ?? [], confidential: doc.secretHash !== undefined || doc.secret !== undefined, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
 }
 
 function purpose(tenant: string, clientId: string): string {

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ClientMetadata, ClientRepository } from '../domain/clients.js';
+import { secretForProvider } from './client-secrets.js';
 
 /** The account console's client id; reserved in every tenant. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
@@ -33,13 +34,15 @@ export const CLIENT_CACHE_SECONDS = 30;
  * other instances see a change within {@link CLIENT_CACHE_SECONDS}. Unknown ids are not cached.
  */
 export function clientFinder(tenant: string, issuer: string, clients: ClientRepository) {
-  const cache = new LRUCache<string, ClientMetadata>({ max: 1000, ttl: CLIENT_CACHE_SECONDS * 1000 });
+  const cache = new LRUCache<string, { metadata: ClientMetadata; secretHash?: string }>({ max: 1000, ttl: CLIENT_CACHE_SECONDS * 1000 });
   return async (clientId: string): Promise<ClientMetadata | undefined> => {
     if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(issuer);
-    const cached = cache.get(clientId);
-    if (cached) return cached;
-    const found = await clients.find(tenant, clientId);
-    if (found) cache.set(clientId, found);
-    return found;
+    let found = cache.get(clientId);
+    if (!found) {
+      found = await clients.find(tenant, clientId);
+      if (!found) return undefined;
+      cache.set(clientId, found);
+    }
+    return found.secretHash ? { ...found.metadata, client_secret: secretForProvider(found.secretHash) } : found.metadata;
   };
 }

@@ -195,3 +195,21 @@ describe('OpenAPI', () => {
     expect(doc.paths['/tenants/{tenant}/audit-events']).toBeDefined();
   });
 });
+
+describe('admin authentication throttling', () => {
+  it('answers 429 with Retry-After once an address has failed too often, even with a good token', async () => {
+    const other = await startAdminGatehouse();
+    try {
+      const good = await adminToken(other);
+      let last = 0;
+      for (let attempt = 0; attempt < 30; attempt += 1) last = (await call(other, `ghk_0000000000000000_${'x'.repeat(43)}`, 'GET', '/me')).status;
+      expect(last).toBe(401);
+      const blocked = await call(other, good, 'GET', '/me');
+      expect(blocked.status).toBe(429);
+      expect(blocked.body.error).toBe('too_many_requests');
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+    }
+  });
+});

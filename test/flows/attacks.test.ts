@@ -296,15 +296,14 @@ describe('outbound requests (SSRF)', () => {
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     try {
-      await gh.app.clients.create('acme', {
+      const { clientSecret: secret } = await gh.app.clients.create('acme', {
         client_id: 'ssrf-app',
         redirect_uris: ['http://127.0.0.1:9/ssrf'],
         backchannel_logout_uri: `http://127.0.0.1:${port}/internal-admin`,
         grant_types: ['authorization_code'],
         response_types: ['code'],
       });
-      const secret = (await gh.app.clients.find('acme', 'ssrf-app'))!['client_secret'] as string;
-      const ssrfRp = await relyingParty(gh, 'acme', 'ssrf-app', secret);
+      const ssrfRp = await relyingParty(gh, 'acme', 'ssrf-app', secret!);
       const browser = new Browser(gh.origin);
       const { callback, verifier, state } = await authorize(browser, ssrfRp, { redirectUri: 'http://127.0.0.1:9/ssrf', scope: 'openid' });
       const tokens = await client.authorizationCodeGrant(ssrfRp, callback, { pkceCodeVerifier: verifier, expectedState: state });

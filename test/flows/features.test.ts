@@ -94,7 +94,7 @@ describe('PAR, DPoP and back-channel logout', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => rpServer.listen(port, '127.0.0.1', resolve));
     try {
-      await gh.app.clients.create('acme', {
+      const { clientSecret: secret } = await gh.app.clients.create('acme', {
         client_id: 'bcl-app',
         redirect_uris: ['http://127.0.0.1:9/bcl'],
         post_logout_redirect_uris: ['http://127.0.0.1:9/bcl-out'],
@@ -103,8 +103,7 @@ describe('PAR, DPoP and back-channel logout', () => {
         grant_types: ['authorization_code'],
         response_types: ['code'],
       });
-      const secret = (await gh.app.clients.find('acme', 'bcl-app'))!['client_secret'] as string;
-      const bclRp = await relyingParty(gh, 'acme', 'bcl-app', secret);
+      const bclRp = await relyingParty(gh, 'acme', 'bcl-app', secret!);
       const browser = new Browser(gh.origin);
       const { callback, verifier, state } = await authorize(browser, bclRp, { redirectUri: 'http://127.0.0.1:9/bcl', scope: 'openid' });
       const tokens = await client.authorizationCodeGrant(bclRp, callback, { pkceCodeVerifier: verifier, expectedState: state });

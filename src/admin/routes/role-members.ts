@@ -21,7 +21,7 @@ async function findMember(app: AppContext, tenant: string, kind: 'user' | 'clien
   }
   const client = await app.clients.find(tenant, id);
   if (!client) throw new AppError('not_found', `There is no client "${id}" in this tenant.`);
-  const name = client['client_name'];
+  const name = client.metadata['client_name'];
   return { member: { type: 'client', id, client_name: typeof name === 'string' ? name : null }, roles: await app.clients.rolesOf(tenant, id) };
 }
 
