@@ -34,8 +34,10 @@ describe('client secrets at rest', () => {
     expect((await token({}, { client_id: 'post-app', client_secret: postSecret })).status).toBe(200);
     expect((await token({}, { client_id: 'post-app', client_secret: basicSecret })).status).toBe(401);
     expect((await token({}, { client_id: 'post-app', client_secret: '' })).status).toBe(401);
-    // The secret of one client never authenticates another, whichever method is used.
-    expect((await token({}, { client_id: 'basic-app', client_secret: basicSecret })).status).toBe(401);
+    // The secret of one client never authenticates another, whichever method is used
+    // (oidc-provider accepts basic and post alike for a client registered with either).
+    expect((await token({}, { client_id: 'basic-app', client_secret: postSecret })).status).toBe(401);
+    expect((await token({ authorization: `Basic ${Buffer.from(`post-app:${basicSecret}`).toString('base64')}` }, {})).status).toBe(401);
   });
 
   it('makes a rotated secret the only one that works, at once', async () => {
