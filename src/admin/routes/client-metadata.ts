@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/clients.js';
 import type { AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../scopes.js';
+import { adminScopesBeyond } from '../escalation.js';
 
 /** Hosts where plain http is allowed (RFC 8252 7.3 loopback redirects; local development). */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -137,7 +138,7 @@ export function refuseReserved(clientId: string): void {
  */
 export async function assertHoldsPowersOf(request: AdminRequest<unknown, unknown, unknown>, roles: readonly string[], action: string): Promise<void> {
   const granted = await request.app.roles.scopesFor(request.tenant, roles, adminApiIdentifier(request.app.config.publicUrl));
-  const beyond = [...granted].filter((scope) => !(request.principal.scopes as ReadonlySet<string>).has(scope)).sort();
+  const beyond = adminScopesBeyond(request.principal, granted);
   if (beyond.length) throw new AppError('forbidden', `You cannot ${action}: its roles grant admin permissions your token does not hold (${beyond.join(', ')}).`);
 }
 

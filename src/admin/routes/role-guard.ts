@@ -3,8 +3,9 @@ import type { AppContext } from '../../app-context.js';
 import { roleNamePattern, type Permission, type Role } from '../../domain/roles.js';
 import { SYSTEM_TENANT } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
+import { adminScopesBeyond } from '../escalation.js';
 import type { Principal } from '../principal.js';
-import { ADMIN_ROLE, adminApiIdentifier, adminScopes, type AdminScope } from '../scopes.js';
+import { ADMIN_ROLE, adminApiIdentifier, adminScopes } from '../scopes.js';
 import { tenantParam, timestamps } from './common.js';
 
 /** Shared by the role and role-member routes: schemas, JSON mapping and the checks every change makes. */
@@ -72,9 +73,9 @@ export async function checkPermissions(app: AppContext, tenant: string, permissi
  */
 export function assertWithinCallerScopes(app: AppContext, principal: Principal, permissions: readonly Permission[], action: string): void {
   const adminApi = adminApiIdentifier(app.config.publicUrl);
-  const beyond = permissions.filter((p) => p.api === adminApi && !principal.scopes.has(p.scope as AdminScope)).map((p) => p.scope);
+  const beyond = adminScopesBeyond(principal, permissions.filter((p) => p.api === adminApi).map((p) => p.scope));
   if (beyond.length) {
-    throw new AppError('forbidden', `You cannot ${action} a role carrying admin permissions your token does not hold: ${[...new Set(beyond)].join(', ')}.`);
+    throw new AppError('forbidden', `You cannot ${action} a role carrying admin permissions your token does not hold: ${beyond.join(', ')}.`);
   }
 }
 
