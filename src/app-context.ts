@@ -3,6 +3,7 @@ import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptCounter } from './authn/attempts.js';
 import { PasswordHasher } from './authn/password.js';
+import { ApiKeyRepository } from './domain/api-keys.js';
 import { AuditRepository } from './domain/audit.js';
 import { ClientRepository } from './domain/clients.js';
 import { KeyRepository } from './domain/keys.js';
@@ -27,6 +28,7 @@ export interface AppContext {
   resources: ResourceRepository;
   roles: RoleRepository;
   audit: AuditRepository;
+  apiKeys: ApiKeyRepository;
   keys: KeyRepository;
   passwords: PasswordHasher;
   attempts: AttemptCounter;
@@ -47,6 +49,7 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     resources: new ResourceRepository(store),
     roles: new RoleRepository(store),
     audit: new AuditRepository(store),
+    apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box),
     passwords: new PasswordHasher(config.password),
     attempts: new AttemptCounter(store),

@@ -14,7 +14,7 @@ const INVALID_KEY = 'The API key is not valid.';
  * Tokens of another shape are left to the other resolvers (`undefined`).
  */
 export function apiKeyPrincipals(app: AppContext): PrincipalResolver {
-  const keys = new ApiKeyRepository(app.store);
+  const keys = app.apiKeys;
   const audience = adminApiIdentifier(app.config.publicUrl);
   return async (token) => {
     if (!ApiKeyRepository.looksLikeKey(token)) return undefined;

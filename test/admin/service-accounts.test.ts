@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminScope } from '../../src/admin/scopes.js';
-import { ApiKeyRepository } from '../../src/domain/api-keys.js';
 import { seedTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { tenantAdmin, tokenRequest } from './client-helpers.js';
 import { adminApi, adminToken, call, startAdminGatehouse } from './helpers.js';
@@ -23,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => gh.stop());
 
 const auditOf = async (tenant: string) => gh.app.audit.list(tenant, { limit: 10_000 });
-const keys = () => new ApiKeyRepository(gh.app.store);
+const keys = () => gh.app.apiKeys;
 
 /** Creates a service account through the API and returns its id and secret. */
 async function serviceAccount(tenant: string, name: string, roles: string[] = [], token = root): Promise<{ id: string; secret: string }> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiKeyRepository, type ApiKey } from '../../domain/api-keys.js';
+import type { ApiKey, ApiKeyRepository } from '../../domain/api-keys.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, paged, pageQuery } from './common.js';
@@ -14,7 +14,7 @@ function toJson(key: ApiKey): z.output<typeof apiKeyOut> {
 }
 
 function keysOf(request: AdminRequest<unknown, unknown, unknown>): ApiKeyRepository {
-  return new ApiKeyRepository(request.app.store);
+  return request.app.apiKeys;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ApiKeyRepository } from '../../domain/api-keys.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { roleNamePattern } from '../../domain/roles.js';
 import { AppError } from '../../errors.js';
@@ -173,7 +172,7 @@ export const serviceAccountRoutes = [
       const { id } = request.params;
       const before = await manageableServiceAccount(request, id, 'delete this service account');
       if (!(await request.app.clients.delete(request.tenant, id))) throw new AppError('not_found', `There is no service account "${id}".`);
-      await new ApiKeyRepository(request.app.store).deleteForServiceAccount(request.tenant, id);
+      await request.app.apiKeys.deleteForServiceAccount(request.tenant, id);
       request.pool.evict(request.tenant);
       await request.audit({ type: 'service_account.deleted', target: { type: 'service_account', id }, before: toJson(before) });
       return {};
