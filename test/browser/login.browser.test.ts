@@ -165,7 +165,7 @@ describe('login pages and account console in headless Chromium', () => {
 
     // Tab order: username (autofocused), password, Sign in; then Cancel. Autofocus applies once the
     // page has loaded, which on a busy machine can be after the URL commits: wait for it (bounded).
-    await page.waitForFunction(() => document.activeElement?.id === 'username', undefined, { timeout: 5000 });
+    await page.waitForFunction("document.activeElement?.id === 'username'", undefined, { timeout: 5000 });
     expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'username' });
     await page.keyboard.press('Tab');
     expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'password' });
@@ -196,7 +196,7 @@ describe('login pages and account console in headless Chromium', () => {
     expect(await page.getByLabel('Username').inputValue()).toBe('alice');
     expect(await page.getByLabel('Password').inputValue()).toBe('');
     // The username is known: the cursor waits in the password field.
-    await page.waitForFunction(() => document.activeElement?.id === 'password', undefined, { timeout: 5000 });
+    await page.waitForFunction("document.activeElement?.id === 'password'", undefined, { timeout: 5000 });
     expect(await activeElement(page)).toMatchObject({ id: 'password' });
 
     // And the right password, still keyboard only, gets through.
