@@ -54,16 +54,31 @@ export function jwtPrincipals(app: AppContext, pool: TenantPool): PrincipalResol
       if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') throw invalid('The access token is not for the admin API (wrong audience).');
       throw invalid('The access token could not be verified.');
     }
-    const granted = new Set(String(payload['scope'] ?? '').split(' '));
-    const scopes = new Set(allAdminScopes.filter((scope) => granted.has(scope)));
     const clientId = typeof payload['client_id'] === 'string' ? payload['client_id'] : undefined;
     const sub = typeof payload.sub === 'string' ? payload.sub : '';
-    // A client-credentials token's subject is the client itself.
-    if (!clientId || sub !== clientId) {
+    // `sub_type` is set by our provider (src/oidc/provider.ts extraTokenClaims): a client id equal to
+    // some user's id must not turn that user's token into a client's, or the other way round.
+    const subjectType = payload['sub_type'];
+    let roles: string[];
+    let actor: Principal['actor'];
+    if (subjectType === 'client' && clientId && sub === clientId) {
+      const client = await app.clients.get(tenantId, clientId);
+      if (!client) throw invalid('The client of this access token no longer exists.');
+      roles = client.roles;
+      actor = { type: 'client', id: clientId, tenant: tenantId };
+    } else if (subjectType === 'user') {
       const user = await app.users.findById(tenantId, sub);
       if (!user || user.disabled) throw invalid('The user of this access token is disabled or no longer exists.');
-      return { tenant: tenantId, actor: { type: 'user', id: sub, tenant: tenantId }, scopes, clientId };
+      roles = user.roles ?? [];
+      actor = { type: 'user', id: sub, tenant: tenantId };
+    } else {
+      throw invalid('The access token does not say what kind of subject it was issued to.');
     }
-    return { tenant: tenantId, actor: { type: 'client', id: clientId, tenant: tenantId }, scopes, clientId };
+    // The token's scopes, cut down to what the subject's roles grant now: removing a role, or the
+    // client itself, takes effect at the next request rather than when the token expires.
+    const granted = new Set(String(payload['scope'] ?? '').split(' '));
+    const current = await app.roles.scopesFor(tenantId, roles, audience);
+    const scopes = new Set(allAdminScopes.filter((scope) => granted.has(scope) && current.has(scope)));
+    return { tenant: tenantId, actor, scopes, ...(clientId ? { clientId } : {}) };
   };
 }

@@ -64,9 +64,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     extraClientMetadata: {
-      properties: ['first_party', 'service_account'],
+      properties: ['first_party', 'service_account', 'admin_console'],
       validator(_ctx, key, value) {
-        if ((key === 'first_party' || key === 'service_account') && value !== undefined && typeof value !== 'boolean') {
+        if (value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${key} must be a boolean`);
         }
       },
@@ -76,6 +76,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     // with the session unless offline_access was granted, and every use rotates them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
+    // Says in every access token whether its subject is a user or the client itself, so a resource
+    // server (our admin API among them) never has to guess from `sub === client_id`.
+    extraTokenClaims: (_ctx, token) => ({ sub_type: token.kind === 'ClientCredentials' ? 'client' : 'user' }),
     clientBasedCORS(_ctx, origin, client) {
       if (origin === 'null') return false;
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;

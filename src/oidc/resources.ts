@@ -42,7 +42,12 @@ export function resourceIndicatorsFor(deps: ResourceDeps): ResourceIndicators {
     enabled: true,
     defaultResource: (_ctx, _client, oneOf) => oneOf,
     useGrantedResource: () => true,
-    async getResourceServerInfo(ctx, resourceIndicator) {
+    async getResourceServerInfo(ctx, resourceIndicator, client) {
+      // Users' admin tokens only through clients the operators marked `admin_console`: any other
+      // client asking for the admin API on a signed-in admin's behalf could be collecting it.
+      if (resourceIndicator === adminApi && ctx.oidc.params?.['grant_type'] !== 'client_credentials' && client['admin_console'] !== true) {
+        throw new errors.InvalidTarget('this client may not request access to the admin API on behalf of users');
+      }
       const api =
         resourceIndicator === adminApi
           ? { identifier: adminApi, scopes: allAdminScopes.map((name) => ({ name })), accessTokenTTL: ADMIN_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt' as const }

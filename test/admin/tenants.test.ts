@@ -64,12 +64,24 @@ describe('admin API authentication', () => {
 
   it("refuses a plain user's access token (no admin permissions) with 403", async () => {
     const acme = await seedTenant(gh, 'plain-users');
+    // Users' admin tokens come only through clients an operator marked admin_console.
+    await gh.app.clients.update('plain-users', 'web-app', { ...(await gh.app.clients.get('plain-users', 'web-app'))!.metadata, admin_console: true });
+    gh.gatehouse.pool.evict('plain-users');
     const rp = await relyingParty(gh, 'plain-users', acme.client.clientId, acme.client.clientSecret);
     const { callback, verifier, state } = await authorize(new Browser(gh.origin), rp, { redirectUri: acme.client.redirectUri, scope: 'openid admin:users:read', extra: { resource: adminApi(gh) } });
     const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource: adminApi(gh) });
     const me = await call(gh, tokens.access_token, 'GET', '/me');
     expect(me.status).toBe(403);
     expect((await call(gh, tokens.access_token, 'GET', '/tenants/plain-users')).status).toBe(403);
+  });
+
+  it('refuses an authorization request for the admin API from a client not marked admin_console', async () => {
+    const acme = await seedTenant(gh, 'no-console');
+    const rp = await relyingParty(gh, 'no-console', acme.client.clientId, acme.client.clientSecret);
+    const url = client.buildAuthorizationUrl(rp, { redirect_uri: acme.client.redirectUri, scope: 'openid admin:users:read', resource: adminApi(gh), code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' });
+    const response = await fetch(url, { redirect: 'manual' });
+    const location = new URL(response.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('invalid_target');
   });
 });
 

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/clients.js';
 import type { AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../scopes.js';
-import { adminScopesBeyond } from '../escalation.js';
+export { assertHoldsPowersOf } from '../escalation.js';
 
 /** Hosts where plain http is allowed (RFC 8252 7.3 loopback redirects; local development). */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -75,6 +75,7 @@ export const clientFields = {
   backchannel_logout_uri: webUrl,
   backchannel_logout_session_required: z.boolean(),
   first_party: z.boolean(),
+  admin_console: z.boolean(),
 };
 
 /** Fields a PATCH may remove with `null`. */
@@ -98,6 +99,7 @@ export const clientOut = z.object({
   backchannel_logout_uri: z.string().optional(),
   backchannel_logout_session_required: z.boolean().optional(),
   first_party: z.boolean().optional(),
+  admin_console: z.boolean().optional(),
   roles: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
@@ -128,18 +130,6 @@ export function newClientId(prefix = ''): string {
 /** The account console's id is built in to every tenant: nobody registers, changes or deletes it. */
 export function refuseReserved(clientId: string): void {
   if (clientId === ACCOUNT_CLIENT_ID) throw new AppError('forbidden', `"${ACCOUNT_CLIENT_ID}" is the built-in account console client and cannot be changed.`);
-}
-
-/**
- * The escalation guard for clients and service accounts: a caller may only change, rotate the
- * secret of, issue keys for, delete or hand roles to a client if it already holds every admin
- * scope those roles grant. Otherwise `admin:clients:write` alone would let one rotate the secret
- * of (or mint an API key for) a more powerful account and act as it.
- */
-export async function assertHoldsPowersOf(request: AdminRequest<unknown, unknown, unknown>, roles: readonly string[], action: string): Promise<void> {
-  const granted = await request.app.roles.scopesFor(request.tenant, roles, adminApiIdentifier(request.app.config.publicUrl));
-  const beyond = adminScopesBeyond(request.principal, granted);
-  if (beyond.length) throw new AppError('forbidden', `You cannot ${action}: its roles grant admin permissions your token does not hold (${beyond.join(', ')}).`);
 }
 
 /**

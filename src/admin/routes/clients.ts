@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { assertHoldsPowersOf, clientFields, clientIdSchema, clientJson, clientOut, newClientId, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
+import { assertMayManageTrustedClient } from '../escalation.js';
 
 const clientParam = tenantParam.extend({ id: clientIdSchema });
 
@@ -37,6 +38,7 @@ async function manageableClient(request: AdminRequest<unknown, unknown, unknown>
   refuseReserved(clientId);
   const found = await findClient(request, clientId);
   await assertHoldsPowersOf(request, found.roles, action);
+  assertMayManageTrustedClient(request.principal, found.metadata, action);
   return found;
 }
 
@@ -67,6 +69,7 @@ export const clientRoutes = [
         grant_types: grantTypes,
         client_id: clientId,
       };
+      assertMayManageTrustedClient(request.principal, metadata, 'register this client');
       await validateWithProvider(request, metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata);
       request.pool.evict(request.tenant);
@@ -126,6 +129,7 @@ export const clientRoutes = [
       if (isPublic === before.confidential) {
         throw new AppError('invalid_request', 'Invalid body: "token_endpoint_auth_method": a client cannot switch between public ("none") and secret-based authentication; register a new client.');
       }
+      assertMayManageTrustedClient(request.principal, metadata, 'make this client trusted');
       await validateWithProvider(request, { ...metadata, client_id: id });
       const updated = await request.app.clients.update(request.tenant, id, metadata);
       if (!updated) throw new AppError('not_found', `There is no client "${id}".`);

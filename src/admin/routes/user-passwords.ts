@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { assertPasswordPolicy, loadUser, password, toJson, userOut, userParams } from './users.js';
+import { assertPasswordPolicy, loadUserToChange, password, toJson, userOut, userParams } from './users.js';
 
 /** Turns sign-in on or off; a disabled user's refresh tokens stop working (`findAccount` refuses them). */
 function setDisabled(disabled: boolean) {
@@ -14,7 +14,7 @@ function setDisabled(disabled: boolean) {
     params: userParams,
     response: userOut,
     async handler(request) {
-      const before = await loadUser(request);
+      const before = await loadUserToChange(request, disabled ? 'disable this user' : 'enable this user');
       const updated = await request.app.users.setDisabled(request.tenant, before._id, disabled);
       if (!updated) throw gone(request);
       await request.audit({ type: disabled ? 'user.disabled' : 'user.enabled', target: { type: 'user', id: before._id }, before: toJson(before), after: toJson(updated) });
@@ -41,7 +41,7 @@ export const userPasswordRoutes = [
     body: z.object({ password, must_change: z.boolean().optional() }).strict(),
     response: userOut,
     async handler(request) {
-      const before = await loadUser(request);
+      const before = await loadUserToChange(request, 'set this user’s password');
       await assertPasswordPolicy(request.app, request.tenant, request.body.password, 'password');
       const hash = await request.app.passwords.hash(request.body.password);
       const updated = await request.app.users.setPassword(request.tenant, before._id, hash, request.body.must_change ?? false);
@@ -61,7 +61,7 @@ export const userPasswordRoutes = [
     response: z.object({}),
     status: 204,
     async handler(request) {
-      const before = await loadUser(request);
+      const before = await loadUserToChange(request, 'remove this user’s password');
       const updated = await request.app.users.setPassword(request.tenant, before._id, null, false);
       if (!updated) throw gone(request);
       await request.audit({ type: 'user.password_removed', target: { type: 'user', id: before._id }, before: toJson(before), after: toJson(updated) });

@@ -5,6 +5,7 @@ import { minPasswordLength, passwordLength, type RemovableUserField, type User, 
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, paged, pageQuery, tenantParam, timestamps } from './common.js';
+import { assertHoldsPowersOf } from '../escalation.js';
 
 /** Path parameters `{tenant}` and `{id}` of one user. */
 export const userParams = tenantParam.extend({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user id') });
@@ -73,6 +74,13 @@ export function toJson(user: User): z.input<typeof userOut> {
 export async function loadUser(request: AdminRequest<{ id: string }, unknown, unknown>): Promise<User> {
   const user = await request.app.users.findById(request.tenant, request.params.id);
   if (!user) throw new AppError('not_found', `There is no user "${request.params.id}" in this tenant.`);
+  return user;
+}
+
+/** Loads a user about to be changed; refused (403) when their roles outrank the caller's token. */
+export async function loadUserToChange(request: AdminRequest<{ id: string }, unknown, unknown>, action: string): Promise<User> {
+  const user = await loadUser(request);
+  await assertHoldsPowersOf(request as AdminRequest<unknown, unknown, unknown>, user.roles ?? [], action);
   return user;
 }
 
@@ -194,7 +202,7 @@ export const userRoutes = [
       .strict(),
     response: userOut,
     async handler(request) {
-      const before = await loadUser(request);
+      const before = await loadUserToChange(request, 'change this user');
       const { changes, unset } = changesOf(request.body, before);
       const updated = await request.app.users.update(request.tenant, before._id, changes, unset);
       if (!updated) throw new AppError('not_found', `There is no user "${before._id}" in this tenant.`);
@@ -212,7 +220,7 @@ export const userRoutes = [
     response: empty,
     status: 204,
     async handler(request) {
-      const before = await loadUser(request);
+      const before = await loadUserToChange(request, 'delete this user');
       if (!(await request.app.users.delete(request.tenant, before._id))) throw new AppError('not_found', `There is no user "${before._id}" in this tenant.`);
       await request.audit({ type: 'user.deleted', target: { type: 'user', id: before._id }, before: toJson(before) });
       return {};
