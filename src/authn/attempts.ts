@@ -58,6 +58,30 @@ export class AttemptCounter {
     }
   }
 
+  /**
+   * Counts an attempt against every key *before* the work it guards (argon2), and answers how long
+   * to wait if any key is now over its limit. Counting first, with an atomic increment, means
+   * parallel attempts cannot all pass a check made before any of them was recorded.
+   */
+  async reserve(entries: Array<[key: string, policy: AttemptPolicy]>): Promise<number> {
+    await Promise.all(entries.map(([key, policy]) => this.recordFailure(key, policy)));
+    const docs = await this.#counters.find({ _id: { $in: entries.map(([key]) => key) } });
+    const now = this.now();
+    let retryAfter = 0;
+    for (const doc of docs) {
+      const policy = entries.find(([key]) => key === doc._id)?.[1];
+      if (policy && doc.count > policy.limit && doc.expiresAt.getTime() > now) {
+        retryAfter = Math.max(retryAfter, Math.ceil((doc.expiresAt.getTime() - now) / 1000));
+      }
+    }
+    return retryAfter;
+  }
+
+  /** Takes back one reserved attempt (a success that should not count against a shared key). */
+  async release(key: string): Promise<void> {
+    await this.#counters.updateOne({ _id: key, count: { $gt: 0 } }, { $inc: { count: -1 } });
+  }
+
   async reset(key: string): Promise<void> {
     await this.#counters.deleteOne({ _id: key });
   }

@@ -36,7 +36,7 @@ export function errorHandler(): Middleware {
       if (error.status >= 500) log?.error({ err: error.cause ?? error, code: error.code }, 'request failed');
       else log?.info({ code: error.code, reason: error.message }, 'request refused');
       ctx.status = error.status;
-      if (error.code === 'too_many_requests') ctx.set('Retry-After', '60');
+      if (error.code === 'too_many_requests' && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '60');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
         const tenant = ctx.state.tenant as { id: string; name: string } | undefined;

@@ -9,6 +9,11 @@ export interface LoginProgress {
   amr: string[];
   /** steps owed before the login may finish, in order */
   pending: Array<'change-password'>;
+  /**
+   * A fingerprint of the password hash that was verified: if an admin resets the password while the
+   * login is half done, the recorded progress no longer counts.
+   */
+  credential?: string;
 }
 
 /** The progress a step recorded on this interaction, if any. */

@@ -410,4 +410,19 @@ describe('must change password at next sign-in', () => {
     expect(stored?.passwordMustChange).toBe(true);
     expect((await gh.app.passwords.verify(stored?.passwordHash, 'temporary pw 2')).ok).toBe(true);
   });
+
+  it('voids a half-done change when an admin resets the password again in between', async () => {
+    const rp = await relyingParty(gh, 'users-a', a.client.clientId, a.client.clientSecret);
+    const created = await call(gh, aAdmin, 'POST', users('users-a'), { username: 'hank', password: 'leaked temp pw', password_must_change: true });
+    const { browser, page: login } = await loginPage(rp, a.client.redirectUri);
+    const change = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'hank', password: 'leaked temp pw' }, a.client.redirectUri));
+    expect(change.$('form[action$="/change-password"]')).toHaveLength(1);
+    // The admin learns the temporary password leaked and sets another one, still to be changed.
+    await call(gh, aAdmin, 'PUT', `${users('users-a')}/${created.body['id']}/password`, { password: 'second temp pw', must_change: true });
+    const back = expectPage(await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'attacker chosen', confirm_password: 'attacker chosen' }, a.client.redirectUri));
+    expect(back.$('form[action$="/login"]')).toHaveLength(1);
+    const stored = await gh.app.users.findById('users-a', String(created.body['id']));
+    expect((await gh.app.passwords.verify(stored?.passwordHash, 'attacker chosen')).ok).toBe(false);
+    expect((await gh.app.passwords.verify(stored?.passwordHash, 'second temp pw')).ok).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { minPasswordLength, passwordLength, type User } from '../../domain/users.js';
@@ -24,10 +25,19 @@ export async function requirePasswordChange(step: StepContext, verified: Omit<Lo
   step.ctx.redirect(step.base);
 }
 
-/** The user this step may change the password of: still there, enabled, and still owing a change. */
+/** A fingerprint of a stored password hash (never the hash itself) to keep on the interaction. */
+export function credentialFingerprint(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url');
+}
+
+/**
+ * The user this step may change the password of: still there, enabled, still owing a change, and
+ * still holding the very password that was verified (an admin reset in between voids the progress).
+ */
 async function owingUser(step: StepContext, progress: LoginProgress): Promise<User | null> {
   const user = await step.app.users.findById(step.tenant.id, progress.accountId);
-  return user && !user.disabled && user.passwordHash && user.passwordMustChange ? user : null;
+  if (!user || user.disabled || !user.passwordHash || !user.passwordMustChange) return null;
+  return progress.credential === credentialFingerprint(user.passwordHash) ? user : null;
 }
 
 /**
