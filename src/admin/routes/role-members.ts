@@ -19,7 +19,7 @@ async function findMember(app: AppContext, tenant: string, kind: 'user' | 'clien
     if (!user) throw new AppError('not_found', `There is no user "${id}" in this tenant.`);
     return { member: { type: 'user', id: user._id, username: user.username }, roles: user.roles ?? [] };
   }
-  const client = await app.clients.find(tenant, id);
+  const client = await app.clients.get(tenant, id);
   if (!client) throw new AppError('not_found', `There is no client "${id}" in this tenant.`);
   const name = client.metadata['client_name'];
   return { member: { type: 'client', id, client_name: typeof name === 'string' ? name : null }, roles: await app.clients.rolesOf(tenant, id) };
