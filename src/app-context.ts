@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
-import { AttemptCounter } from './authn/attempts.js';
+import { AttemptWindows } from './authn/attempts.js';
+import { KnownDevices } from './authn/known-devices.js';
 import { PasswordHasher } from './authn/password.js';
+import { Throttle } from './authn/throttle.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
 import { AuditRepository } from './domain/audit.js';
 import { ClientRepository } from './domain/clients.js';
@@ -31,12 +33,19 @@ export interface AppContext {
   apiKeys: ApiKeyRepository;
   keys: KeyRepository;
   passwords: PasswordHasher;
-  attempts: AttemptCounter;
+  /** machine authentications (client secrets, admin tokens) counted per address */
+  attempts: AttemptWindows;
+  /** failure budgets of the password sign-in */
+  throttle: Throttle;
+  /** revocation of sign-in device cookies */
+  devices: KnownDevices;
+  /** epoch ms; tests inject one to cross throttle windows without waiting */
+  clock: () => number;
   /** facts known only once the server listens */
   runtime: { localOrigin?: string };
 }
 
-export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer): AppContext {
+export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer, clock: () => number = Date.now): AppContext {
   const box = new SecretBox(masterKey);
   return {
     config,
@@ -52,7 +61,10 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box),
     passwords: new PasswordHasher(config.password),
-    attempts: new AttemptCounter(store),
+    attempts: new AttemptWindows(store, clock),
+    throttle: new Throttle(store, clock),
+    devices: new KnownDevices(store),
+    clock,
     runtime: {},
   };
 }

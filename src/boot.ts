@@ -16,16 +16,21 @@ export interface Running {
 }
 
 /** Opens the store and builds the process-wide context (shared by `start` and admin commands). */
-export async function openApp(config: Config, logger: Logger): Promise<AppContext> {
+export interface BootOptions {
+  /** epoch ms; tests pass a clock they can move */
+  clock?: () => number;
+}
+
+export async function openApp(config: Config, logger: Logger, options: BootOptions = {}): Promise<AppContext> {
   const store = await openStore({ kind: config.store.kind, dataDir: config.dataDir, mongodb: config.store.mongodb });
   const master = await resolveMasterKey(config.masterKey, config.dataDir);
   if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
-  return createAppContext(config, logger, store, master.key);
+  return createAppContext(config, logger, store, master.key, options.clock);
 }
 
 /** Starts Gatehouse: store, system tenant, demo seed (development), HTTP server. */
-export async function boot(config: Config, logger: Logger): Promise<Running> {
-  const app = await openApp(config, logger);
+export async function boot(config: Config, logger: Logger, options: BootOptions = {}): Promise<Running> {
+  const app = await openApp(config, logger, options);
   try {
     await ensureSystemTenant(app);
     const bootstrap = await bootstrapAdmin(app);

@@ -7,7 +7,7 @@ import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import { accountClientConfig } from './oidc-client.js';
 import { AccountSessions } from './sessions.js';
-import { readSignedCookie, setSignedCookie } from './signed-cookie.js';
+import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
 
 const SESSION_COOKIE = 'gh_account';
 const FLOW_COOKIE = 'gh_account_flow';

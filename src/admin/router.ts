@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import type { AppContext } from '../app-context.js';
-import type { AttemptCounter, AttemptPolicy } from '../authn/attempts.js';
+import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 import { AppError } from '../errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import { apiKeyPrincipals } from './api-keys.js';
@@ -22,8 +22,13 @@ function hasOperatorKey(value: unknown, depth = 0): boolean {
   return false;
 }
 
-/** Failed admin authentications allowed per client address before it must wait (API keys are guessable only by brute force). */
-export const adminAuthThrottle: AttemptPolicy = { limit: 30, windowSeconds: 5 * 60 };
+/**
+ * Admin authentications per client address (API keys are guessable only by brute force): 30
+ * failures in 5 minutes, and no more than 20 tokens being checked at once on top (each attempt is
+ * counted before its token is checked, so a burst cannot slip past; checking takes a millisecond,
+ * so 20 at once is a lot of honest traffic).
+ */
+export const adminAuthThrottle: { windowSeconds: number; address: AttemptLimit } = { windowSeconds: 5 * 60, address: { failures: 30, concurrent: 20 } };
 
 async function resolvePrincipal(resolvers: PrincipalResolver[], header: string): Promise<Principal> {
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
@@ -38,27 +43,28 @@ async function resolvePrincipal(resolvers: PrincipalResolver[], header: string):
 }
 
 /**
- * Bearer authentication. Failures are counted per client address in the shared store; an address
- * over the limit gets 429 with Retry-After before any token is even looked at.
+ * Bearer authentication. Every attempt is counted per client address in the shared store before
+ * its token is looked at; an address over the limit gets 429 with Retry-After.
  */
-function authenticate(resolvers: PrincipalResolver[], attempts: AttemptCounter): Middleware {
+function authenticate(resolvers: PrincipalResolver[], attempts: AttemptWindows): Middleware {
   return async (ctx, next) => {
-    const addressKey = `admin-auth:ip:${ctx.ip}`;
-    const { retryAfter } = await attempts.check([[addressKey, adminAuthThrottle]]);
-    if (retryAfter > 0) {
-      ctx.set('Retry-After', String(retryAfter));
-      throw new AppError('too_many_requests', `Too many failed authentications from this address; retry in ${retryAfter} seconds.`);
+    const attempt = await attempts.begin(`admin-auth:ip:${ctx.ip}`, [['address', adminAuthThrottle.address]], adminAuthThrottle.windowSeconds);
+    if (!attempt.ok) {
+      ctx.set('Retry-After', String(attempt.retryAfter));
+      throw new AppError('too_many_requests', `Too many failed authentications from this address; retry in ${attempt.retryAfter} seconds.`);
     }
     let principal: Principal;
     try {
       principal = await resolvePrincipal(resolvers, ctx.get('authorization'));
     } catch (error) {
-      if (error instanceof AppError && error.code === 'invalid_token') {
-        await attempts.recordFailure(addressKey, adminAuthThrottle);
+      const failed = error instanceof AppError && error.code === 'invalid_token';
+      await attempt.settle(failed);
+      if (failed) {
         ctx.set('WWW-Authenticate', `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
       }
       throw error;
     }
+    await attempt.settle(false);
     ctx.state.principal = principal;
     await next();
   };

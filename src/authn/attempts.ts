@@ -1,88 +1,94 @@
+import { createHash } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 
-interface CounterDoc {
+/**
+ * A limit on one source of machine authentications (an address, a client at an address): after
+ * `failures` failed attempts in the window it must wait; before that, at most `concurrent` attempts
+ * may be checked at once on top of the failures so far. Every attempt is counted before it is
+ * checked, so a burst of `n` parallel wrong secrets gets at most `failures + concurrent` checks, never
+ * `n`; a busy but honest client keeps `concurrent` requests in flight without being refused.
+ */
+export interface AttemptLimit {
+  failures: number;
+  concurrent: number;
+}
+
+/** One window's counters of one scope; `c.{name}.p` attempts in flight, `c.{name}.f` failures. */
+interface WindowDoc {
   _id: string;
-  count: number;
+  c: Record<string, { p?: number; f?: number }>;
   expiresAt: Date;
 }
 
-export interface AttemptPolicy {
-  /** failures allowed inside the window before further attempts are refused */
-  limit: number;
-  windowSeconds: number;
+export type Attempt = { ok: true; settle(failed: boolean): Promise<void> } | { ok: false; retryAfter: number };
+
+/** Counter names become field names: hashed, so a client id can never be a path or an operator. */
+function field(name: string): string {
+  return `k${createHash('sha256').update(name).digest('base64url').slice(0, 22)}`;
 }
 
 /**
- * Counts failed attempts per key (an identifier, an IP) in fixed windows kept in the store, so
- * every instance sees the same counts. A window expires by itself: throttling slows a guesser down
- * without locking the real owner out for good (NIST SP 800-63B 5.2.2).
+ * Counts machine authentications (client secrets and assertions at the token endpoint, admin API
+ * bearer tokens) in fixed windows kept in the store, so every instance sees the same counts. One
+ * document per scope and window holds every counter of the attempt, so counting costs one atomic
+ * upsert and one read; a success takes its attempt back.
  */
-export class AttemptCounter {
-  readonly #counters: Collection<CounterDoc>;
+export class AttemptWindows {
+  readonly #windows: Collection<WindowDoc>;
 
   constructor(
     store: Store,
     private readonly now: () => number = Date.now,
   ) {
-    this.#counters = store.collection<CounterDoc>('attempts');
-  }
-
-  /** Seconds until `key` may try again, or 0 when it is under its limit. */
-  async retryAfter(key: string, policy: AttemptPolicy): Promise<number> {
-    return (await this.check([[key, policy]])).retryAfter;
+    this.#windows = store.collection<WindowDoc>('attempts');
   }
 
   /**
-   * The longest wait among several counters, read in one query (one round trip on MongoDB), and
-   * which of them exist at all (so a success only clears counters that are there).
+   * Counts an attempt against each named counter of `scope` (all in one document), then answers
+   * whether it may be checked. A refused attempt is taken back at once: it was never checked.
    */
-  async check(entries: Array<[key: string, policy: AttemptPolicy]>): Promise<{ retryAfter: number; existing: Set<string> }> {
-    const docs = await this.#counters.find({ _id: { $in: entries.map(([key]) => key) } });
+  async begin(scope: string, counters: Array<[name: string, limit: AttemptLimit]>, windowSeconds: number): Promise<Attempt> {
     const now = this.now();
-    let retryAfter = 0;
-    for (const doc of docs) {
-      const policy = entries.find(([key]) => key === doc._id)?.[1];
-      if (!policy || doc.expiresAt.getTime() <= now || doc.count < policy.limit) continue;
-      retryAfter = Math.max(retryAfter, Math.ceil((doc.expiresAt.getTime() - now) / 1000));
-    }
-    return { retryAfter, existing: new Set(docs.filter((doc) => doc.expiresAt.getTime() > now).map((doc) => doc._id)) };
-  }
-
-  async recordFailure(key: string, policy: AttemptPolicy): Promise<void> {
-    const now = new Date(this.now());
-    const counted = await this.#counters.updateOne({ _id: key, expiresAt: { $gt: now } }, { $inc: { count: 1 } });
-    if (counted.matched === 0) {
-      // No window yet, or the last one ran out: start a new one.
-      const expiresAt = new Date(now.getTime() + policy.windowSeconds * 1000);
-      await this.#counters.updateOne({ _id: key }, { $set: { count: 1, expiresAt } }, { upsert: true });
-    }
-  }
-
-  /**
-   * Counts an attempt against every key *before* the work it guards (argon2), and answers how long
-   * to wait if any key is now over its limit. Counting first, with an atomic increment, means
-   * parallel attempts cannot all pass a check made before any of them was recorded.
-   */
-  async reserve(entries: Array<[key: string, policy: AttemptPolicy]>): Promise<number> {
-    await Promise.all(entries.map(([key, policy]) => this.recordFailure(key, policy)));
-    const docs = await this.#counters.find({ _id: { $in: entries.map(([key]) => key) } });
-    const now = this.now();
-    let retryAfter = 0;
-    for (const doc of docs) {
-      const policy = entries.find(([key]) => key === doc._id)?.[1];
-      if (policy && doc.count > policy.limit && doc.expiresAt.getTime() > now) {
-        retryAfter = Math.max(retryAfter, Math.ceil((doc.expiresAt.getTime() - now) / 1000));
+    const windowMs = windowSeconds * 1000;
+    const start = Math.floor(now / windowMs) * windowMs;
+    const _id = `${scope}:${start}`;
+    const names = counters.map(([name]) => field(name));
+    const expiresAt = new Date(start + windowMs);
+    await this.#windows.updateOne({ _id }, { $inc: Object.fromEntries(names.map((name) => [`c.${name}.p`, 1])), $set: { expiresAt } }, { upsert: true });
+    // Read after our own increment: the n-th of n parallel attempts sees at least n.
+    const doc = await this.#windows.findOne({ _id });
+    const over = counters.some(([, limit], index) => {
+      const counts = doc?.c[names[index]!] ?? {};
+      const failures = counts.f ?? 0;
+      return failures >= limit.failures || failures + (counts.p ?? 0) > limit.failures + limit.concurrent;
+    });
+    const settle = async (failed: boolean) => {
+      const inc: Record<string, number> = {};
+      for (const name of names) {
+        inc[`c.${name}.p`] = -1;
+        if (failed) inc[`c.${name}.f`] = 1;
       }
+      await this.#windows.updateOne({ _id }, { $inc: inc });
+    };
+    if (over) {
+      await settle(false);
+      return { ok: false, retryAfter: Math.max(1, Math.ceil((start + windowMs - now) / 1000)) };
     }
-    return retryAfter;
+    let settled = false;
+    return {
+      ok: true,
+      settle: async (failed) => {
+        if (settled) return;
+        settled = true;
+        await settle(failed);
+      },
+    };
   }
 
-  /** Takes back one reserved attempt (a success that should not count against a shared key). */
-  async release(key: string): Promise<void> {
-    await this.#counters.updateOne({ _id: key, count: { $gt: 0 } }, { $inc: { count: -1 } });
-  }
-
-  async reset(key: string): Promise<void> {
-    await this.#counters.deleteOne({ _id: key });
+  /** Failures counted so far for `name` of `scope` in the current window (tests, status). */
+  async failures(scope: string, name: string, windowSeconds: number): Promise<number> {
+    const windowMs = windowSeconds * 1000;
+    const doc = await this.#windows.findOne({ _id: `${scope}:${Math.floor(this.now() / windowMs) * windowMs}` });
+    return doc?.c[field(name)]?.f ?? 0;
   }
 }

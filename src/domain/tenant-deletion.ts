@@ -15,6 +15,8 @@ export async function deleteTenantAndData(app: AppContext, tenant: string): Prom
     app.store.collection('oidc').deleteMany({ tenant }),
     app.store.collection('account_sessions').deleteMany({ tenant }),
     app.store.collection('api_keys').deleteMany({ tenant }),
+    app.devices.deleteTenant(tenant),
+    app.throttle.clearPrefix(`login:${tenant}:`),
   ]);
   await app.keys.deleteTenant(tenant);
   await app.tenants.delete(tenant);

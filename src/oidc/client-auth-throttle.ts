@@ -1,16 +1,25 @@
+import type { IncomingMessage } from 'node:http';
+import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
-import type { AttemptCounter, AttemptPolicy } from '../authn/attempts.js';
+import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 
 /**
- * Failed client authentications (wrong secret, bad assertion) allowed per address, and per client
- * from one address, before that source must wait. Keyed by address so an attacker elsewhere cannot
- * lock a real client out; client secrets are 256-bit random, so guessing is hopeless anyway and
- * this mostly bounds the work a noisy source can cause.
+ * Client authentications (wrong secret, bad assertion) per address, and per client from one address.
+ * Keyed by address so an attacker elsewhere cannot lock a real client out; client secrets are
+ * 256-bit random, so guessing is hopeless anyway and this mostly bounds the work a noisy source can
+ * cause. Each attempt is counted before it is checked (see {@link AttemptLimit}).
  */
-export const clientAuthThrottle: { address: AttemptPolicy; clientAtAddress: AttemptPolicy } = {
-  address: { limit: 50, windowSeconds: 5 * 60 },
-  clientAtAddress: { limit: 10, windowSeconds: 5 * 60 },
+export const clientAuthThrottle: { windowSeconds: number; address: AttemptLimit; clientAtAddress: AttemptLimit } = {
+  windowSeconds: 5 * 60,
+  address: { failures: 50, concurrent: 100 },
+  clientAtAddress: { failures: 10, concurrent: 50 },
 };
+
+/** Endpoints that authenticate clients (paths below the tenant's issuer). */
+const clientAuthPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/device/auth']);
+
+/** oidc-provider's own limit on a form body. */
+const BODY_LIMIT = 56 * 1024;
 
 function basicClientId(header: string): string | undefined {
   if (!header.toLowerCase().startsWith('basic ')) return undefined;
@@ -24,39 +33,104 @@ function basicClientId(header: string): string | undefined {
   }
 }
 
-/**
- * Counts `invalid_client` answers per address and per client+address in the shared store, and
- * answers 429 (still `invalid_client`, with Retry-After) while a source is over its limit.
- * Runs as oidc-provider middleware, around every endpoint that authenticates clients.
- */
-export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptCounter): void {
-  provider.use(async (ctx, next) => {
-    if (ctx.method !== 'POST') return next();
-    const addressKey = `client-auth:${tenant}:ip:${ctx.ip}`;
-    const headerClient = basicClientId(ctx.get('authorization'));
-    const clientKey = (clientId: string) => `client-auth:${tenant}:client:${clientId}:ip:${ctx.ip}`;
+/** The client a form body claims to be: `client_id`, else the subject of a `client_assertion`. */
+function formClientId(body: string): string | undefined {
+  const params = new URLSearchParams(body);
+  const clientId = params.get('client_id');
+  if (clientId) return clientId.slice(0, 256);
+  const assertion = params.get('client_assertion');
+  if (!assertion) return undefined;
+  try {
+    const { sub, iss } = decodeJwt(assertion);
+    return (sub ?? iss)?.slice(0, 256);
+  } catch {
+    return undefined;
+  }
+}
 
-    const { retryAfter: wait } = await attempts.check([
-      [addressKey, clientAuthThrottle.address],
-      ...(headerClient ? [[clientKey(headerClient), clientAuthThrottle.clientAtAddress] as [string, typeof clientAuthThrottle.address]] : []),
-    ]);
-    if (wait > 0) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(wait));
-      ctx.body = { error: 'invalid_client', error_description: `too many failed client authentications; retry in ${wait} seconds` };
-      return;
+/**
+ * Reads a form body before the provider does, so the client it names is known before its
+ * credentials are checked, then puts it back (`unshift`, the stream API's way to un-read) for the
+ * provider to parse as usual. A body of declared length over the provider's own limit is left to the
+ * provider, which refuses it. A chunked body (no declared length) cannot be put back once its end
+ * has been read: it is read whole, within the limit, and handed over as `req.body`, the provider's
+ * documented fallback for an upstream parser.
+ *
+ * @returns the body, `undefined` when it was left unread, `null` when a chunked body is too large
+ */
+async function peekForm(req: IncomingMessage & { body?: unknown }): Promise<string | null | undefined> {
+  if (req.headers['content-length'] === undefined) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > BODY_LIMIT) return null;
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks, size).toString('utf8');
+    req.body = text;
+    return text;
+  }
+  const length = Number(req.headers['content-length']);
+  if (!Number.isSafeInteger(length) || length <= 0 || length > BODY_LIMIT) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < length) {
+    const chunk = req.read() as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      size += chunk.length;
+      continue;
+    }
+    if (req.readableEnded || req.destroyed) break;
+    // Wait for more data, the end of the stream, or its failure; whichever comes first.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        req.off('readable', done).off('end', done).off('error', done).off('close', done);
+        resolve();
+      };
+      req.on('readable', done).on('end', done).on('error', done).on('close', done);
+    });
+  }
+  const body = Buffer.concat(chunks, size);
+  if (size > 0 && !req.destroyed) req.unshift(body);
+  return size === length ? body.toString('utf8') : undefined;
+}
+
+/**
+ * Counts client authentications per address and per client+address in the shared store *before*
+ * the provider checks them, for every method (HTTP Basic, secret in the form, client assertions),
+ * and answers 429 (still `invalid_client`, with Retry-After) while a source is over its limit.
+ * Runs as oidc-provider middleware, ahead of every endpoint that authenticates clients.
+ */
+export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptWindows): void {
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || !clientAuthPaths.has(ctx.path)) return next();
+    let clientId = basicClientId(ctx.get('authorization'));
+    if (!clientId && ctx.is('application/x-www-form-urlencoded')) {
+      const body = await peekForm(ctx.req);
+      if (body === null) {
+        ctx.status = 413;
+        ctx.body = { error: 'invalid_request', error_description: `the request body is larger than ${BODY_LIMIT} bytes` };
+        return;
+      }
+      if (body !== undefined) clientId = formClientId(body);
     }
 
-    await next();
-
-    const body = ctx.body as { error?: unknown } | undefined;
-    if (ctx.status === 401 && body?.error === 'invalid_client') {
-      const params = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params;
-      const clientId = headerClient ?? (typeof params?.client_id === 'string' ? params.client_id.slice(0, 256) : undefined);
-      await Promise.all([
-        attempts.recordFailure(addressKey, clientAuthThrottle.address),
-        clientId ? attempts.recordFailure(clientKey(clientId), clientAuthThrottle.clientAtAddress) : undefined,
-      ]);
+    const counters: Array<[string, AttemptLimit]> = [['address', clientAuthThrottle.address]];
+    if (clientId) counters.push([`client:${clientId}`, clientAuthThrottle.clientAtAddress]);
+    const attempt = await attempts.begin(`client-auth:${tenant}:ip:${ctx.ip}`, counters, clientAuthThrottle.windowSeconds);
+    if (!attempt.ok) {
+      ctx.status = 429;
+      ctx.set('Retry-After', String(attempt.retryAfter));
+      ctx.body = { error: 'invalid_client', error_description: `too many failed client authentications; retry in ${attempt.retryAfter} seconds` };
+      return;
+    }
+    try {
+      await next();
+    } finally {
+      const body = ctx.body as { error?: unknown } | undefined;
+      await attempt.settle(ctx.status === 401 && body?.error === 'invalid_client');
     }
   });
 }

@@ -1,7 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Store } from '../../adapters/store.js';
-import type { AttemptCounter } from '../authn/attempts.js';
+import type { AttemptWindows } from '../authn/attempts.js';
 import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { TenantKeys } from '../domain/keys.js';
@@ -27,7 +27,7 @@ export interface ProviderDeps {
   resources: ResourceRepository;
   roles: RoleRepository;
   logger: Logger;
-  attempts: AttemptCounter;
+  attempts: AttemptWindows;
   /** see `http.allowPrivateNetworkFetch` */
   allowPrivateNetworkFetch: boolean;
 }

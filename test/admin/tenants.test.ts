@@ -1,3 +1,4 @@
+import { adminAuthThrottle } from '../../src/admin/router.js';
 import { SignJWT, importJWK } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +221,21 @@ describe('admin authentication throttling', () => {
       expect(blocked.status).toBe(429);
       expect(blocked.body.error).toBe('too_many_requests');
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('counts before checking: of 200 simultaneous bad tokens from one address at most 50 are checked', async () => {
+    const other = await startAdminGatehouse();
+    try {
+      // Forged JWTs naming a tenant that is not built yet: checking each one waits for the build,
+      // so checks made before failures are recorded would all pass a check-then-record throttle.
+      const forged = (attempt: number) => `${Buffer.from('{"alg":"ES256","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: other.issuer('system'), jti: String(attempt) })).toString('base64url')}.${'A'.repeat(86)}`;
+      const statuses = await Promise.all(Array.from({ length: 200 }, (_, attempt) => call(other, forged(attempt), 'GET', '/me').then((response) => response.status)));
+      const checked = statuses.filter((status) => status === 401).length;
+      expect(checked).toBeLessThanOrEqual(adminAuthThrottle.address.failures + adminAuthThrottle.address.concurrent);
+      expect(statuses.filter((status) => status === 429).length).toBe(200 - checked);
     } finally {
       await other.stop();
     }

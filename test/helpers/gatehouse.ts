@@ -4,7 +4,7 @@ import pino from 'pino';
 import { loadConfig } from '../../config/load.js';
 import type { ConfigInput } from '../../config/schema.js';
 import type { AppContext } from '../../src/app-context.js';
-import { boot, type Running } from '../../src/boot.js';
+import { boot, type BootOptions, type Running } from '../../src/boot.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
@@ -26,7 +26,7 @@ export interface TestGatehouse extends Running {
 }
 
 /** Boots a real Gatehouse on loopback with the in-memory store (or what `overrides` say). */
-export async function startGatehouse(overrides: ConfigInput = {}): Promise<TestGatehouse> {
+export async function startGatehouse(overrides: ConfigInput = {}, options: BootOptions = {}): Promise<TestGatehouse> {
   const port = overrides.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const config = loadConfig({
@@ -42,7 +42,7 @@ export async function startGatehouse(overrides: ConfigInput = {}): Promise<TestG
       ...overrides,
     },
   });
-  const running = await boot(config, pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }));
+  const running = await boot(config, pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }), options);
   return { ...running, origin, issuer: (tenant) => `${origin}/t/${tenant}` };
 }
 

@@ -7,9 +7,10 @@ import { roleRoutes } from './roles.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantRoutes } from './tenants.js';
 import { userPasswordRoutes } from './user-passwords.js';
+import { userSignInRoutes } from './user-sign-in.js';
 import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes];
+  return [...meRoutes, ...tenantRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes];
 }

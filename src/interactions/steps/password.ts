@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { normaliseUsername } from '../../domain/users.js';
 import { parseFields } from '../../http/forms.js';
+import { chargeSignIn } from '../../authn/sign-in-throttle.js';
+import { knownDeviceOf, rememberDevice } from '../known-device.js';
 import type { InteractionStep, StepContext } from '../step.js';
 import { credentialFingerprint, requirePasswordChange } from './change-password.js';
 
@@ -9,18 +11,6 @@ const fields = z.object({
   username: z.string().max(256),
   password: z.string().max(MAX_PASSWORD_LENGTH),
 });
-
-/**
- * Failed sign-ins allowed before a cool-down: per typed identifier and per account (so username and
- * e-mail share one budget) 10 in 15 minutes, per account at most 50 in a day (NIST SP 800-63B asks
- * for well under 100 consecutive failures), and per client address 100 in 15 minutes.
- */
-export const throttle = {
-  identifier: { limit: 10, windowSeconds: 15 * 60 },
-  account: { limit: 10, windowSeconds: 15 * 60 },
-  accountDaily: { limit: 50, windowSeconds: 24 * 60 * 60 },
-  address: { limit: 100, windowSeconds: 15 * 60 },
-};
 
 /** The one message for every failed sign-in: unknown user, wrong password, disabled account. */
 export const INVALID_CREDENTIALS = 'Incorrect username or password.';
@@ -35,10 +25,19 @@ async function show(step: StepContext, username: string, error?: string, status 
   );
 }
 
+/** "Try again in 40 seconds" / "in 3 minutes". */
+function waitText(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
 /**
  * First factor: identifier + password (argon2id). Unknown users, wrong passwords and disabled
- * accounts get the same page, status and (through the dummy hash) the same time. Failures are
- * counted per identifier and per address; the counts cool down by themselves.
+ * accounts get the same page, status and (through the dummy hash) the same time. Every attempt is
+ * counted before the password is checked, against the budgets of authn/sign-in-throttle.ts: a
+ * browser that signed in to the account before (device cookie) has its own, so guessers elsewhere
+ * cannot lock the owner out; throttled answers look the same for real and unknown identifiers.
  */
 export const passwordStep: InteractionStep = {
   name: 'login',
@@ -51,37 +50,37 @@ export const passwordStep: InteractionStep = {
   async submit(step) {
     const { username, password } = parseFields(fields, step.verifyForm());
     const { app, tenant } = step;
-    const identifierKey = `login:${tenant.id}:id:${normaliseUsername(username)}`;
-    const addressKey = `login:${tenant.id}:ip:${step.ctx.ip}`;
-
-    const tooMany = (wait: number) => {
-      const minutes = Math.ceil(wait / 60);
-      step.ctx.set('Retry-After', String(wait));
-      return show(step, username, `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 429);
-    };
-
-    // Every attempt is counted before the password is checked; a success gives the counts back.
-    const wait = await app.attempts.reserve([
-      [identifierKey, throttle.identifier],
-      [addressKey, throttle.address],
-    ]);
-    if (wait > 0) return tooMany(wait);
+    const now = app.clock();
 
     const user = username ? await app.users.findByIdentifier(tenant.id, username) : null;
-    const accountKeys: Array<[string, typeof throttle.account]> = user
-      ? [[`login:${tenant.id}:acct:${user._id}`, throttle.account], [`login:${tenant.id}:acct-day:${user._id}`, throttle.accountDaily]]
-      : [];
-    if (accountKeys.length) {
-      const accountWait = await app.attempts.reserve(accountKeys);
-      if (accountWait > 0) return tooMany(accountWait);
+    const deviceId = user ? await knownDeviceOf(step.ctx, tenant, app.devices, user._id, now) : undefined;
+    const charge = await chargeSignIn(app.throttle, {
+      tenant: tenant.id,
+      identifier: normaliseUsername(username),
+      address: step.ctx.ip,
+      ...(user && deviceId ? { device: { accountId: user._id, deviceId } } : {}),
+    });
+    if (!charge.ok) {
+      step.ctx.set('Retry-After', String(charge.retryAfter));
+      step.ctx.state.log?.info({ event: 'login.throttled', tenant: tenant.id, knownDevice: Boolean(deviceId) }, 'sign-in throttled');
+      return show(step, username, `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, 429);
     }
-    const verdict = await app.passwords.verify(user?.passwordHash, password);
+
+    let verdict: Awaited<ReturnType<typeof app.passwords.verify>>;
+    try {
+      verdict = await app.passwords.verify(user?.passwordHash, password);
+    } catch (error) {
+      await charge.settle('failed');
+      throw error;
+    }
     if (!user || !verdict.ok || user.disabled) {
+      await charge.settle('failed');
       step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
       return show(step, username, INVALID_CREDENTIALS, 401);
     }
 
-    await Promise.all([app.attempts.reset(identifierKey), ...accountKeys.map(([key]) => app.attempts.reset(key)), app.attempts.release(addressKey)]);
+    await charge.settle('succeeded');
+    rememberDevice(step.ctx, tenant, user._id, now, app.config.publicUrl.startsWith('https:'));
     step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
     // An admin set this password to be replaced: the login finishes only after the change-password
     // step (the hash is not upgraded now, it is about to be replaced).

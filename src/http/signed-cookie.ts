@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
 /**
- * Our own cookies (the account console's): `value.mac`, MACed with the tenant's cookie keys and
+ * Our own cookies (the account console's, the sign-in device cookie): `value.mac`, MACed with the tenant's cookie keys and
  * scoped to one path, `HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is https.
  */
 export function setSignedCookie(ctx: Context, tenant: TenantContext, name: string, value: string | null, options: { path: string; maxAgeMs?: number; secure: boolean }): void {

@@ -1,0 +1,67 @@
+import type { BucketPolicy, Throttle } from './throttle.js';
+
+/**
+ * Failure budgets of the password sign-in (NIST SP 800-63B 5.2.2: slow the guesser, keep the owner in).
+ *
+ * - A browser that has signed in to the account before carries a device cookie and has a budget of
+ *   its own: failures elsewhere never touch it, so an attacker cannot lock the owner out.
+ * - Every other browser shares one budget per typed identifier (a username or an e-mail address,
+ *   after normalisation, so look-alike spellings share it too): 5 free failures, then delays that
+ *   double from 1 s up to 15 minutes, refused at 25 failures until they drain, one failure an hour.
+ *   An account has at most two identifiers, so unknown browsers get at most 50 failures per account
+ *   in any 24 hours, well under NIST's 100. Keyed by identifier rather than account, an unknown
+ *   identifier is throttled exactly like a real one, so the answer never tells them apart.
+ * - Unknown browsers are also bounded per client address (100 failures, draining 100 per 15 minutes)
+ *   so one source cannot spray many accounts.
+ */
+export const signInPolicies = {
+  identifier: { free: 5, cap: 25, drainSeconds: 60 * 60, maxDelaySeconds: 15 * 60, concurrent: 10 },
+  device: { free: 5, cap: 20, drainSeconds: 15 * 60, maxDelaySeconds: 5 * 60, concurrent: 5 },
+  address: { free: 100, cap: 100, drainSeconds: 9, maxDelaySeconds: 0, concurrent: 50 },
+} satisfies Record<string, BucketPolicy>;
+
+/** Bucket keys; an admin clearing a user's counters needs the same names. */
+export const signInKeys = {
+  identifier: (tenant: string, identifierKey: string) => `login:${tenant}:id:${identifierKey}`,
+  device: (tenant: string, accountId: string, deviceId: string) => `login:${tenant}:dev:${accountId}:${deviceId}`,
+  devicesOf: (tenant: string, accountId: string) => `login:${tenant}:dev:${accountId}:`,
+  address: (tenant: string, address: string) => `login:${tenant}:ip:${address}`,
+};
+
+export interface SignInAttempt {
+  tenant: string;
+  /** the normalised identifier as typed (see `identifierKey`) */
+  identifier: string;
+  address: string;
+  /** set when the browser carries a valid device cookie for the account the identifier names */
+  device?: { accountId: string; deviceId: string };
+}
+
+export type SignInCharge = { ok: true; settle(outcome: 'failed' | 'succeeded'): Promise<void> } | { ok: false; retryAfter: number };
+
+/**
+ * Counts one sign-in attempt against its budgets before the password is checked. A known device
+ * is charged to its own budget only; an unknown browser to its address, then to the identifier
+ * (an address already refused is not charged to the identifier).
+ */
+export async function chargeSignIn(throttle: Throttle, attempt: SignInAttempt): Promise<SignInCharge> {
+  if (attempt.device) {
+    const taken = await throttle.take(signInKeys.device(attempt.tenant, attempt.device.accountId, attempt.device.deviceId), signInPolicies.device);
+    return taken.ok ? { ok: true, settle: (outcome) => taken.settle(outcome) } : taken;
+  }
+  const address = await throttle.take(signInKeys.address(attempt.tenant, attempt.address), signInPolicies.address);
+  if (!address.ok) return address;
+  const identifier = await throttle.take(signInKeys.identifier(attempt.tenant, attempt.identifier), signInPolicies.identifier);
+  if (!identifier.ok) {
+    await address.settle('released');
+    return identifier;
+  }
+  return {
+    ok: true,
+    async settle(outcome) {
+      // A success empties the identifier's bucket but only gives the address its attempt back:
+      // the address budget spans accounts.
+      await Promise.all([identifier.settle(outcome), address.settle(outcome === 'failed' ? 'failed' : 'released')]);
+    },
+  };
+}
