@@ -7,7 +7,8 @@ import type { IndexSpec, Store } from './store.js';
 
 /** Collection name → index specs (`_id` is always indexed and unique). */
 export const indexes: Record<string, IndexSpec[]> = {
-  tenants: [],
+  // One host serves one tenant; most tenants have none.
+  tenants: [{ fields: ['customHost'], unique: true, sparse: true }],
   users: [
     { fields: ['tenant', 'username'], unique: true },
     // Sparse: any number of users of a tenant may have no e-mail address.
