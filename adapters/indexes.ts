@@ -18,8 +18,12 @@ export const indexes: Record<string, IndexSpec[]> = {
   clients: [{ fields: ['tenant', 'clientId'] }],
   // `_id` is `${tenant}|${identifier}` (token requests); the admin API finds and pages by `id`.
   resources: [{ fields: ['tenant', 'id'] }],
-  // `_id` is the key id (authentication); names are unique per service account.
-  api_keys: [{ fields: ['tenant', 'serviceAccountId', 'name'], unique: true }],
+  // `_id` is the key id (authentication); names are unique per service account, and so are the
+  // places (slots) that cap how many keys one account holds (sparse: keys from before places).
+  api_keys: [
+    { fields: ['tenant', 'serviceAccountId', 'name'], unique: true },
+    { fields: ['tenant', 'serviceAccountId', 'slot'], unique: true, sparse: true },
+  ],
   keys: [{ fields: ['tenant'] }],
   roles: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
