@@ -71,7 +71,10 @@ export class TenantRepository {
     try {
       await this.#tenants.insertOne(tenant);
     } catch (error) {
-      throw hostTaken(error, input.customHost) ?? (error instanceof DuplicateKeyError ? new AppError('conflict', `tenant ${input.id} already exists`) : error);
+      const taken = hostTaken(error, input.customHost);
+      if (taken) throw taken;
+      if (error instanceof DuplicateKeyError) throw new AppError('conflict', `tenant ${input.id} already exists`);
+      throw error;
     }
     return tenant;
   }
