@@ -7,7 +7,8 @@ import type { IndexSpec, Store } from './store.js';
 
 /** Collection name → index specs (`_id` is always indexed and unique). */
 export const indexes: Record<string, IndexSpec[]> = {
-  tenants: [],
+  // One host serves one tenant; most tenants have none.
+  tenants: [{ fields: ['customHost'], unique: true, sparse: true }],
   users: [
     { fields: ['tenant', 'username'], unique: true },
     // Sparse: any number of users of a tenant may have no e-mail address.
@@ -17,8 +18,12 @@ export const indexes: Record<string, IndexSpec[]> = {
   clients: [{ fields: ['tenant', 'clientId'] }],
   // `_id` is `${tenant}|${identifier}` (token requests); the admin API finds and pages by `id`.
   resources: [{ fields: ['tenant', 'id'] }],
-  // `_id` is the key id (authentication); names are unique per service account.
-  api_keys: [{ fields: ['tenant', 'serviceAccountId', 'name'], unique: true }],
+  // `_id` is the key id (authentication); names are unique per service account, and so are the
+  // places (slots) that cap how many keys one account holds (sparse: keys from before places).
+  api_keys: [
+    { fields: ['tenant', 'serviceAccountId', 'name'], unique: true },
+    { fields: ['tenant', 'serviceAccountId', 'slot'], unique: true, sparse: true },
+  ],
   keys: [{ fields: ['tenant'] }],
   roles: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],

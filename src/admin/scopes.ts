@@ -3,7 +3,7 @@
  * audience and, as scopes, only the admin permissions their subject's roles grant.
  */
 export const adminScopes = {
-  'admin:tenants': 'Create, read, update and delete tenants (system tenant only)',
+  'admin:tenants': 'Create, list, update and delete tenants (system tenant only); change the own tenant’s name, branding and security policy',
   'admin:users:read': 'Read users',
   'admin:users:write': 'Create, update, disable and delete users, set passwords and roles',
   'admin:clients:read': 'Read OIDC clients and service accounts',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
@@ -17,6 +17,11 @@ export interface ApiKey {
   name: string;
   /** SHA-256 of the secret part, base64url */
   secretHash: string;
+  /**
+   * Which of the account's {@link MAX_KEYS_PER_SERVICE_ACCOUNT} places the key takes, unique per
+   * account (index in `adapters/indexes.ts`); missing on keys issued before places existed.
+   */
+  slot?: number;
   expiresAt?: Date;
   createdAt: Date;
 }
@@ -38,11 +43,31 @@ export class ApiKeyRepository {
     this.#keys = store.collection<ApiKey>('api_keys');
   }
 
-  /** Issues a key; the returned `key` is the only time the secret exists outside the caller's hands. */
+  /**
+   * Issues a key; the returned `key` is the only time the secret exists outside the caller's hands.
+   *
+   * The cap holds under concurrency on every backend because the store, not a count read before the
+   * write, decides: each key takes a free place (slot) and a unique index lets two keys never share
+   * one, so of many simultaneous issuances at most the free places succeed. A revoked key's place is
+   * free again with it; there is no counter to fall out of step with the keys.
+   */
   async issue(tenant: string, serviceAccountId: string, input: { name: string; expiresAt?: Date }, now = new Date()): Promise<{ record: ApiKey; key: string }> {
-    if ((await this.#keys.count({ tenant, serviceAccountId })) >= MAX_KEYS_PER_SERVICE_ACCOUNT) {
-      throw new AppError('conflict', `A service account may hold at most ${MAX_KEYS_PER_SERVICE_ACCOUNT} API keys; revoke one first.`);
+    const held = await this.#keys.find({ tenant, serviceAccountId });
+    // Keys without a place (older than places) fill the top ones, which are never handed out meanwhile.
+    const places = MAX_KEYS_PER_SERVICE_ACCOUNT - held.filter((key) => key.slot === undefined).length;
+    const taken = new Set(held.map((key) => key.slot));
+    const free = Array.from({ length: Math.max(places, 0) }, (_, slot) => slot).filter((slot) => !taken.has(slot));
+    // Start at a random free place, so simultaneous issuers mostly try different ones.
+    const start = free.length > 0 ? randomInt(free.length) : 0;
+    for (let i = 0; i < free.length; i += 1) {
+      const issued = await this.#insert(tenant, serviceAccountId, input, free[(start + i) % free.length]!, now);
+      if (issued) return issued;
     }
+    throw new AppError('conflict', `A service account may hold at most ${MAX_KEYS_PER_SERVICE_ACCOUNT} API keys; revoke one first.`);
+  }
+
+  /** Inserts a new key in `slot`; `null` when another key took that place first. */
+  async #insert(tenant: string, serviceAccountId: string, input: { name: string; expiresAt?: Date }, slot: number, now: Date): Promise<{ record: ApiKey; key: string } | null> {
     const keyId = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const record: ApiKey = {
@@ -51,15 +76,17 @@ export class ApiKeyRepository {
       serviceAccountId,
       name: input.name,
       secretHash: hash(secret).toString('base64url'),
+      slot,
       ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
       createdAt: now,
     };
     try {
       await this.#keys.insertOne(record);
     } catch (error) {
-      // The unique index is (tenant, service account, name); a colliding random id is a 1-in-2^64 retry.
-      if (error instanceof DuplicateKeyError) throw new AppError('conflict', `This service account already has an API key named "${input.name}".`);
-      throw error;
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      if (error.key?.split(',').includes('slot')) return null;
+      // The other unique index is (tenant, service account, name); a colliding random id is a 1-in-2^64 retry.
+      throw new AppError('conflict', `This service account already has an API key named "${input.name}".`);
     }
     return { record, key: `ghk_${keyId}_${secret}` };
   }

@@ -18,7 +18,10 @@ export interface TenantSecurityPolicy {
 export interface Tenant {
   _id: string;
   displayName: string;
-  /** a host name that serves this tenant besides `/t/{id}` (routing by host comes later) */
+  /**
+   * a host name that serves this tenant besides `/t/{id}` (routing by host comes later); unique
+   * across tenants (a sparse unique index), set only by operators of the system tenant
+   */
   customHost?: string;
   branding?: TenantBranding;
   securityPolicy?: TenantSecurityPolicy;
@@ -35,6 +38,15 @@ export const tenantIdPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function isValidTenantId(id: string): boolean {
   return tenantIdPattern.test(id);
+}
+
+/**
+ * The conflict to answer when a write broke the unique index on `customHost`: one host routes to one
+ * tenant, and the index (not a read before the write) is what keeps that true under concurrent writes.
+ */
+function hostTaken(error: unknown, host: string | undefined): AppError | undefined {
+  if (!(error instanceof DuplicateKeyError) || error.key !== 'customHost') return undefined;
+  return new AppError('conflict', `custom_host "${host ?? ''}" already belongs to another tenant`);
 }
 
 export class TenantRepository {
@@ -59,6 +71,8 @@ export class TenantRepository {
     try {
       await this.#tenants.insertOne(tenant);
     } catch (error) {
+      const taken = hostTaken(error, input.customHost);
+      if (taken) throw taken;
       if (error instanceof DuplicateKeyError) throw new AppError('conflict', `tenant ${input.id} already exists`);
       throw error;
     }
@@ -72,8 +86,13 @@ export class TenantRepository {
   /** Applies `changes`; the fields named in `unset` are removed. */
   async update(id: string, changes: TenantChanges, now = new Date(), unset: Array<keyof TenantChanges> = []): Promise<Tenant | null> {
     const update = { $set: { ...changes, updatedAt: now }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {}) };
-    const result = await this.#tenants.updateOne({ _id: id }, update);
-    return result.matched ? this.find(id) : null;
+    let matched: number;
+    try {
+      ({ matched } = await this.#tenants.updateOne({ _id: id }, update));
+    } catch (error) {
+      throw hostTaken(error, changes.customHost) ?? error;
+    }
+    return matched ? this.find(id) : null;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -40,15 +40,21 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const { tenant, issuer } = deps;
   const tenantPath = new URL(issuer).pathname;
   const pages = pagesFor(tenant);
-  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: tenantPath };
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const };
 
   const configuration: Configuration = {
     adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: clientFinder(tenant.id, issuer, deps.clients) }),
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,
-      // Scoped to the tenant's path so two tenants on one host never read each other's cookies.
-      long: { ...cookieOptions, signed: true },
+      // The session cookie is scoped to the tenant's path so two tenants on one host never read
+      // each other's sessions.
+      long: { ...cookieOptions, signed: true, path: tenantPath },
+      // No path here: oidc-provider scopes each interaction cookie to its own interaction's URL
+      // (`{tenantPath}/interaction/{uid}`) and each resume cookie to its resume URL
+      // (`{tenantPath}/auth/{uid}`), both within the tenant's path. A path given here would win over
+      // theirs (they spread these options last) and make every sign-in of a browser share one
+      // cookie, so a second tab's sign-in would take over the first's.
       short: { ...cookieOptions, signed: true },
     },
     findAccount: findAccountFor(tenant.id, deps.users),

@@ -90,6 +90,27 @@ export function indexContract(context: StoreContractContext): void {
       await coll.insertOne({ _id: '6', tenant: 't2', email: 'a@x' });
     });
 
+    it('simultaneous inserts into a compound sparse unique index: one per key, the error naming the index violated', async () => {
+      // The API key cap's shape: 25 keys racing for 20 places (slots) while also unique by name.
+      const coll = await indexed([
+        { fields: ['tenant', 'owner', 'name'], unique: true },
+        { fields: ['tenant', 'owner', 'slot'], unique: true, sparse: true },
+      ]);
+      const results = await Promise.allSettled(Array.from({ length: 25 }, (_, i) => coll.insertOne({ _id: `k${i}`, tenant: 't', owner: 'o', name: `n${i}`, slot: i % 20 })));
+      const refused = results.filter((result) => result.status === 'rejected').map((result) => result.reason as unknown);
+      expect(refused).toHaveLength(5);
+      for (const reason of refused) {
+        expect(reason).toBeInstanceOf(DuplicateKeyError);
+        expect((reason as DuplicateKeyError).key?.split(',')).toContain('slot');
+      }
+      expect(await coll.count({ tenant: 't', owner: 'o' })).toBe(20);
+      const byName = await duplicate(coll.insertOne({ _id: 'again', tenant: 't', owner: 'o', name: 'n0', slot: 99 }));
+      expect(byName.key?.split(',')).toContain('name');
+      // Documents without a slot stay outside that index.
+      await coll.insertOne({ _id: 'old-1', tenant: 't', owner: 'o', name: 'old-1' });
+      await coll.insertOne({ _id: 'old-2', tenant: 't', owner: 'o', name: 'old-2' });
+    });
+
     it('a plain index does not constrain; ensureIndexes can be repeated', async () => {
       const specs = [{ fields: ['tenant'] }, { fields: ['tenant', 'email'], unique: true, sparse: true }, { fields: ['expiresAt'], ttl: true }];
       const coll = await indexed(specs);

@@ -266,6 +266,34 @@ describe('login pages and account console in headless Chromium', () => {
     expectNoProblems(problems);
   });
 
+  it('completes two sign-ins started in two tabs of one browser, the first-opened tab first', { timeout: TEST_TIMEOUT * 2 }, async () => {
+    const { page: first, problems } = await openPage();
+    const second = await first.context().newPage();
+    const secondProblems = await watchPage(second);
+    const seen = [await interceptRelyingParty(first), await interceptRelyingParty(second)];
+    const requests = [await thirdPartyAuthorizationUrl(), await thirdPartyAuthorizationUrl()];
+    await first.goto(requests[0]!.url);
+    await second.goto(requests[1]!.url);
+    expect(first.url()).not.toBe(second.url());
+
+    for (const [index, page] of [first, second].entries()) {
+      // Switch to the tab, as a person would: the relying party's redirect (see expectNoProblems) was
+      // answered by page.route only in the tab in front.
+      await page.bringToFront();
+      await signIn(page);
+      // The second tab asks for what this browser's session already allowed: no consent page.
+      if (index === 0) await page.getByRole('button', { name: 'Allow' }).click();
+      await page.waitForURL(`${RP_ORIGIN}/callback?**`);
+      const callback = new URL(page.url());
+      expect(callback.searchParams.get('error'), `tab ${index + 1}`).toBeNull();
+      expect(callback.searchParams.get('code'), `tab ${index + 1}`).toBeTruthy();
+      expect(callback.searchParams.get('state')).toBe(requests[index]!.state);
+      expect(seen[index]).toEqual([callback.href]);
+    }
+    expectNoProblems(problems);
+    expectNoProblems(secondProblems);
+  });
+
   it('returns error=access_denied to the redirect URI when the user denies consent', { timeout: TEST_TIMEOUT }, async () => {
     const { page, problems } = await openPage();
     await interceptRelyingParty(page);

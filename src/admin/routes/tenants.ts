@@ -58,6 +58,21 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
   };
 }
 
+/**
+ * Fields a tenant's own admins may not change, only operators of the system tenant. A tenant admin
+ * is like a Keycloak realm admin or an Auth0 tenant admin: the tenant's name, branding and password
+ * policy are theirs to decide, as they only shape what their own users see. `custom_host` is not:
+ * it routes traffic for a host name whose DNS and TLS certificate the operator runs, and a host taken
+ * by one tenant is refused to every other. (`id` is fixed for everyone: it is in every issuer.)
+ */
+const systemOnlyFields = ['custom_host'] as const;
+
+function assertMayChange(request: AdminRequest<unknown, unknown, Record<string, unknown>>): void {
+  if (request.principal.tenant === SYSTEM_TENANT) return;
+  const field = systemOnlyFields.find((name) => name in request.body);
+  if (field) throw new AppError('forbidden', `Only operators of the system tenant may change "${field}" of a tenant.`);
+}
+
 type Editable = { display_name?: string; custom_host?: string | null; branding?: z.infer<typeof branding>; security_policy?: z.infer<typeof securityPolicy> };
 
 function changesOf(input: Editable): Partial<Tenant> {
@@ -76,7 +91,10 @@ function changesOf(input: Editable): Partial<Tenant> {
   };
 }
 
-/** Tenants: only operators of the system tenant manage them; a tenant admin may read their own. */
+/**
+ * Tenants: only operators of the system tenant create, list and delete them; a tenant admin may read
+ * their own and change what {@link systemOnlyFields} leaves them.
+ */
 export const tenantRoutes = [
   defineRoute({
     method: 'post',
@@ -130,11 +148,13 @@ export const tenantRoutes = [
     path: '/tenants/:tenant',
     tag: 'Tenants',
     summary: 'Update a tenant’s name, host, branding or security policy',
+    description: 'A tenant’s own admins may change its name, branding and security policy; `custom_host` only operators of the system tenant (403 otherwise). A host another tenant has is a 409.',
     scopes: ['admin:tenants'],
     params: tenantParam,
     body: z.object({ ...editable, display_name: editable.display_name.optional() }).strict(),
     response: tenantOut,
     async handler(request) {
+      assertMayChange(request);
       const before = (await request.app.tenants.find(request.tenant))!;
       const unset = request.body.custom_host === null;
       const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
