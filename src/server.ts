@@ -6,6 +6,7 @@ import { accountRouter } from './account/router.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
+import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
 import { requestContext } from './http/request-context.js';
@@ -28,8 +29,11 @@ export interface Gatehouse {
  * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
  * resolution -> our routes (interactions, account) or the tenant's oidc-provider.
  */
-export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }): Koa {
-  const koa = new Koa({ proxy: app.config.trustProxy });
+export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
+  // Koa's own proxy support believes the left-most X-Forwarded-For entry and any peer's
+  // X-Forwarded-Proto/Host, so it stays off: the client address comes from `clientAddressOf`, and
+  // every URL we write comes from publicUrl, never from forwarded headers.
+  const koa = new Koa({ proxy: false });
   const secure = app.config.publicUrl.startsWith('https:');
   const health = healthRouter(app.store, () => state.shuttingDown);
   const interactions = interactionRouter(app);
@@ -37,6 +41,10 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const admin = adminRouter(app, pool);
   const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods()]);
 
+  koa.use(async (ctx, next) => {
+    ctx.request.ip = clientAddressOf(ctx.req, trust);
+    await next();
+  });
   koa.use(requestContext(app.logger));
   koa.use(securityHeaders({ hsts: secure }));
   koa.use(errorHandler());
@@ -65,13 +73,14 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
 export async function startServer(app: AppContext, options: { host: string; port: number }): Promise<Gatehouse> {
   const pool = new TenantPool(app);
   const state = { shuttingDown: false };
-  const koa = createApp(app, pool, state);
+  const trust = proxyTrust(app.config.proxy);
+  const koa = createApp(app, pool, state, trust);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({
     pool,
     logger: app.logger,
     publicUrl: new URL(app.config.publicUrl),
-    trustProxy: app.config.trustProxy,
+    proxyTrust: trust,
     hsts: app.config.publicUrl.startsWith('https:'),
   });
   const server = createServer((req, res) => {
