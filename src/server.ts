@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import compose from 'koa-compose';
 import Koa from 'koa';
@@ -69,6 +69,20 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   return koa;
 }
 
+/**
+ * Node holds a connection for 300 s by default while a client trickles its request (slowloris).
+ * Headers and the whole request must arrive within the configured times (408 and close otherwise);
+ * Node checks them every `connectionsCheckingInterval` (30 s by default), so that interval follows
+ * the header timeout to make the timeouts hold within a fraction of themselves.
+ */
+function serverLimits(http: AppContext['config']['http']): ServerOptions {
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(2_000, Math.max(250, Math.floor(http.headersTimeoutMs / 4))),
+  };
+}
+
 /** Builds the app and listens; resolves once the port is open. */
 export async function startServer(app: AppContext, options: { host: string; port: number }): Promise<Gatehouse> {
   const pool = new TenantPool(app);
@@ -83,10 +97,13 @@ export async function startServer(app: AppContext, options: { host: string; port
     proxyTrust: trust,
     hsts: app.config.publicUrl.startsWith('https:'),
   });
-  const server = createServer((req, res) => {
+  const server = createServer(serverLimits(app.config.http), (req, res) => {
     if (!fastPath(req, res)) void koaHandler(req, res);
   });
   server.keepAliveTimeout = 5_000;
+  // Beyond this, new connections are closed as they arrive: slow or idle clients cannot run the
+  // process out of sockets and memory (per-address connection limits belong to a proxy in front).
+  server.maxConnections = app.config.http.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
