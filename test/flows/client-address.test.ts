@@ -46,6 +46,22 @@ describe('client address behind one trusted proxy hop', () => {
     expect((await adminFailure(proxy.url, { from: named })).status).toBe(401);
   });
 
+  it('believes X-Forwarded-Proto and X-Forwarded-Host from no one: URLs follow publicUrl', async () => {
+    const forged = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
+    // Twice: the first request builds the tenant through the Koa app, the second takes the fast path.
+    for (let round = 0; round < 2; round += 1) {
+      const discovery = await send(`${proxy.url}/t/acme/.well-known/openid-configuration`, { headers: forged });
+      expect(discovery.status).toBe(200);
+      const metadata = JSON.parse(discovery.body) as { issuer: string; authorization_endpoint: string };
+      expect(metadata.issuer).toBe(gh.issuer('acme'));
+      expect(metadata.authorization_endpoint.startsWith(`${gh.origin}/`)).toBe(true);
+    }
+    const account = await send(`${proxy.url}/t/acme/account/login`, { headers: forged });
+    expect(account.status).toBe(302);
+    expect(account.headers.location?.startsWith(`${gh.origin}/`)).toBe(true);
+    expect(account.headers['set-cookie']?.join(';')).not.toMatch(/secure/i);
+  });
+
   it('counts token endpoint failures on the protocol fast path against the real address too', async () => {
     const grant = (from: string, secret: string, spoof: string) =>
       send(`${proxy.url}/t/acme/token`, {
