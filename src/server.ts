@@ -88,6 +88,11 @@ export async function startServer(app: AppContext, options: { host: string; port
   const pool = new TenantPool(app);
   const state = { shuttingDown: false };
   const trust = proxyTrust(app.config.proxy);
+  if (trust.kind === 'none' && app.config.publicUrl.startsWith('https:')) {
+    // Gatehouse speaks plain HTTP, so TLS ends at something in front of it; unless that only
+    // forwards TCP, every client would share its address and so its per-address limits.
+    app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
+  }
   const koa = createApp(app, pool, state, trust);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({

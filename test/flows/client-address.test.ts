@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import type { ConfigInput } from '../../config/schema.js';
+import { boot } from '../../src/boot.js';
 import { adminAuthThrottle } from '../../src/admin/router.js';
 import { clientAuthThrottle } from '../../src/oidc/client-auth-throttle.js';
 import { seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
@@ -124,5 +129,25 @@ describe('client address behind trusted proxy networks', () => {
       const reply = await adminFailure(outer.url, { from: '127.0.0.9', spoof });
       expect(reply.status).toBe(401);
     }
+  });
+});
+
+describe('start-up warning', () => {
+  /** Boots with an https public URL and returns the warnings logged on the way up. */
+  async function warningsAt(overrides: ConfigInput): Promise<string[]> {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const config = loadConfig({
+      env: { NODE_ENV: 'test' },
+      overrides: { publicUrl: 'https://id.example.test', host: '127.0.0.1', port: 0, masterKey: randomBytes(32).toString('base64'), store: { kind: 'memory' }, ...overrides },
+    });
+    const running = await boot(config, logger);
+    await running.stop();
+    return lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+  }
+
+  it('says so when TLS ends in front of Gatehouse but no proxy is trusted', async () => {
+    expect((await warningsAt({})).some((message) => message.includes('no proxy is trusted'))).toBe(true);
+    expect((await warningsAt({ proxy: { hops: 1 } })).some((message) => message.includes('no proxy is trusted'))).toBe(false);
   });
 });
