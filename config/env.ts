@@ -3,7 +3,7 @@ import type { Problem } from './problems.js';
 import { setPath } from './tree.js';
 
 /** How an environment variable's text becomes a configuration value. */
-export type EnvKind = 'string' | 'integer' | 'boolean';
+export type EnvKind = 'string' | 'integer' | 'boolean' | 'list';
 
 /** One row of the environment table: a variable, the dotted config key it sets, and its type. */
 export interface EnvVar {
@@ -24,6 +24,8 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_HOST', path: 'host', kind: 'string' },
   { name: 'GATEHOUSE_PORT', path: 'port', kind: 'integer', fallback: 'PORT' },
   { name: 'GATEHOUSE_TRUST_PROXY', path: 'trustProxy', kind: 'boolean' },
+  { name: 'GATEHOUSE_PROXY_HOPS', path: 'proxy.hops', kind: 'integer' },
+  { name: 'GATEHOUSE_PROXY_TRUSTED_NETWORKS', path: 'proxy.trustedNetworks', kind: 'list' },
   { name: 'GATEHOUSE_DATA_DIR', path: 'dataDir', kind: 'string' },
   { name: 'GATEHOUSE_STORE', path: 'store.kind', kind: 'string' },
   { name: 'GATEHOUSE_MONGODB_URI', path: 'store.mongodb.uri', kind: 'string' },
@@ -44,6 +46,9 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_TENANT_POOL_SIZE', path: 'tenants.poolSize', kind: 'integer' },
   { name: 'GATEHOUSE_BODY_LIMIT', path: 'http.bodyLimit', kind: 'integer' },
   { name: 'GATEHOUSE_SHUTDOWN_GRACE_MS', path: 'http.shutdownGraceMs', kind: 'integer' },
+  { name: 'GATEHOUSE_HEADERS_TIMEOUT_MS', path: 'http.headersTimeoutMs', kind: 'integer' },
+  { name: 'GATEHOUSE_REQUEST_TIMEOUT_MS', path: 'http.requestTimeoutMs', kind: 'integer' },
+  { name: 'GATEHOUSE_MAX_CONNECTIONS', path: 'http.maxConnections', kind: 'integer' },
   { name: 'GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH', path: 'http.allowPrivateNetworkFetch', kind: 'boolean' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
 ];
@@ -80,6 +85,9 @@ export function readEnvironment(env: NodeJS.ProcessEnv): EnvLayer {
     let value: unknown = raw;
     if (variable.kind === 'integer') {
       value = /^[+-]?\d+$/.test(text) ? Number(text) : raw;
+    } else if (variable.kind === 'list') {
+      // Comma-separated; blanks around and between commas are dropped (`a, b,` is two entries).
+      value = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
     } else if (variable.kind === 'boolean') {
       const word = text.toLowerCase();
       if (!trueWords.has(word) && !falseWords.has(word)) {

@@ -94,8 +94,11 @@ function withoutEnvKey(values: Record<string, unknown>, file: string, problems: 
  * a required value nobody supplied: name the variable that would supply it.
  */
 function findSource(sources: ReadonlyMap<string, string>, path: string): string | undefined {
-  const source = sources.get(path);
-  if (source !== undefined) return source;
+  // An element of a list (`proxy.trustedNetworks.1`) came from where the list came from.
+  for (let at = path; at !== ''; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+    const source = sources.get(at);
+    if (source !== undefined) return source;
+  }
   const variable = envVars.find((entry) => entry.path === path);
   return variable ? `${variable.name} is not set` : undefined;
 }

@@ -32,6 +32,14 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
   if (config.store.kind === 'mongodb' && config.store.mongodb.uri === undefined) {
     add('store.mongodb.uri', 'is required when store.kind is mongodb (for example mongodb://db.internal:27017)');
   }
+  if (config.trustProxy === true) {
+    add(
+      'trustProxy',
+      'is no longer supported: it believed the left-most X-Forwarded-For entry, which the client writes itself; ' +
+        'remove it and set proxy.hops (GATEHOUSE_PROXY_HOPS) to the number of proxies in front of Gatehouse ' +
+        '(1 for one nginx, HAProxy or cloud load balancer), or proxy.trustedNetworks (GATEHOUSE_PROXY_TRUSTED_NETWORKS) to the networks they connect from',
+    );
+  }
   if (config.env !== 'production') return problems;
 
   if (config.demo.seed) {
@@ -53,7 +61,7 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
   }
   const url = new URL(config.publicUrl);
   if (url.protocol === 'http:' && !loopbackHosts.has(url.hostname)) {
-    add('publicUrl', 'must be an https: URL in production (http: is only allowed for localhost); terminate TLS in front of Gatehouse and set trustProxy');
+    add('publicUrl', 'must be an https: URL in production (http: is only allowed for localhost); terminate TLS in front of Gatehouse and set proxy.hops or proxy.trustedNetworks');
   }
   if (config.store.kind === 'memory') {
     add('store.kind', 'must not be memory in production: every tenant, user and key would be lost on restart; use nedb or mongodb');

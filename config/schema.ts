@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseNetwork } from './network.js';
 
 /**
  * The one configuration schema. Every key has a default that works for `npm start` on a laptop;
@@ -52,6 +53,23 @@ const publicUrl = z.string({ error: 'expected a URL' }).transform((value, ctx) =
   return value.replace(/\/+$/, '');
 });
 
+/**
+ * A trusted proxy network. A /0 is refused: trusting every address would let every client write
+ * its own address into X-Forwarded-For, which is the mistake these settings exist to avoid.
+ */
+const trustedNetwork = z.string({ error: 'expected a string' }).transform((value, ctx) => {
+  const network = parseNetwork(value);
+  const message =
+    network === undefined
+      ? 'expected an IP address or a network such as 10.0.0.0/8 or 2001:db8::/32'
+      : network.prefix === 0
+        ? 'would trust every address, so every client could choose its own; list only the networks your proxies connect from'
+        : undefined;
+  if (message === undefined) return value.trim();
+  ctx.addIssue({ code: 'custom', message, input: value });
+  return z.NEVER;
+});
+
 /** 32 bytes in standard or URL-safe base64; Node's decoder reads both alphabets. */
 function isBase64Key(value: string): boolean {
   // Node's decoder silently skips characters outside the alphabet, so check the alphabet first.
@@ -72,8 +90,23 @@ export const configSchema = z
     host: nonEmpty().default('0.0.0.0'),
     /** TCP port to listen on; 0 picks a free port (tests). */
     port: wholeNumber(0, 65535).default(3000),
-    /** Trust `X-Forwarded-*` headers from a reverse proxy in front of Gatehouse. */
-    trustProxy: flag().default(false),
+    /**
+     * Replaced by `proxy.*`. It believed the left-most X-Forwarded-For entry, which the client
+     * writes; `true` is refused with a message saying what to set (rules.ts), `false` is harmless.
+     */
+    trustProxy: flag().optional(),
+    /**
+     * Which proxies in front of Gatehouse may say who the client is (X-Forwarded-For): the number
+     * of proxy hops, or the networks the proxies connect from. Neither: the socket peer is the client.
+     */
+    proxy: z
+      .object({
+        hops: wholeNumber(0, 10).default(0),
+        trustedNetworks: z.array(trustedNetwork, { error: 'expected a list of networks' }).max(256, { error: 'must list at most 256 networks' }).default([]),
+      })
+      .strict()
+      .refine((value) => value.hops === 0 || value.trustedNetworks.length === 0, { error: 'set proxy.hops or proxy.trustedNetworks, not both' })
+      .prefault({}),
     /** Where the embedded store and the development master key live. */
     dataDir: nonEmpty().default('./data'),
     store: z
@@ -168,6 +201,12 @@ export const configSchema = z
         bodyLimit: wholeNumber(1024, 10 * 1024 * 1024).default(64 * 1024),
         /** Time given to in-flight requests on SIGTERM before the process exits, in ms. */
         shutdownGraceMs: wholeNumber(0, 120000).default(10000),
+        /** A client must send all request headers within this time, in ms (slowloris). */
+        headersTimeoutMs: wholeNumber(1000, 120000).default(10000),
+        /** A client must send the whole request, headers and body, within this time, in ms. */
+        requestTimeoutMs: wholeNumber(1000, 600000).default(30000),
+        /** Open connections at once; further connections are closed as they arrive. */
+        maxConnections: wholeNumber(1, 1000000).default(1000),
         /**
          * Let Gatehouse call URLs that clients registered (back-channel logout, `jwks_uri`, ...) when
          * they resolve to loopback, private or other special-use addresses. Off: such calls are refused
@@ -176,6 +215,7 @@ export const configSchema = z
         allowPrivateNetworkFetch: flag().default(false),
       })
       .strict()
+      .refine((value) => value.headersTimeoutMs <= value.requestTimeoutMs, { error: 'headersTimeoutMs must not be longer than requestTimeoutMs (the headers are part of the request)' })
       .prefault({}),
     log: z
       .object({

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import compose from 'koa-compose';
 import Koa from 'koa';
@@ -6,6 +6,7 @@ import { accountRouter } from './account/router.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
+import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
 import { requestContext } from './http/request-context.js';
@@ -28,8 +29,11 @@ export interface Gatehouse {
  * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
  * resolution -> our routes (interactions, account) or the tenant's oidc-provider.
  */
-export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }): Koa {
-  const koa = new Koa({ proxy: app.config.trustProxy });
+export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
+  // Koa's own proxy support believes the left-most X-Forwarded-For entry and any peer's
+  // X-Forwarded-Proto/Host, so it stays off: the client address comes from `clientAddressOf`, and
+  // every URL we write comes from publicUrl, never from forwarded headers.
+  const koa = new Koa({ proxy: false });
   const secure = app.config.publicUrl.startsWith('https:');
   const health = healthRouter(app.store, () => state.shuttingDown);
   const interactions = interactionRouter(app);
@@ -37,6 +41,10 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const admin = adminRouter(app, pool);
   const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods()]);
 
+  koa.use(async (ctx, next) => {
+    ctx.request.ip = clientAddressOf(ctx.req, trust);
+    await next();
+  });
   koa.use(requestContext(app.logger));
   koa.use(securityHeaders({ hsts: secure }));
   koa.use(errorHandler());
@@ -61,23 +69,46 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   return koa;
 }
 
+/**
+ * Node holds a connection for 300 s by default while a client trickles its request (slowloris).
+ * Headers and the whole request must arrive within the configured times (408 and close otherwise);
+ * Node checks them every `connectionsCheckingInterval` (30 s by default), so that interval follows
+ * the header timeout to make the timeouts hold within a fraction of themselves.
+ */
+function serverLimits(http: AppContext['config']['http']): ServerOptions {
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(2_000, Math.max(250, Math.floor(http.headersTimeoutMs / 4))),
+  };
+}
+
 /** Builds the app and listens; resolves once the port is open. */
 export async function startServer(app: AppContext, options: { host: string; port: number }): Promise<Gatehouse> {
   const pool = new TenantPool(app);
   const state = { shuttingDown: false };
-  const koa = createApp(app, pool, state);
+  const trust = proxyTrust(app.config.proxy);
+  if (trust.kind === 'none' && app.config.publicUrl.startsWith('https:')) {
+    // Gatehouse speaks plain HTTP, so TLS ends at something in front of it; unless that only
+    // forwards TCP, every client would share its address and so its per-address limits.
+    app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
+  }
+  const koa = createApp(app, pool, state, trust);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({
     pool,
     logger: app.logger,
     publicUrl: new URL(app.config.publicUrl),
-    trustProxy: app.config.trustProxy,
+    proxyTrust: trust,
     hsts: app.config.publicUrl.startsWith('https:'),
   });
-  const server = createServer((req, res) => {
+  const server = createServer(serverLimits(app.config.http), (req, res) => {
     if (!fastPath(req, res)) void koaHandler(req, res);
   });
   server.keepAliveTimeout = 5_000;
+  // Beyond this, new connections are closed as they arrive: slow or idle clients cannot run the
+  // process out of sockets and memory (per-address connection limits belong to a proxy in front).
+  server.maxConnections = app.config.http.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -57,7 +57,7 @@ describe('defaults', () => {
       publicUrl: 'http://localhost:3000',
       host: '0.0.0.0',
       port: 3000,
-      trustProxy: false,
+      proxy: { hops: 0, trustedNetworks: [] },
       dataDir: './data',
       store: { kind: 'nedb', mongodb: { database: 'gatehouse' } },
       keys: { autoGenerate: true },
@@ -65,7 +65,7 @@ describe('defaults', () => {
       bootstrap: {},
       password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
       tenants: { poolSize: 500, refreshSeconds: 300 },
-      http: { bodyLimit: 65536, shutdownGraceMs: 10000, allowPrivateNetworkFetch: false },
+      http: { bodyLimit: 65536, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       log: { level: 'info' },
     });
   });
@@ -118,7 +118,9 @@ describe('sources and precedence', () => {
       GATEHOUSE_PUBLIC_URL: ['https://id.example.com/', 'https://id.example.com'],
       GATEHOUSE_HOST: ['127.0.0.1', '127.0.0.1'],
       GATEHOUSE_PORT: [' 8443 ', 8443],
-      GATEHOUSE_TRUST_PROXY: ['YES', true],
+      GATEHOUSE_TRUST_PROXY: ['NO', false],
+      GATEHOUSE_PROXY_HOPS: ['0', 0],
+      GATEHOUSE_PROXY_TRUSTED_NETWORKS: [' 10.0.0.0/8, 2001:db8::/32 ,', ['10.0.0.0/8', '2001:db8::/32']],
       GATEHOUSE_DATA_DIR: ['/var/lib/gatehouse', '/var/lib/gatehouse'],
       GATEHOUSE_STORE: ['mongodb', 'mongodb'],
       GATEHOUSE_MONGODB_URI: ['mongodb+srv://cluster.example.net', 'mongodb+srv://cluster.example.net'],
@@ -138,6 +140,9 @@ describe('sources and precedence', () => {
       GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
       GATEHOUSE_BODY_LIMIT: ['2048', 2048],
       GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
+      GATEHOUSE_HEADERS_TIMEOUT_MS: ['5000', 5000],
+      GATEHOUSE_REQUEST_TIMEOUT_MS: ['20000', 20000],
+      GATEHOUSE_MAX_CONNECTIONS: ['200', 200],
       GATEHOUSE_TENANT_REFRESH_SECONDS: ['60', 60],
       GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH: ['true', true],
       GATEHOUSE_LOG_LEVEL: ['debug', 'debug'],
@@ -152,7 +157,7 @@ describe('sources and precedence', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(load({ env: { GATEHOUSE_PORT: '', GATEHOUSE_TRUST_PROXY: '' } })).toMatchObject({ port: 3000, trustProxy: false });
+    expect(load({ env: { GATEHOUSE_PORT: '', GATEHOUSE_PROXY_HOPS: '', GATEHOUSE_PROXY_TRUSTED_NETWORKS: '' } })).toMatchObject({ port: 3000, proxy: { hops: 0, trustedNetworks: [] } });
   });
 
   it('warns about a variable one typo away from a real one, and ignores other unknown ones', () => {
@@ -327,5 +332,38 @@ describe('the command line', () => {
     clearTimeout(timer);
     expect(stderr).toContain('GATEHOUSE_PORT');
     expect(code).toBe(2);
+  });
+});
+
+describe('proxy trust and connection limits', () => {
+  it('refuses the old trustProxy: true and says what to set instead', () => {
+    const error = expectProblems({ env: { GATEHOUSE_TRUST_PROXY: 'true' } }, 'trustProxy (GATEHOUSE_TRUST_PROXY): is no longer supported', 'left-most X-Forwarded-For', 'proxy.hops (GATEHOUSE_PROXY_HOPS)', 'proxy.trustedNetworks');
+    expect(error.problems).toHaveLength(1);
+    const file = configFile({ trustProxy: true, proxy: { hops: 1 } });
+    expectProblems({ file }, `trustProxy (in ${file}): is no longer supported`);
+    expect(load({ file: configFile({ trustProxy: false }) }).proxy).toEqual({ hops: 0, trustedNetworks: [] });
+  });
+
+  it('accepts a number of hops or a list of networks, not both', () => {
+    expect(load({ env: { GATEHOUSE_PROXY_HOPS: '2' } }).proxy).toEqual({ hops: 2, trustedNetworks: [] });
+    expect(load({ file: configFile({ proxy: { trustedNetworks: ['10.0.0.0/8', ' 192.0.2.7 ', '::1', 'fd00::/8'] } }) }).proxy.trustedNetworks).toEqual(['10.0.0.0/8', '192.0.2.7', '::1', 'fd00::/8']);
+    expectProblems({ env: { GATEHOUSE_PROXY_HOPS: '1', GATEHOUSE_PROXY_TRUSTED_NETWORKS: '10.0.0.0/8' } }, 'proxy', 'set proxy.hops or proxy.trustedNetworks, not both');
+    expectProblems({ env: { GATEHOUSE_PROXY_HOPS: '11' } }, 'proxy.hops (GATEHOUSE_PROXY_HOPS): expected a whole number from 0 to 10');
+    expectProblems({ env: { GATEHOUSE_PROXY_HOPS: '-1' } }, 'proxy.hops (GATEHOUSE_PROXY_HOPS)');
+  });
+
+  it('refuses networks that are not networks, and one that trusts every address', () => {
+    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'example.com', '10.0.0.0/8/8', '10.0.0.0/-1', '2001:db8::/129', 'fe80::1%eth0', '10.0.0.0/']) {
+      expectProblems({ env: { GATEHOUSE_PROXY_TRUSTED_NETWORKS: bad } }, 'proxy.trustedNetworks.0 (GATEHOUSE_PROXY_TRUSTED_NETWORKS): expected an IP address or a network');
+    }
+    expectProblems({ env: { GATEHOUSE_PROXY_TRUSTED_NETWORKS: '10.0.0.0/8,0.0.0.0/0' } }, 'proxy.trustedNetworks.1', 'would trust every address');
+    expectProblems({ file: configFile({ proxy: { trustedNetworks: ['::/0'] } }) }, 'would trust every address');
+    expectProblems({ file: configFile({ proxy: { trustedNetworks: '10.0.0.0/8' } }) }, 'proxy.trustedNetworks', 'expected a list of networks');
+  });
+
+  it('keeps the header timeout within the request timeout', () => {
+    expectProblems({ env: { GATEHOUSE_HEADERS_TIMEOUT_MS: '40000' } }, 'http', 'headersTimeoutMs must not be longer than requestTimeoutMs');
+    expectProblems({ env: { GATEHOUSE_HEADERS_TIMEOUT_MS: '10' } }, 'http.headersTimeoutMs (GATEHOUSE_HEADERS_TIMEOUT_MS): expected a whole number from 1000');
+    expectProblems({ env: { GATEHOUSE_MAX_CONNECTIONS: '0' } }, 'http.maxConnections (GATEHOUSE_MAX_CONNECTIONS)');
   });
 });

@@ -12,14 +12,24 @@ import { jwtPrincipals, type Principal, type PrincipalResolver } from './princip
 import { adminRoutes } from './routes/index.js';
 import { runRoute } from './route.js';
 
-/** Query operators (`$ne`, `$gt`, ...) as keys anywhere in a JSON body never reach a handler. */
-function hasOperatorKey(value: unknown, depth = 0): boolean {
-  if (depth > 32) return true;
-  if (Array.isArray(value)) return value.some((item) => hasOperatorKey(item, depth + 1));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => key.startsWith('$') || key === '__proto__' || hasOperatorKey(item, depth + 1));
+/** Objects and arrays may nest this deep in a request body (the body itself is level 1). */
+export const maxBodyDepth = 32;
+
+/**
+ * What is wrong with a parsed JSON body, if anything: nesting deeper than `maxBodyDepth` (which also
+ * bounds this walk), or a query operator (`$ne`, `$gt`, ...) or `__proto__` as a key anywhere, which
+ * must never reach a handler or the store.
+ */
+function bodyProblem(value: unknown, depth = 1): 'too_deep' | 'operator_key' | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > maxBodyDepth) return 'too_deep';
+  const isArray = Array.isArray(value);
+  for (const [key, item] of Object.entries(value)) {
+    if (!isArray && (key.startsWith('$') || key === '__proto__')) return 'operator_key';
+    const problem = bodyProblem(item, depth + 1);
+    if (problem) return problem;
   }
-  return false;
+  return undefined;
 }
 
 /**
@@ -94,7 +104,11 @@ export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: P
     if (['POST', 'PUT', 'PATCH'].includes(ctx.method) && ctx.request.length && !ctx.is('application/json')) {
       throw new AppError('invalid_request', 'Send the request body as application/json.');
     }
-    if (hasOperatorKey((ctx.request as { body?: unknown }).body)) {
+    const problem = bodyProblem((ctx.request as { body?: unknown }).body);
+    if (problem === 'too_deep') {
+      throw new AppError('invalid_request', `The JSON body is nested too deeply: objects and arrays may nest at most ${maxBodyDepth} levels.`);
+    }
+    if (problem === 'operator_key') {
       throw new AppError('invalid_request', 'Field names may not start with "$" (query operators are not accepted).');
     }
     await next();

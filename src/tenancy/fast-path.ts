@@ -1,30 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import { logRequest, requestIdFor } from '../http/request-context.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, isOwnRoute, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
 
-/** The client address as Koa computes it: the first `X-Forwarded-For` hop behind a trusted proxy. */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string') {
-    const first = forwarded.split(',')[0]!.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? '';
-}
-
 /**
  * Protocol requests (token, JWKS, discovery, userinfo, ...) for a tenant that is already built go
  * straight to its provider, skipping the root Koa app: the provider is a Koa app of its own, and
  * passing through two costs a fifth of a token request (see docs/benchmarks.md). What the root app
- * would add is added here: request id, security headers, the request log line. Anything else
+ * would add is added here: request id, security headers, the request log line, and the client
+ * address by the same rule (`clientAddressOf`). Anything else
  * (our pages, unknown or unbuilt tenants, errors before the hand-off) takes the Koa route.
  *
  * @returns false when the request is not for the fast path
  */
-export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; trustProxy: boolean; hsts: boolean }) {
+export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean }) {
   const headers = securityHeaderList({ hsts: options.hsts });
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
@@ -42,7 +34,7 @@ export function protocolFastPath(options: { pool: TenantPool; logger: Logger; pu
     res.once('finish', () => {
       logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
     });
-    void handOff(tenant, req, res, options.publicUrl, clientIpOf(req, options.trustProxy));
+    void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
     return true;
   };
 }
