@@ -33,7 +33,7 @@ describe('client address behind one trusted proxy hop', () => {
   });
 
   it('counts admin API failures against the address the proxy saw, however the client rotates X-Forwarded-For', async () => {
-    for (let attempt = 0; attempt < adminAuthThrottle.limit; attempt += 1) {
+    for (let attempt = 0; attempt < adminAuthThrottle.address.failures; attempt += 1) {
       expect((await adminFailure(proxy.url, { from: attacker, spoof: `203.0.113.${attempt}` })).status).toBe(401);
     }
     const blocked = await adminFailure(proxy.url, { from: attacker, spoof: '198.51.100.77' });
@@ -45,7 +45,7 @@ describe('client address behind one trusted proxy hop', () => {
 
   it('cannot be used to lock out an address named in X-Forwarded-For', async () => {
     const named = '127.0.0.7';
-    for (let attempt = 0; attempt < adminAuthThrottle.limit + 5; attempt += 1) {
+    for (let attempt = 0; attempt < adminAuthThrottle.address.failures + 5; attempt += 1) {
       await adminFailure(proxy.url, { from: '127.0.0.8', spoof: named });
     }
     expect((await adminFailure(proxy.url, { from: named })).status).toBe(401);
@@ -83,7 +83,7 @@ describe('client address behind one trusted proxy hop', () => {
     expect((await send(`${proxy.url}/t/acme/.well-known/openid-configuration`)).status).toBe(200);
     expect(gh.gatehouse.pool.peek('acme')).toBeDefined();
 
-    for (let attempt = 0; attempt < clientAuthThrottle.clientAtAddress.limit; attempt += 1) {
+    for (let attempt = 0; attempt < clientAuthThrottle.clientAtAddress.failures; attempt += 1) {
       expect((await grant(attacker, `wrong-${attempt}`, `203.0.113.${attempt}`)).status).toBe(401);
     }
     expect((await grant(attacker, acme.client.clientSecret, '198.51.100.77')).status).toBe(429);
@@ -110,12 +110,12 @@ describe('client address behind trusted proxy networks', () => {
   });
 
   it('walks X-Forwarded-For from the right past trusted proxies, and ignores it from untrusted peers', async () => {
-    const half = adminAuthThrottle.limit / 2;
+    const half = adminAuthThrottle.address.failures / 2;
     for (let attempt = 0; attempt < half; attempt += 1) {
       expect((await adminFailure(outer.url, { from: attacker, spoof: `203.0.113.${attempt}` })).status).toBe(401);
     }
     // Straight to Gatehouse, bypassing the proxies: the header is the client's own and is ignored.
-    for (let attempt = 0; attempt < adminAuthThrottle.limit - half; attempt += 1) {
+    for (let attempt = 0; attempt < adminAuthThrottle.address.failures - half; attempt += 1) {
       expect((await adminFailure(gh.origin, { from: attacker, spoof: `127.0.0.2, 198.51.100.${attempt}` })).status).toBe(401);
     }
     expect((await adminFailure(outer.url, { from: attacker })).status).toBe(429);
