@@ -162,6 +162,11 @@ describe('a user disabled or deleted while signed in', () => {
     await expectNoSession(signed);
     await expectTokensDead(signed);
     expect(await auditDetails(tenant.id, 'user.disabled')).toMatchObject({ sessions_ended: 1, grants_revoked: 2, backchannel_logouts: { delivered: 1, failed: 0 } });
+
+    // Enabling the user again brings nothing back: the session and the grants were ended, not hidden.
+    expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/enable`)).status).toBe(200);
+    await expectNoSession(signed);
+    await expectTokensDead(signed);
   });
 
   it('deleting ends the browser session, revokes the tokens and tells the relying parties', async () => {
@@ -199,6 +204,23 @@ describe('a user disabled or deleted while signed in', () => {
       await expectTokensDead(signed);
       expect(tokensFor(tenantId)).toHaveLength(0);
     }
+  });
+
+  it('lets someone else sign in from a browser whose session names a vanished account', async () => {
+    const signed = await signedIn('rm-vanish-next');
+    const { tenant, browser, rp } = signed;
+    await gh.app.users.create(tenant.id, { username: 'bob', passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
+    await gh.app.users.delete(tenant.id, tenant.userId);
+    const login = expectPage(await authorizeAgain(browser, rp, tenant.client.redirectUri));
+    // The provider ends the old session before it starts bob's: its auto-submitting form (run by a
+    // real browser's script) posts to the logout confirmation, which leads back to the sign-in.
+    const switching = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'bob', password: TEST_PASSWORD }, tenant.client.redirectUri));
+    expect(switching.$('form').attr('action')).toMatch(/\/session\/end\/confirm$/);
+    const consent = expectPage(await browser.submit(switching, 'form', {}, tenant.client.redirectUri));
+    const callback = new URL(expectRedirect(await browser.submit(consent, 'form[action$="/consent"]', {}, tenant.client.redirectUri)));
+    expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+    // The vanished account's relying parties were told its session ended.
+    expect(tokensFor(tenant.id)).toHaveLength(1);
   });
 
   it('completes the change when a relying party cannot be reached, and says so in the audit event', async () => {
