@@ -253,6 +253,30 @@ describe('a user disabled or deleted while signed in', () => {
     expect(silent.searchParams.get('code')).toEqual(expect.any(String));
   });
 
+  it('leaves a JWT access token valid at resource servers until it expires, 15 minutes by default', async () => {
+    const tenant = await seedTenant(gh, 'rm-jwt');
+    const rp = await relyingParty(gh, tenant.id, tenant.client.clientId, tenant.client.clientSecret);
+    const signIn = await authorize(new Browser(gh.origin), rp, { redirectUri: tenant.client.redirectUri, scope: 'openid read', extra: { resource: tenant.api } });
+    const tokens = await client.authorizationCodeGrant(rp, signIn.callback, { pkceCodeVerifier: signIn.verifier, expectedState: signIn.state }, { resource: tenant.api });
+    const jwks = createRemoteJWKSet(new URL(`${gh.issuer(tenant.id)}/jwks`));
+    const verify = () => jwtVerify(tokens.access_token, jwks, { issuer: gh.issuer(tenant.id), audience: tenant.api, typ: 'at+jwt' });
+    const { payload } = await verify();
+    expect(payload.exp! - payload.iat!).toBe(15 * 60);
+    expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/disable`)).status).toBe(200);
+    // Self-contained: a resource server that verifies it locally accepts it until `exp` (documented).
+    expect((await verify()).payload.sub).toBe(tenant.userId);
+    // The introspection endpoint does not take JWTs at all, so it cannot vouch for one either.
+    const introspected = await fetch(`${gh.issuer(tenant.id)}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${tenant.client.clientId}:${tenant.client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token }).toString(),
+    });
+    expect(await introspected.json()).toMatchObject({ error: 'unsupported_token_type' });
+    // An API registered through the admin API without a lifetime gets the same short default.
+    const api = await call(gh, root, 'POST', `/tenants/${tenant.id}/apis`, { identifier: 'https://ledger.rm-jwt.example', name: 'Ledger' });
+    expect(api.body).toMatchObject({ access_token_format: 'jwt', access_token_ttl: 900 });
+  });
+
   it('refuses bad user ids and unknown users without ending anything', async () => {
     const signed = await signedIn('rm-bad-input');
     const { tenant } = signed;
