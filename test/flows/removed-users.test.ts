@@ -253,6 +253,28 @@ describe('a user disabled or deleted while signed in', () => {
     expect(silent.searchParams.get('code')).toEqual(expect.any(String));
   });
 
+  it("signs the account console out instead of failing when the user's tokens are revoked", async () => {
+    for (const [tenantId, remove] of [
+      ['rm-console-disable', (t: SeededTenant) => call(gh, root, 'POST', `/tenants/${t.id}/users/${t.userId}/disable`)],
+      ['rm-console-delete', (t: SeededTenant) => call(gh, root, 'DELETE', `/tenants/${t.id}/users/${t.userId}`)],
+      ['rm-console-vanish', (t: SeededTenant) => gh.app.users.delete(t.id, t.userId)],
+    ] as const) {
+      const tenant = await seedTenant(gh, tenantId);
+      const browser = new Browser(gh.origin);
+      const login = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
+      const console = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+      expect(console.$('main').text()).toContain('alice@example.com');
+      await remove(tenant);
+      const after = expectPage(await browser.navigate(`/t/${tenantId}/account`));
+      expect(after.status, after.$('main').text()).toBe(200);
+      expect(after.$('main').text()).not.toContain('alice@example.com');
+      expect(after.$('a[href$="/account/login"]')).toHaveLength(1);
+      // Signing in again starts at the login page: the provider's session is gone too.
+      const again = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
+      expect(again.$('form[action$="/login"]')).toHaveLength(1);
+    }
+  });
+
   it('leaves a JWT access token valid at resource servers until it expires, 15 minutes by default', async () => {
     const tenant = await seedTenant(gh, 'rm-jwt');
     const rp = await relyingParty(gh, tenant.id, tenant.client.clientId, tenant.client.clientSecret);
