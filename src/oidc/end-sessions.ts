@@ -10,12 +10,6 @@ export type EndSessionsReason = 'user_disabled' | 'user_deleted';
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
-  /**
-   * Which grants to revoke, with their tokens: `all` of the account's (the default: the account may
-   * no longer be used at all), or only those of the ended `sessions` that do not outlive a logout
-   * (no `offline_access`), as RP-initiated logout does.
-   */
-  grants?: 'all' | 'sessions';
 }
 
 /** What the service needs of a tenant; a `TenantContext` has both. */
@@ -95,7 +89,7 @@ async function endSession(tenant: TenantSessions, id: string, accountId: string)
   const logouts = await Promise.all(authorizations.map(([clientId, { sid }]) => backchannelLogout(tenant.provider, clientId, accountId, sid)));
   return {
     logouts: logouts.filter((result) => result !== undefined),
-    grants: authorizations.flatMap(([, { grantId, persistsLogout }]) => (grantId ? [{ grantId, persistsLogout: persistsLogout === true }] : [])),
+    grantIds: authorizations.flatMap(([, { grantId }]) => (grantId ? [grantId] : [])),
   };
 }
 
@@ -122,19 +116,17 @@ async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boo
  */
 export async function endSessionsOf(tenant: TenantSessions, accountId: string, options: EndSessionsOptions): Promise<EndedSessions> {
   const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, backchannelLogouts: [] };
-  const allGrants = options.grants !== 'sessions';
   const grantIds = new Set<string>();
   for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
     for (const ended of await Promise.all(page.map(({ id }) => endSession(tenant, id, accountId)))) {
       if (!ended) continue;
       result.sessions += 1;
       result.backchannelLogouts.push(...ended.logouts);
-      for (const { grantId, persistsLogout } of ended.grants) if (allGrants || !persistsLogout) grantIds.add(grantId);
+      for (const grantId of ended.grantIds) grantIds.add(grantId);
     }
   }
-  if (allGrants) {
-    for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
-  }
+  // Every grant of the account, also those of no live session (offline access outlives sessions).
+  for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
   for (const revoked of await Promise.all([...grantIds].map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
   return result;
 }

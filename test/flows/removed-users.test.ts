@@ -253,6 +253,41 @@ describe('a user disabled or deleted while signed in', () => {
     expect(silent.searchParams.get('code')).toEqual(expect.any(String));
   });
 
+  it('revokes grants that outlived their session (offline access after logout)', async () => {
+    const signed = await signedIn('rm-offline');
+    const { tenant, browser, rp, tokens } = signed;
+    // RP-initiated logout ends the session but keeps an offline_access grant and its refresh token.
+    const confirm = expectPage(await browser.navigate(client.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token! }).href));
+    await browser.submit(confirm, 'form', {}, 'http://127.0.0.1:9/', { button: { name: 'logout', value: 'yes' } });
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    const before = tokensFor(tenant.id).length;
+
+    expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/disable`)).status).toBe(200);
+    expect(await auditDetails(tenant.id, 'user.disabled')).toEqual({ sessions_ended: 0, grants_revoked: 1, backchannel_logouts: { delivered: 0, failed: 0 } });
+    expect(tokensFor(tenant.id)).toHaveLength(before);
+    expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/enable`)).status).toBe(200);
+    expect(await introspect(rp, refreshed.refresh_token!)).toEqual({ active: false });
+    await expect(client.refreshTokenGrant(rp, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('ends every session of a user with more sessions than one page', async () => {
+    const signed = await signedIn('rm-many');
+    const { tenant } = signed;
+    // Sessions of other browsers, stored as the provider stores them (signing in 150 times would only be slower).
+    const context = (await gh.gatehouse.pool.get(tenant.id))!;
+    await Promise.all(
+      Array.from({ length: 150 }, async () => {
+        const session = new context.provider.Session();
+        session.loginAccount({ accountId: tenant.userId });
+        await session.save(600);
+      }),
+    );
+    expect((await call(gh, root, 'DELETE', `/tenants/${tenant.id}/users/${tenant.userId}`)).status).toBe(204);
+    expect(await auditDetails(tenant.id, 'user.deleted')).toMatchObject({ sessions_ended: 151, grants_revoked: 2, backchannel_logouts: { delivered: 1 } });
+    expect(await context.byAccount.find('Session', tenant.userId, { limit: 1 })).toEqual([]);
+    await expectNoSession(signed);
+  });
+
   it("signs the account console out instead of failing when the user's tokens are revoked", async () => {
     for (const [tenantId, remove] of [
       ['rm-console-disable', (t: SeededTenant) => call(gh, root, 'POST', `/tenants/${t.id}/users/${t.userId}/disable`)],
