@@ -38,6 +38,8 @@ export const indexes: Record<string, IndexSpec[]> = {
     { fields: ['grantKey'] },
     { fields: ['userCodeKey'] },
     { fields: ['uidKey'] },
+    // Sessions and grants of an account, ended when it is disabled or deleted (src/oidc/end-sessions.ts).
+    { fields: ['accountKey'] },
     // Cleans up only: the adapter checks expiry itself, as MongoDB's TTL monitor runs once a minute.
     { fields: ['expiresAt'], ttl: true },
   ],

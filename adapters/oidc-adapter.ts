@@ -25,14 +25,16 @@ export interface OidcDoc extends Doc {
   /** JSON: payloads have keys nedb rejects (resource URLs contain dots). */
   payload: string;
   /**
-   * Lookup keys for `revokeByGrantId`, `findByUserCode` and `findByUid`: `{tenant}:{model}:{value}`,
-   * or, when the payload has no such value, `-:{_id}`. Always present and almost always distinct, so
-   * their plain indexes stay cheap to update (documents missing an indexed field would all share one
-   * index entry, which nedb scans on every write).
+   * Lookup keys for `revokeByGrantId`, `findByUserCode`, `findByUid` and {@link OidcAccountIndex}:
+   * `{tenant}:{model}:{value}`, or, when the payload has no such value, `-:{_id}`. Always present and
+   * almost always distinct, so their plain indexes stay cheap to update (documents missing an indexed
+   * field would all share one index entry, which nedb scans on every write).
    */
   grantKey: string;
   userCodeKey: string;
   uidKey: string;
+  /** Written since accounts' sessions can be ended; documents saved before lack it until re-saved. */
+  accountKey?: string;
   expiresAt?: Date;
   /** Epoch seconds; set once, atomically, by `consume`. */
   consumed?: number;
@@ -46,7 +48,19 @@ const labels: Record<string, string> = {
   PreAuthorizedCode: 'pre-authorized code',
 };
 
-const lookups = { grantId: 'grantKey', userCode: 'userCodeKey', uid: 'uidKey' } as const;
+const lookups = { grantId: 'grantKey', userCode: 'userCodeKey', uid: 'uidKey', accountId: 'accountKey' } as const;
+
+/** `{tenant}:{model}:{value}`: the `_id` of an instance, or the lookup key of a payload value. */
+function keyOf(tenant: string, model: string, value: string): string {
+  return `${tenant}:${model}:${value}`;
+}
+
+/** A stored payload, or `undefined` once it has expired (expiry is checked here, not by TTL indexes). */
+function livePayload(doc: OidcDoc | null, now: number): AdapterPayload | undefined {
+  if (!doc || (doc.expiresAt instanceof Date && doc.expiresAt.getTime() <= now)) return undefined;
+  const payload = JSON.parse(doc.payload) as AdapterPayload;
+  return doc.consumed === undefined ? payload : { ...payload, consumed: doc.consumed };
+}
 
 class StoreModelAdapter implements OidcAdapter {
   constructor(
@@ -57,17 +71,15 @@ class StoreModelAdapter implements OidcAdapter {
   ) {}
 
   #id(id: string): string {
-    return `${this.tenant}:${this.model}:${id}`;
+    return keyOf(this.tenant, this.model, id);
   }
 
   #key(value: string): string {
-    return `${this.tenant}:${this.model}:${value}`;
+    return keyOf(this.tenant, this.model, value);
   }
 
   #payload(doc: OidcDoc | null): AdapterPayload | undefined {
-    if (!doc || (doc.expiresAt instanceof Date && doc.expiresAt.getTime() <= this.now())) return undefined;
-    const payload = JSON.parse(doc.payload) as AdapterPayload;
-    return doc.consumed === undefined ? payload : { ...payload, consumed: doc.consumed };
+    return livePayload(doc, this.now());
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -175,6 +187,13 @@ class ClientAdapter implements OidcAdapter {
   }
 }
 
+/** `:` separates the parts of `_id`; a tenant id containing one could alias another tenant's ids. */
+function assertTenantId(tenantId: string): void {
+  if (typeof tenantId !== 'string' || tenantId === '' || tenantId.includes(':')) {
+    throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)} for the oidc adapter`);
+  }
+}
+
 /**
  * Returns the `adapter` option of one tenant's provider: oidc-provider calls it once per model name
  * (a plain, non-async function, which the provider treats as a factory rather than a class).
@@ -184,12 +203,50 @@ export function createOidcAdapterFactory(
   tenantId: string,
   options: OidcAdapterOptions,
 ): (modelName: string) => OidcAdapter {
-  // `:` separates the parts of `_id`; a tenant id containing one could alias another tenant's ids.
-  if (typeof tenantId !== 'string' || tenantId === '' || tenantId.includes(':')) {
-    throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)} for the oidc adapter`);
-  }
+  assertTenantId(tenantId);
   const docs = store.collection<OidcDoc>('oidc');
   const now = options.now ?? Date.now;
   return (modelName) =>
     modelName === 'Client' ? new ClientAdapter(options.findClient) : new StoreModelAdapter(docs, tenantId, modelName, now);
+}
+
+/** One stored instance found by account: its id (as the provider's `Model.find` takes it) and payload. */
+export interface OidcInstance {
+  id: string;
+  payload: AdapterPayload;
+}
+
+/**
+ * What oidc-provider's adapter interface cannot ask: which instances of a model (sessions, grants)
+ * belong to an account, so they can be ended when the account is disabled or deleted.
+ */
+export interface OidcAccountIndex {
+  /** Live instances of `model` whose `accountId` is `accountId`, in id order, after the id `after`. */
+  find(model: string, accountId: string, page: { after?: string; limit: number }): Promise<OidcInstance[]>;
+  /** Removes one instance; true only for the one caller that removed it, so parallel callers act once. */
+  remove(model: string, id: string): Promise<boolean>;
+}
+
+export function createOidcAccountIndex(store: Store, tenantId: string, options: { now?: () => number } = {}): OidcAccountIndex {
+  assertTenantId(tenantId);
+  const docs = store.collection<OidcDoc>('oidc');
+  const now = options.now ?? Date.now;
+  return {
+    async find(model, accountId, { after, limit }) {
+      if (typeof accountId !== 'string' || accountId === '') return [];
+      const prefix = keyOf(tenantId, model, '');
+      // Expired instances are left out by the query, not after it, so a full page means there may be more.
+      const live = [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now()) } }];
+      const filter: Record<string, unknown> = { accountKey: keyOf(tenantId, model, accountId), tenant: tenantId, $or: live };
+      if (after !== undefined) filter['_id'] = { $gt: keyOf(tenantId, model, after) };
+      const found = await docs.find(filter, { sort: { _id: 1 }, limit });
+      return found.flatMap((doc) => {
+        const payload = livePayload(doc, now());
+        return payload ? [{ id: doc._id.slice(prefix.length), payload }] : [];
+      });
+    },
+    async remove(model, id) {
+      return (await docs.deleteOne({ _id: keyOf(tenantId, model, id), tenant: tenantId })) > 0;
+    },
+  };
 }

@@ -18,6 +18,12 @@ interface Flow {
   verifier: string;
 }
 
+/** `undefined` for userinfo's 401 (the token is no longer accepted); anything else is an error. */
+function signedOutBy401(error: unknown): undefined {
+  if (error instanceof oidc.WWWAuthenticateChallengeError && error.status === 401) return undefined;
+  throw error;
+}
+
 /**
  * The account console: a small self-service page that signs its user in through its own tenant
  * with authorization code + PKCE (like Keycloak's account console), shows the profile, and signs
@@ -50,11 +56,17 @@ export function accountRouter(app: AppContext): Router {
     const tenant = tenantOf(ctx);
     const sessionId = readSignedCookie(ctx, tenant, SESSION_COOKIE);
     const session = sessionId ? await sessions.find(tenant.id, sessionId) : null;
-    if (!session) {
+    // A refused access token means the user was disabled or deleted (their tokens were revoked):
+    // the console's session is over too.
+    const claims = session ? await oidc.fetchUserInfo(await configOf(tenant), session.accessToken, session.sub).catch(signedOutBy401) : undefined;
+    if (session && !claims) {
+      await sessions.delete(tenant.id, session.id);
+      setSignedCookie(ctx, tenant, SESSION_COOKIE, null, { path: pathOf(tenant), secure });
+    }
+    if (!session || !claims) {
       ctx.body = await page(ctx, 'account-signed-out', 'Your account', { signInUrl: `${pathOf(tenant)}/login` });
       return;
     }
-    const claims = await oidc.fetchUserInfo(await configOf(tenant), session.accessToken, session.sub);
     const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
     ctx.body = await page(ctx, 'account', 'Your account', {
       user: {

@@ -20,7 +20,7 @@ export interface AdminRequest<P, Q, B> {
   body: B;
   requestId: string;
   /** Writes an audit event for a change, with this request's actor, tenant and id. */
-  audit(event: Pick<NewAuditEvent, 'type' | 'target' | 'before' | 'after'> & { tenant?: string }): Promise<void>;
+  audit(event: Pick<NewAuditEvent, 'type' | 'target' | 'before' | 'after' | 'details'> & { tenant?: string }): Promise<void>;
   ctx: Context;
 }
 
@@ -123,7 +123,7 @@ export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, p
     requestId,
     ctx,
     audit: async (event) => {
-      await app.audit.record({ tenant: event.tenant ?? tenant, type: event.type, actor: principal.actor, target: event.target, before: event.before, after: event.after, requestId });
+      await app.audit.record({ tenant: event.tenant ?? tenant, type: event.type, actor: principal.actor, target: event.target, before: event.before, after: event.after, ...(event.details !== undefined ? { details: event.details } : {}), requestId });
     },
   });
   ctx.status = spec.status ?? 200;

@@ -19,6 +19,8 @@ export interface AuditEvent {
   /** the changed resource before and after, secrets and hashes removed by the caller */
   before?: unknown;
   after?: unknown;
+  /** what the change caused beyond the resource itself, e.g. the sessions a disable ended */
+  details?: unknown;
   requestId?: string;
   at: Date;
 }

@@ -26,6 +26,15 @@ export type ApiResourceChanges = Partial<Pick<ApiResource, 'name' | 'scopes' | '
 export type NewApiResource = Pick<ApiResource, 'identifier' | 'name' | 'scopes'> &
   Partial<Pick<ApiResource, 'accessTokenFormat' | 'accessTokenTTL'>>;
 
+/**
+ * An API's access token lifetime unless its admin chooses one, in seconds. API tokens are JWTs by
+ * default, which resource servers verify on their own: one stays valid until it expires even after
+ * its user is disabled or deleted and its grant revoked. Fifteen minutes (the admin API's own
+ * tokens' lifetime) bounds that window; refresh tokens, which are checked at every use, keep a
+ * session going.
+ */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+
 export class ResourceRepository {
   readonly #resources: Collection<ApiResource>;
 
@@ -47,7 +56,7 @@ export class ResourceRepository {
     if (parsed.hash) throw new AppError('invalid_request', 'an API identifier must not have a fragment');
     const resource: ApiResource = {
       accessTokenFormat: 'jwt',
-      accessTokenTTL: 3600,
+      accessTokenTTL: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
       ...input,
       _id: key(tenant, input.identifier),
       id: `api_${randomBytes(12).toString('hex')}`,

@@ -13,6 +13,8 @@ import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
 import { subscribeToEvents } from './events.js';
 import { baseFeatures } from './features.js';
+import { interactionPolicyFor } from './interaction-policy.js';
+import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
 import { ttl } from './ttl.js';
@@ -41,6 +43,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const tenantPath = new URL(issuer).pathname;
   const pages = pagesFor(tenant);
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const };
+  const findAccount = findAccountFor(tenant.id, deps.users);
 
   const configuration: Configuration = {
     adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: clientFinder(tenant.id, issuer, deps.clients) }),
@@ -57,7 +60,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       // cookie, so a second tab's sign-in would take over the first's.
       short: { ...cookieOptions, signed: true },
     },
-    findAccount: findAccountFor(tenant.id, deps.users),
+    findAccount,
     claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
     scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
     responseTypes: ['code'],
@@ -66,6 +69,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     conformIdTokenClaims: false,
     features: {
       ...baseFeatures,
+      introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
@@ -77,7 +81,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
         }
       },
     },
-    interactions: { url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyFor(), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
     // Refresh tokens for every client allowed the grant (not only with offline_access); they expire
     // with the session unless offline_access was granted, and every use rotates them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, type JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import { createOidcAccountIndex, type OidcAccountIndex } from '../../adapters/oidc-adapter.js';
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import type { Tenant } from '../domain/tenants.js';
@@ -23,6 +24,8 @@ export interface TenantContext {
   rebuildAt?: number;
   /** the tenant's published signing keys, for verifying its JWTs locally */
   jwks: ReturnType<typeof createLocalJWKSet>;
+  /** the provider's sessions and grants by account, for ending them (`oidc/end-sessions.ts`) */
+  byAccount: OidcAccountIndex;
 }
 
 /** The public half of a private JWK. */
@@ -68,5 +71,6 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
     ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
+    byAccount: createOidcAccountIndex(app.store, tenant._id),
   };
 }

@@ -6,7 +6,7 @@
 import { errors } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { indexes } from '../../adapters/indexes.js';
-import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import { createOidcAccountIndex, createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
 import type { Store } from '../../adapters/store.js';
 
 export function describeOidcAdapterContract(label: string, open: () => Promise<Store>, cleanup?: () => Promise<void>): void {
@@ -21,6 +21,10 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
     const adapters = (tenantId: string) => {
       if (!store) throw new Error('the store did not open');
       return createOidcAdapterFactory(store, tenantId, { findClient, now: () => clock });
+    };
+    const accounts = (tenantId: string) => {
+      if (!store) throw new Error('the store did not open');
+      return createOidcAccountIndex(store, tenantId, { now: () => clock });
     };
 
     beforeAll(async () => {
@@ -134,6 +138,60 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
       await refresh.upsert('r1', { jti: 'r1', grantId: 'g3' }, 60);
       await refresh.revokeByGrantId('g1');
       expect(await refresh.find('r1')).toBeDefined();
+    });
+
+    it("finds an account's live instances of one model, in id order, page by page", async () => {
+      const tenantId = tenant();
+      const factory = adapters(tenantId);
+      const index = accounts(tenantId);
+      for (const id of ['s3', 's1', 's2']) await factory('Session').upsert(id, { jti: id, uid: `u-${id}`, accountId: 'acc' }, 600);
+      await factory('Session').upsert('other', { jti: 'other', uid: 'u-other', accountId: 'acc-2' }, 600);
+      await factory('Session').upsert('anonymous', { jti: 'anonymous', uid: 'u-anon' }, 600);
+      await factory('Grant').upsert('g1', { jti: 'g1', accountId: 'acc', clientId: 'app' });
+      await factory('Session').upsert('short', { jti: 'short', uid: 'u-short', accountId: 'acc' }, 10);
+
+      const all = await index.find('Session', 'acc', { limit: 10 });
+      expect(all.map((instance) => instance.id)).toEqual(['s1', 's2', 's3', 'short']);
+      expect(all[0]?.payload).toMatchObject({ jti: 's1', uid: 'u-s1', accountId: 'acc' });
+      expect((await index.find('Session', 'acc', { limit: 2 })).map((instance) => instance.id)).toEqual(['s1', 's2']);
+      expect((await index.find('Session', 'acc', { after: 's2', limit: 2 })).map((instance) => instance.id)).toEqual(['s3', 'short']);
+      // Scoped to the model: grants of the account are found as grants, and without expiry they stay.
+      expect((await index.find('Grant', 'acc', { limit: 10 })).map((instance) => instance.id)).toEqual(['g1']);
+      expect(await index.find('Session', 'nobody', { limit: 10 })).toEqual([]);
+      expect(await index.find('Session', '', { limit: 10 })).toEqual([]);
+
+      // Expired instances are left out, so a page is never short while live ones remain behind it.
+      clock += 11_000;
+      expect((await index.find('Session', 'acc', { limit: 3 })).map((instance) => instance.id)).toEqual(['s1', 's2', 's3']);
+      // Destroyed and re-saved instances follow their current payload.
+      await factory('Session').destroy('s1');
+      await factory('Session').upsert('s2', { jti: 's2', uid: 'u-s2' }, 600);
+      await factory('Session').upsert('other', { jti: 'other', uid: 'u-other', accountId: 'acc' }, 600);
+      expect((await index.find('Session', 'acc', { limit: 10 })).map((instance) => instance.id)).toEqual(['other', 's3']);
+      clock += 601_000;
+      expect(await index.find('Session', 'acc', { limit: 10 })).toEqual([]);
+      expect((await index.find('Grant', 'acc', { limit: 10 })).map((instance) => instance.id)).toEqual(['g1']);
+    });
+
+    it("keeps the account index to its tenant: B never finds A's instances, whatever the account id says", async () => {
+      const [a, b] = [tenant(), tenant()];
+      await adapters(a)('Session').upsert('sess', { jti: 'sess', uid: 'uid', accountId: 'acc' }, 60);
+      expect(await accounts(b).find('Session', 'acc', { limit: 10 })).toEqual([]);
+      // An account id that spells another tenant's key finds nothing either.
+      expect(await accounts(b).find('Session', `x:${a}:Session:acc`, { limit: 10 })).toEqual([]);
+      expect(await accounts(a).find('Session', 'acc', { limit: 10 })).toHaveLength(1);
+      for (const bad of ['', 'a:b']) expect(() => accounts(bad)).toThrow(TypeError);
+      expect(await accounts(b).remove('Session', 'sess')).toBe(false);
+      expect(await adapters(a)('Session').find('sess')).toBeDefined();
+    });
+
+    it('removes an instance for exactly one of 20 parallel callers', async () => {
+      const tenantId = tenant();
+      await adapters(tenantId)('Session').upsert('sess', { jti: 'sess', uid: 'uid', accountId: 'acc' }, 60);
+      const results = await Promise.all(Array.from({ length: 20 }, () => accounts(tenantId).remove('Session', 'sess')));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await adapters(tenantId)('Session').find('sess')).toBeUndefined();
+      expect(await accounts(tenantId).remove('Session', 'never-existed')).toBe(false);
     });
 
     it('destroy removes one instance', async () => {

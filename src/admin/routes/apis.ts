@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ApiResource } from '../../domain/resources.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type ApiResource } from '../../domain/resources.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../scopes.js';
@@ -79,7 +79,7 @@ export const apiRoutes = [
     summary: 'Register an API (resource server); its identifier cannot change later',
     scopes: ['admin:apis:write'],
     params: tenantParam,
-    body: z.object({ identifier, ...editable, scopes: editable.scopes.default([]), access_token_format: editable.access_token_format.default('jwt'), access_token_ttl: editable.access_token_ttl.default(3600) }).strict(),
+    body: z.object({ identifier, ...editable, scopes: editable.scopes.default([]), access_token_format: editable.access_token_format.default('jwt'), access_token_ttl: editable.access_token_ttl.default(DEFAULT_ACCESS_TOKEN_TTL_SECONDS) }).strict(),
     response: apiOut,
     status: 201,
     async handler(request) {

@@ -10,6 +10,7 @@ const eventOut = z.object({
   target: z.object({ type: z.string(), id: z.string() }),
   before: z.unknown().optional(),
   after: z.unknown().optional(),
+  details: z.unknown().optional(),
   request_id: z.string().nullable(),
   at: z.string(),
 });
@@ -49,6 +50,7 @@ export const auditRoutes = [
           target: event.target,
           ...(event.before !== undefined ? { before: event.before } : {}),
           ...(event.after !== undefined ? { after: event.after } : {}),
+          ...(event.details !== undefined ? { details: event.details } : {}),
           request_id: event.requestId ?? null,
           at: event.at.toISOString(),
         })),

@@ -1,15 +1,19 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
+import { endSessionsAndAudit } from './user-sessions.js';
 import { assertPasswordPolicy, loadUserToChange, password, toJson, userOut, userParams } from './users.js';
 
-/** Turns sign-in on or off; a disabled user's refresh tokens stop working (`findAccount` refuses them). */
+/**
+ * Turns sign-in on or off. Disabling ends the user's sessions and revokes their grants and tokens
+ * (`findAccount` also refuses a disabled user, so nothing issued meanwhile works either).
+ */
 function setDisabled(disabled: boolean) {
   return defineRoute({
     method: 'post',
     path: `/tenants/:tenant/users/:id/${disabled ? 'disable' : 'enable'}`,
     tag: 'Users',
-    summary: disabled ? 'Disable a user: no sign-in, and their refresh tokens stop working' : 'Enable a disabled user again',
+    summary: disabled ? 'Disable a user: no sign-in; their sessions end and their tokens are revoked' : 'Enable a disabled user again',
     scopes: ['admin:users:write'],
     params: userParams,
     response: userOut,
@@ -17,7 +21,9 @@ function setDisabled(disabled: boolean) {
       const before = await loadUserToChange(request, disabled ? 'disable this user' : 'enable this user');
       const updated = await request.app.users.setDisabled(request.tenant, before._id, disabled);
       if (!updated) throw gone(request);
-      await request.audit({ type: disabled ? 'user.disabled' : 'user.enabled', target: { type: 'user', id: before._id }, before: toJson(before), after: toJson(updated) });
+      const event = { type: disabled ? 'user.disabled' : 'user.enabled', target: { type: 'user', id: before._id }, before: toJson(before), after: toJson(updated) };
+      if (disabled) await endSessionsAndAudit(request, before._id, 'user_disabled', event);
+      else await request.audit(event);
       return toJson(updated);
     },
   });

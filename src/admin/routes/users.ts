@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, paged, pageQuery, tenantParam, timestamps } from './common.js';
 import { assertHoldsPowersOf } from '../escalation.js';
+import { endSessionsAndAudit } from './user-sessions.js';
 
 /** Path parameters `{tenant}` and `{id}` of one user. */
 export const userParams = tenantParam.extend({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user id') });
@@ -214,7 +215,7 @@ export const userRoutes = [
     method: 'delete',
     path: '/tenants/:tenant/users/:id',
     tag: 'Users',
-    summary: 'Delete a user; their refresh tokens stop working',
+    summary: 'Delete a user; their sessions end and their tokens are revoked',
     scopes: ['admin:users:write'],
     params: userParams,
     response: empty,
@@ -222,7 +223,7 @@ export const userRoutes = [
     async handler(request) {
       const before = await loadUserToChange(request, 'delete this user');
       if (!(await request.app.users.delete(request.tenant, before._id))) throw new AppError('not_found', `There is no user "${before._id}" in this tenant.`);
-      await request.audit({ type: 'user.deleted', target: { type: 'user', id: before._id }, before: toJson(before) });
+      await endSessionsAndAudit(request, before._id, 'user_deleted', { type: 'user.deleted', target: { type: 'user', id: before._id }, before: toJson(before) });
       return {};
     },
   }),

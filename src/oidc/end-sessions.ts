@@ -1,0 +1,132 @@
+import type Provider from 'oidc-provider';
+import type { Client } from 'oidc-provider';
+import type { OidcAccountIndex } from '../../adapters/oidc-adapter.js';
+
+/**
+ * Why an account's sessions end. Today an admin disabling or deleting the user; the account console
+ * ("sign out everywhere"), SAML single logout and password resets are to call this service too.
+ */
+export type EndSessionsReason = 'user_disabled' | 'user_deleted';
+
+export interface EndSessionsOptions {
+  reason: EndSessionsReason;
+}
+
+/** What the service needs of a tenant; a `TenantContext` has both. */
+export interface TenantSessions {
+  provider: Provider;
+  byAccount: OidcAccountIndex;
+}
+
+export interface BackchannelLogoutResult {
+  clientId: string;
+  delivered: boolean;
+  /** why delivery failed (status or network error); never a token */
+  error?: string;
+}
+
+export interface EndedSessions {
+  reason: EndSessionsReason;
+  /** browser sessions ended */
+  sessions: number;
+  /** grants revoked, each with its access and refresh tokens and codes */
+  grants: number;
+  /** one per client of an ended session that has a back-channel logout URI */
+  backchannelLogouts: BackchannelLogoutResult[];
+}
+
+const PAGE_SIZE = 100;
+
+/** `Client#backchannelLogout` exists at runtime (oidc-provider's end_session uses it) but is not typed. */
+type LogoutCapable = Client & { backchannelLogout(sub: string, sid: string | undefined): Promise<void> };
+
+function canLogOut(client: Client): client is LogoutCapable {
+  return 'backchannelLogout' in client && typeof client.backchannelLogout === 'function';
+}
+
+/** Live instances of `model` of the account, a page at a time (ending them does not disturb the paging). */
+async function* pagesOf(index: OidcAccountIndex, model: string, accountId: string) {
+  let after: string | undefined;
+  for (;;) {
+    const page = await index.find(model, accountId, { ...(after !== undefined ? { after } : {}), limit: PAGE_SIZE });
+    if (page.length > 0) yield page;
+    if (page.length < PAGE_SIZE) return;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+/**
+ * OIDC Back-Channel Logout 1.0 section 2.5: a logout token for one client of an ended session,
+ * signed by the provider (with `sid` when the client asked for it), delivered with the provider's own
+ * fetch (SSRF protection, 2.5 s timeout). A failure is reported, never thrown: the session is over
+ * whether or not the relying party heard of it.
+ */
+async function backchannelLogout(provider: Provider, clientId: string, accountId: string, sid: string | undefined): Promise<BackchannelLogoutResult | undefined> {
+  let client: Client | undefined;
+  try {
+    client = await provider.Client.find(clientId);
+  } catch {
+    return { clientId, delivered: false, error: 'the client’s metadata is invalid' };
+  }
+  if (!client?.backchannelLogoutUri || !canLogOut(client)) return undefined;
+  try {
+    await client.backchannelLogout(accountId, sid);
+    return { clientId, delivered: true };
+  } catch (error) {
+    return { clientId, delivered: false, error: error instanceof Error ? error.message : 'delivery failed' };
+  }
+}
+
+/**
+ * Ends one session, if this caller is the one that removes it (parallel callers act once), and
+ * notifies its relying parties. Returns the grants it held, or `undefined` when there was nothing to end.
+ */
+async function endSession(tenant: TenantSessions, id: string, accountId: string) {
+  const session = await tenant.provider.Session.find(id);
+  if (!session || session.accountId !== accountId) return undefined;
+  if (!(await tenant.byAccount.remove('Session', id))) return undefined;
+  const authorizations = Object.entries(session.authorizations ?? {});
+  const logouts = await Promise.all(authorizations.map(([clientId, { sid }]) => backchannelLogout(tenant.provider, clientId, accountId, sid)));
+  return {
+    logouts: logouts.filter((result) => result !== undefined),
+    grantIds: authorizations.flatMap(([, { grantId }]) => (grantId ? [grantId] : [])),
+  };
+}
+
+/** Removes a grant and every token and code issued from it; true if this caller removed the grant. */
+async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boolean> {
+  const { provider } = tenant;
+  // The grant first: a token whose grant is gone no longer refreshes or introspects as active.
+  const removed = await tenant.byAccount.remove('Grant', grantId);
+  const models = [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode, provider.DeviceCode, provider.BackchannelAuthenticationRequest];
+  await Promise.all(models.map((model) => model.revokeByGrantId(grantId)));
+  return removed;
+}
+
+/**
+ * Ends every session of an account in one tenant: each is removed from the store (its browser
+ * then has no session), the relying parties it signed in to that have a back-channel logout URI are
+ * sent a logout token, and grants are revoked with their tokens. Safe to repeat and to run in
+ * parallel: each session and grant is ended by exactly one caller.
+ *
+ * Callers first make the account unusable (disable or delete it), so no new session or token can
+ * be issued for it while this runs; one saved by a request already in flight still cannot be used,
+ * because a session or token whose account is gone counts as none (`interaction-policy.ts`,
+ * `introspection.ts`, `findAccount`).
+ */
+export async function endSessionsOf(tenant: TenantSessions, accountId: string, options: EndSessionsOptions): Promise<EndedSessions> {
+  const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, backchannelLogouts: [] };
+  const grantIds = new Set<string>();
+  for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
+    for (const ended of await Promise.all(page.map(({ id }) => endSession(tenant, id, accountId)))) {
+      if (!ended) continue;
+      result.sessions += 1;
+      result.backchannelLogouts.push(...ended.logouts);
+      for (const grantId of ended.grantIds) grantIds.add(grantId);
+    }
+  }
+  // Every grant of the account, also those of no live session (offline access outlives sessions).
+  for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
+  for (const revoked of await Promise.all([...grantIds].map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
+  return result;
+}
