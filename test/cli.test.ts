@@ -145,7 +145,8 @@ describe('gatehouse tenant, user and client commands', () => {
       [['tenant', 'list', 'extra'], 'unexpected argument "extra"', 'Usage: gatehouse tenant list'],
       // A password is never taken from argv, where `ps` shows it to every user of the machine.
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password', 'hunter2hunter2'], 'unknown option --password for "user create"', '--password-stdin'],
-      [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is 1 to 128 characters', 'Usage: gatehouse user create'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is not a valid username (the character U+0020 is not allowed', 'Usage: gatehouse user create'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'pаypal'], 'must not mix letters of different scripts', 'Usage: gatehouse user create'],
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--email', 'not-an-address'], '--email "not-an-address" is not an e-mail address', 'Usage: gatehouse user create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), or --service-account', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--public'], 'cannot be --public', 'Usage: gatehouse client create'],
@@ -190,6 +191,12 @@ describe('gatehouse tenant, user and client commands', () => {
       const taken = run(['user', 'create', '--tenant', 'acme', '--username', 'alice', '--password-stdin'], env, 'another password');
       expect(taken.status).toBe(2);
       expect(taken.stderr).toContain('already exists');
+      // A username that is another user's e-mail address, or looks like it, is taken too.
+      for (const username of ['alice@example.com', 'ALICE@EXAMPLE.COM']) {
+        const capture = run(['user', 'create', '--tenant', 'acme', '--username', username, '--password-stdin'], env, 'another password');
+        expect(capture.status).toBe(2);
+        expect(capture.stderr).toContain('already exists');
+      }
       const short = run(['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password-stdin'], env, 'short\n');
       expect(short.status).toBe(2);
       expect(short.stderr).toContain('the password on stdin is shorter than 8 characters');
