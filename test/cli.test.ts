@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
+import { openNedbStore } from '../adapters/nedb.js';
+import type { Collection } from '../adapters/store.js';
+import { identifierKey } from '../src/domain/identifiers.js';
 import { Browser, expectPage, expectRedirect } from './helpers/browser.js';
 import { freePort, startGatehouse } from './helpers/gatehouse.js';
 import { authorize, relyingParty } from './helpers/login.js';
@@ -122,6 +125,35 @@ describe('gatehouse commands', () => {
       expect(rotated.stderr).not.toContain('gatehouse:');
       expect(rotated.status).toBe(0);
       expect(rotated.stdout).toContain('Added new signing keys (RS256, ES256)');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('migrate gives users stored before identifier keys their keys, oldest first, and reports the conflicts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-migrate-'));
+    try {
+      const legacy = async (write: (users: Collection) => Promise<void>) => {
+        const store = await openNedbStore({ dir: join(dataDir, 'store') });
+        await write(store.collection('users'));
+        await store.close();
+      };
+      const user = (id: string, username: string, createdAt: Date, email?: string) => ({
+        _id: id, tenant: 'acme', username, ...(email ? { email } : {}), emailVerified: false, phoneVerified: false, disabled: false, createdAt, updatedAt: createdAt,
+      });
+      // As the previous version could store them: the later user's username is the older one's address.
+      await legacy(async (users) => {
+        await users.insertOne(user('mallory', 'alice@example.com', new Date('2026-02-01T00:00:00Z')));
+        await users.insertOne(user('alice', 'alice', new Date('2026-01-01T00:00:00Z'), 'alice@example.com'));
+      });
+      const migrated = run(['migrate'], { NODE_ENV: 'development', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_DEMO_SEED: 'false' });
+      expect(migrated.status, migrated.stderr).toBe(0);
+      expect(migrated.stdout).toContain('1 identifier(s) of older users are held by other users');
+      expect(migrated.stderr).toContain('user mallory cannot sign in by its username: user alice has the same or a look-alike identifier');
+      await legacy(async (users) => {
+        expect((await users.findOne({ _id: 'alice' }))?.['identifierKeys']).toEqual([identifierKey('alice'), identifierKey('alice@example.com')]);
+        expect((await users.findOne({ _id: 'mallory' }))?.['identifierKeys']).toBeUndefined();
+      });
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
