@@ -223,12 +223,10 @@ describe('gatehouse tenant, user and client commands', () => {
       const taken = run(['user', 'create', '--tenant', 'acme', '--username', 'alice', '--password-stdin'], env, 'another password');
       expect(taken.status).toBe(2);
       expect(taken.stderr).toContain('already exists');
-      // A username that is another user's e-mail address, or looks like it, is taken too.
-      for (const username of ['alice@example.com', 'ALICE@EXAMPLE.COM']) {
-        const capture = run(['user', 'create', '--tenant', 'acme', '--username', username, '--password-stdin'], env, 'another password');
-        expect(capture.status).toBe(2);
-        expect(capture.stderr).toContain('already exists');
-      }
+      // A username that is (a spelling of) another user's e-mail address is taken too.
+      const capture = run(['user', 'create', '--tenant', 'acme', '--username', 'ALICE@EXAMPLE.COM', '--password-stdin'], env, 'another password');
+      expect(capture.status).toBe(2);
+      expect(capture.stderr).toContain('already exists');
       const short = run(['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password-stdin'], env, 'short\n');
       expect(short.status).toBe(2);
       expect(short.stderr).toContain('the password on stdin is shorter than 8 characters');
