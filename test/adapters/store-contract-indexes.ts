@@ -122,7 +122,8 @@ export function indexContract(context: StoreContractContext): void {
       await duplicate(coll.updateOne({ tenant: 't1', name: 'new' }, { $set: { keys: ['alice'] } }, { upsert: true }));
       await duplicate(coll.updateMany({ _id: { $in: ['4', '5'] } }, { $set: { keys: ['erin'] } }));
       expect(await coll.count({ touched: true })).toBe(0);
-      expect(await coll.count({ keys: 'erin' })).toBe(0);
+      // MongoDB's updateMany is not atomic: the first document may have been written before the second failed.
+      expect(await coll.count({ keys: 'erin' })).toBeLessThanOrEqual(1);
       expect((await coll.findOne({ _id: '2' }))?.['keys']).toEqual(['bob', 'bob', 'bob@x']);
 
       // Reordering, shrinking or growing one's own array with free elements is fine; removed elements are free again.
