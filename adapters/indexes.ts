@@ -13,6 +13,9 @@ export const indexes: Record<string, IndexSpec[]> = {
     { fields: ['tenant', 'username'], unique: true },
     // Sparse: any number of users of a tenant may have no e-mail address.
     { fields: ['tenant', 'email'], unique: true, sparse: true },
+    // Multikey: the keys of usernames and e-mail addresses (domain/identifiers.ts) form one key space
+    // per tenant; sign-in looks users up by it. Sparse: users stored before keys existed have none.
+    { fields: ['tenant', 'identifierKeys'], unique: true, sparse: true },
   ],
   // `_id` is `${tenant}:${clientId}`, so lookups need nothing else; lists page by client id.
   clients: [{ fields: ['tenant', 'clientId'] }],

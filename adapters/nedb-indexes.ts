@@ -39,7 +39,8 @@ export class NedbIndexes {
       } else if (unique && sparse) {
         const index = new PartialUniqueIndex(this.collection, fields);
         await index.checkExisting(this.db);
-        await this.db.ensureIndexAsync({ fieldName });
+        // One native index per field: nedb's compound index would hide documents whose field is an array.
+        for (const field of fields) await this.db.ensureIndexAsync({ fieldName: field });
         if (!this.#partialUniques.some((known) => known.fields.join() === fields.join())) this.#partialUniques.push(index);
       } else {
         await this.db.ensureIndexAsync({ fieldName, unique });

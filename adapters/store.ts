@@ -43,7 +43,11 @@ export interface UpdateResult {
 }
 
 export interface IndexSpec {
-  /** one field, or several for a compound index */
+  /**
+   * One field, or several for a compound index. A field holding an array makes a single-field or a
+   * sparse compound index multikey, as in MongoDB: one entry per element (the contract suite holds
+   * every backend to this). Non-sparse compound indexes take scalar fields only.
+   */
   fields: string[];
   unique?: boolean;
   /** allow many documents without the field when unique (Mongo `sparse` / partial) */

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { createAppContext, type AppContext } from './app-context.js';
 import { resolveMasterKey } from './domain/master-key.js';
 import { bootstrapAdmin } from './admin/bootstrap.js';
-import { ensureSystemTenant, seedDemo } from './seed.js';
+import { backfillIdentifierKeys, ensureSystemTenant, seedDemo } from './seed.js';
 import { startServer, type Gatehouse } from './server.js';
 
 export interface Running {
@@ -32,6 +32,9 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
 export async function boot(config: Config, logger: Logger, options: BootOptions = {}): Promise<Running> {
   const app = await openApp(config, logger, options);
   try {
+    // The embedded store builds its indexes at every start, so it can give old users their keys now;
+    // MongoDB's are built by `gatehouse migrate`, which does the same after building them.
+    if (app.store.kind !== 'mongodb') await backfillIdentifierKeys(app);
     await ensureSystemTenant(app);
     const bootstrap = await bootstrapAdmin(app);
     if (bootstrap.adminCreated) logger.info({ username: config.bootstrap.adminUsername }, 'created the bootstrap operator in the system tenant');

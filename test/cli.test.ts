@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
+import { openNedbStore } from '../adapters/nedb.js';
+import type { Collection } from '../adapters/store.js';
+import { identifierKey } from '../src/domain/identifiers.js';
 import { Browser, expectPage, expectRedirect } from './helpers/browser.js';
 import { freePort, startGatehouse } from './helpers/gatehouse.js';
 import { authorize, relyingParty } from './helpers/login.js';
@@ -127,6 +130,35 @@ describe('gatehouse commands', () => {
     }
   });
 
+  it('migrate gives users stored before identifier keys their keys, oldest first, and reports the conflicts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-migrate-'));
+    try {
+      const legacy = async (write: (users: Collection) => Promise<void>) => {
+        const store = await openNedbStore({ dir: join(dataDir, 'store') });
+        await write(store.collection('users'));
+        await store.close();
+      };
+      const user = (id: string, username: string, createdAt: Date, email?: string) => ({
+        _id: id, tenant: 'acme', username, ...(email ? { email } : {}), emailVerified: false, phoneVerified: false, disabled: false, createdAt, updatedAt: createdAt,
+      });
+      // As the previous version could store them: the later user's username is the older one's address.
+      await legacy(async (users) => {
+        await users.insertOne(user('mallory', 'alice@example.com', new Date('2026-02-01T00:00:00Z')));
+        await users.insertOne(user('alice', 'alice', new Date('2026-01-01T00:00:00Z'), 'alice@example.com'));
+      });
+      const migrated = run(['migrate'], { NODE_ENV: 'development', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_DEMO_SEED: 'false' });
+      expect(migrated.status, migrated.stderr).toBe(0);
+      expect(migrated.stdout).toContain('1 identifier(s) of older users are held by other users');
+      expect(migrated.stderr).toContain('user mallory cannot sign in by its username: user alice has the same or a look-alike identifier');
+      await legacy(async (users) => {
+        expect((await users.findOne({ _id: 'alice' }))?.['identifierKeys']).toEqual([identifierKey('alice'), identifierKey('alice@example.com')]);
+        expect((await users.findOne({ _id: 'mallory' }))?.['identifierKeys']).toBeUndefined();
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('prints help', () => {
     const help = run(['--help'], { NODE_ENV: 'test' });
     expect(help.status).toBe(0);
@@ -145,7 +177,8 @@ describe('gatehouse tenant, user and client commands', () => {
       [['tenant', 'list', 'extra'], 'unexpected argument "extra"', 'Usage: gatehouse tenant list'],
       // A password is never taken from argv, where `ps` shows it to every user of the machine.
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password', 'hunter2hunter2'], 'unknown option --password for "user create"', '--password-stdin'],
-      [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is 1 to 128 characters', 'Usage: gatehouse user create'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is not a valid username (the character U+0020 is not allowed', 'Usage: gatehouse user create'],
+      [['user', 'create', '--tenant', 'acme', '--username', 'pаypal'], 'must not mix letters of different scripts', 'Usage: gatehouse user create'],
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--email', 'not-an-address'], '--email "not-an-address" is not an e-mail address', 'Usage: gatehouse user create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), or --service-account', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--public'], 'cannot be --public', 'Usage: gatehouse client create'],
@@ -190,6 +223,10 @@ describe('gatehouse tenant, user and client commands', () => {
       const taken = run(['user', 'create', '--tenant', 'acme', '--username', 'alice', '--password-stdin'], env, 'another password');
       expect(taken.status).toBe(2);
       expect(taken.stderr).toContain('already exists');
+      // A username that is (a spelling of) another user's e-mail address is taken too.
+      const capture = run(['user', 'create', '--tenant', 'acme', '--username', 'ALICE@EXAMPLE.COM', '--password-stdin'], env, 'another password');
+      expect(capture.status).toBe(2);
+      expect(capture.stderr).toContain('already exists');
       const short = run(['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password-stdin'], env, 'short\n');
       expect(short.status).toBe(2);
       expect(short.stderr).toContain('the password on stdin is shorter than 8 characters');

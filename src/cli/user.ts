@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../authn/password.js';
+import { checkUsername } from '../domain/identifiers.js';
 import { minPasswordLength, passwordLength } from '../domain/users.js';
 import { audit, optional, readSecretFromStdin, required, UsageError, withApp, type Command } from './command.js';
 
 /** Never below 8, whatever a tenant's policy says (NIST SP 800-63B 3.1.1.2). */
 const MIN_PASSWORD_LENGTH = 8;
-/** The admin API's rules for the same fields. */
-const usernameSchema = z.string().trim().min(1).max(128).regex(/^[^\s\p{C}]+$/u);
+/** The admin API's rule for the same field (the username profile is checked by `checkUsername`). */
 const emailSchema = z.email().max(254);
 
 /** `gatehouse user create`: a user of a tenant; the password comes from stdin, never from argv. */
@@ -22,8 +22,8 @@ export const userCommands: Command[] = [
     options: { tenant: { type: 'string' }, username: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
     async run(config, values) {
       const tenantId = required(values, 'tenant', '<id>');
-      const username = usernameSchema.safeParse(required(values, 'username', '<username>'));
-      if (!username.success) throw new UsageError('--username is 1 to 128 characters, without spaces or control characters');
+      const username = checkUsername(required(values, 'username', '<username>'));
+      if (!username.ok) throw new UsageError(`--username is not a valid username (${username.problem})`);
       const email = optional(values, 'email')?.trim();
       if (email !== undefined && !emailSchema.safeParse(email).success) throw new UsageError(`--email "${email}" is not an e-mail address`);
       // stdin first: without a pipe the command fails before it opens the store.
@@ -38,7 +38,7 @@ export const userCommands: Command[] = [
         }
         const passwordHash = password !== undefined ? await app.passwords.hash(password) : undefined;
         // A taken username or e-mail address is an AppError (conflict): exit code 2.
-        const user = await app.users.create(tenant._id, { username: username.data, ...(email ? { email } : {}), ...(passwordHash ? { passwordHash } : {}) });
+        const user = await app.users.create(tenant._id, { username: username.username, ...(email ? { email } : {}), ...(passwordHash ? { passwordHash } : {}) });
         await audit(app, {
           tenant: tenant._id,
           type: 'user.created',

@@ -2,14 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
+import { checkUsername, foldIdentifier, identifierKey, identifierKeysOf } from './identifiers.js';
 
 /** A person who signs in to a tenant. Never leaves the domain layer with its hash attached. */
 export interface User {
   _id: string;
   tenant: string;
-  /** stored normalised (NFKC, lower case); sign-in accepts it in any case */
+  /** stored canonical (see identifiers.ts: NFKC, case-folded); sign-in accepts it in any case */
   username: string;
+  /** stored trimmed and lower case */
   email?: string;
+  /**
+   * Uniqueness keys of the username and e-mail address (identifiers.ts), unique per tenant across
+   * all users and both fields; sign-in looks users up by them. Missing only on users stored before
+   * keys existed, until `backfillIdentifierKeys` gives them theirs.
+   */
+  identifierKeys?: string[];
   emailVerified: boolean;
   phone?: string;
   phoneVerified: boolean;
@@ -65,12 +73,33 @@ function escapeRegExp(value: string): string {
 }
 
 function duplicate(error: unknown): never {
-  if (error instanceof DuplicateKeyError) throw new AppError('conflict', 'a user with this username or e-mail address already exists');
+  if (error instanceof DuplicateKeyError) throw new AppError('conflict', 'a user with this username or e-mail address, or one that looks the same, already exists');
   throw error;
 }
 
+/** The folded form of a typed username (no profile check): for lookups and counters, not for storing. */
 export function normaliseUsername(input: string): string {
-  return input.normalize('NFKC').trim().toLowerCase();
+  return foldIdentifier(input);
+}
+
+/** The canonical username to store; a username outside the profile is `invalid_request`. */
+function canonicalUsername(input: string): string {
+  const checked = checkUsername(input);
+  if (!checked.ok) throw new AppError('invalid_request', `Invalid username: ${checked.problem}.`);
+  return checked.username;
+}
+
+function normaliseEmail(input: string): string {
+  return input.trim().toLowerCase();
+}
+
+/** A user stored under `identifierKeys` it could not get, because another user holds them. */
+export interface IdentifierConflict {
+  tenant: string;
+  userId: string;
+  /** which of the user's identifiers is held by someone else */
+  field: 'username' | 'email';
+  heldBy: string;
 }
 
 export class UserRepository {
@@ -84,16 +113,18 @@ export class UserRepository {
     return this.#users.findOne({ _id: id, tenant });
   }
 
-  /** Finds a user by username, or by e-mail address when the identifier contains `@`. */
+  /**
+   * Finds the user a typed username or e-mail address names: the one holding its key. Keys are
+   * unique across both fields, so there is never a choice to make between two users.
+   */
   async findByIdentifier(tenant: string, identifier: string): Promise<User | null> {
-    const value = normaliseUsername(identifier);
-    if (!value) return null;
-    const byUsername = await this.#users.findOne({ tenant, username: value });
-    if (byUsername || !value.includes('@')) return byUsername;
-    return this.#users.findOne({ tenant, email: value });
+    const key = identifierKey(identifier);
+    return key === null ? null : this.#users.findOne({ tenant, identifierKeys: key });
   }
 
   async create(tenant: string, input: NewUser, now = new Date()): Promise<User> {
+    const username = canonicalUsername(input.username);
+    const email = input.email ? normaliseEmail(input.email) : undefined;
     const user: User = {
       _id: randomUUID(),
       tenant,
@@ -101,8 +132,9 @@ export class UserRepository {
       phoneVerified: false,
       disabled: false,
       ...input,
-      username: normaliseUsername(input.username),
-      ...(input.email ? { email: input.email.trim().toLowerCase() } : {}),
+      username,
+      ...(email ? { email } : {}),
+      identifierKeys: identifierKeysOf(username, email),
       createdAt: now,
       updatedAt: now,
     };
@@ -124,14 +156,72 @@ export class UserRepository {
     return this.#users.find(filter, { sort: { _id: 1 }, limit: query.limit });
   }
 
-  /** Applies profile `changes` and removes the `unset` fields; a taken username or e-mail is a `conflict`. */
+  /**
+   * Applies profile `changes` and removes the `unset` fields; a taken (or look-alike) username or
+   * e-mail address is a `conflict`. Changing either recomputes the user's identifier keys from the
+   * stored other one, with a write conditional on that value, retried if a parallel change moved it.
+   */
   async update(tenant: string, id: string, changes: UserChanges, unset: RemovableUserField[] = [], now = new Date()): Promise<User | null> {
     const $set: Record<string, unknown> = { ...changes, updatedAt: now };
-    if (changes.username !== undefined) $set['username'] = normaliseUsername(changes.username);
-    if (changes.email !== undefined) $set['email'] = changes.email.trim().toLowerCase();
-    const update = { $set, ...(unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {}) };
-    const result = await this.#users.updateOne({ _id: id, tenant }, update).catch(duplicate);
-    return result.matched ? this.findById(tenant, id) : null;
+    if (changes.username !== undefined) $set['username'] = canonicalUsername(changes.username);
+    if (changes.email !== undefined) $set['email'] = normaliseEmail(changes.email);
+    const $unset = unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {};
+    const rekey = changes.username !== undefined || changes.email !== undefined || unset.includes('email');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const filter: Record<string, unknown> = { _id: id, tenant };
+      if (rekey) {
+        const current = await this.findById(tenant, id);
+        if (!current) return null;
+        const username = ($set['username'] as string | undefined) ?? current.username;
+        const email = unset.includes('email') ? undefined : (($set['email'] as string | undefined) ?? current.email);
+        $set['identifierKeys'] = identifierKeysOf(username, email);
+        Object.assign(filter, { username: current.username, email: current.email ?? { $exists: false } });
+      }
+      const result = await this.#users.updateOne(filter, { $set, ...$unset }).catch(duplicate);
+      if (result.matched) return this.findById(tenant, id);
+      if (!rekey) return null;
+    }
+    throw new AppError('conflict', 'the user was changed at the same time; try again');
+  }
+
+  /**
+   * Gives users stored before identifier keys existed their keys, oldest first, so where two of them
+   * claim one key (a username that is another user's e-mail address) the older one keeps it. A user
+   * gets the keys still free; one whose keys are all held stays without and cannot sign in by them.
+   * Run at boot by the embedded store and by `gatehouse migrate`, after the unique index exists.
+   */
+  async backfillIdentifierKeys(): Promise<{ updated: number; conflicts: IdentifierConflict[] }> {
+    const conflicts: IdentifierConflict[] = [];
+    let updated = 0;
+    let after: User | undefined;
+    for (;;) {
+      const cursor = after ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, _id: { $gt: after._id } }] } : {};
+      const batch = await this.#users.find({ identifierKeys: { $exists: false }, ...cursor }, { sort: { createdAt: 1, _id: 1 }, limit: 200 });
+      for (const user of batch) if (await this.#backfill(user, conflicts)) updated++;
+      if (batch.length < 200) return { updated, conflicts };
+      after = batch[batch.length - 1];
+    }
+  }
+
+  async #backfill(user: User, conflicts: IdentifierConflict[]): Promise<boolean> {
+    const fields = [['username', user.username], ['email', user.email]] as const;
+    const free: string[] = [];
+    for (const [field, value] of fields) {
+      const key = value === undefined ? null : identifierKey(value);
+      if (key === null || free.includes(key)) continue;
+      const holder = await this.#users.findOne({ tenant: user.tenant, identifierKeys: key });
+      if (holder) conflicts.push({ tenant: user.tenant, userId: user._id, field, heldBy: holder._id });
+      else free.push(key);
+    }
+    if (free.length === 0) return false;
+    try {
+      const result = await this.#users.updateOne({ _id: user._id, tenant: user.tenant, identifierKeys: { $exists: false } }, { $set: { identifierKeys: free } });
+      return result.matched > 0;
+    } catch (error) {
+      // Taken since we looked (a user created meanwhile): the next run tries again.
+      if (error instanceof DuplicateKeyError) return false;
+      throw error;
+    }
   }
 
   /** Disables or enables sign-in; `findAccount` refuses a disabled user, so their tokens stop refreshing. */

@@ -111,6 +111,59 @@ export function indexContract(context: StoreContractContext): void {
       await coll.insertOne({ _id: 'old-2', tenant: 't', owner: 'o', name: 'old-2' });
     });
 
+    it('a unique index over an array field is multikey: no element may be another document’s', async () => {
+      const coll = await indexed([{ fields: ['tags'], unique: true }]);
+      // Repeats inside one document are fine.
+      await coll.insertOne({ _id: '1', tags: ['a', 'b', 'a'] });
+      await duplicate(coll.insertOne({ _id: '2', tags: ['c', 'b'] }));
+      await duplicate(coll.insertOne({ _id: '3', tags: 'a' }));
+      await coll.insertOne({ _id: '4', tags: ['c'] });
+      await duplicate(coll.updateOne({ _id: '4' }, { $push: { tags: 'a' } }));
+      expect(await coll.find({ tags: 'b' })).toEqual([{ _id: '1', tags: ['a', 'b', 'a'] }]);
+    });
+
+    it('a compound sparse unique index over an array field is multikey, per value of the other fields', async () => {
+      const coll = await indexed([{ fields: ['tenant', 'keys'], unique: true, sparse: true }]);
+      await coll.insertOne({ _id: '1', tenant: 't1', keys: ['alice', 'alice@x'] });
+      await coll.insertOne({ _id: '2', tenant: 't1', keys: ['bob', 'bob', 'bob@x'] });
+      await coll.insertOne({ _id: '3', tenant: 't2', keys: ['alice'] });
+      await coll.insertOne({ _id: '4', tenant: 't1' });
+      await coll.insertOne({ _id: '5', tenant: 't1' });
+      // A lookup by one element finds its document, whatever else the array holds.
+      expect(await coll.find({ tenant: 't1', keys: 'alice@x' })).toEqual([{ _id: '1', tenant: 't1', keys: ['alice', 'alice@x'] }]);
+      expect((await coll.findOne({ tenant: 't1', keys: 'bob' }))?._id).toBe('2');
+      expect(await coll.count({ keys: 'alice' })).toBe(2);
+
+      // Any shared element within a tenant is a violation, in every kind of write, and writes nothing.
+      await duplicate(coll.insertOne({ _id: '6', tenant: 't1', keys: ['carol', 'alice@x'] }));
+      await duplicate(coll.insertOne({ _id: '6', tenant: 't1', keys: 'bob@x' }));
+      await duplicate(coll.updateOne({ _id: '2' }, { $set: { keys: ['bob', 'alice'], touched: true } }));
+      await duplicate(coll.updateOne({ _id: '2' }, { $addToSet: { keys: 'alice@x' } }));
+      await duplicate(coll.findOneAndUpdate({ _id: '4' }, { $set: { keys: ['dave', 'bob@x'], touched: true } }));
+      await duplicate(coll.updateOne({ tenant: 't1', name: 'new' }, { $set: { keys: ['alice'] } }, { upsert: true }));
+      await duplicate(coll.updateMany({ _id: { $in: ['4', '5'] } }, { $set: { keys: ['erin'] } }));
+      expect(await coll.count({ touched: true })).toBe(0);
+      // MongoDB's updateMany is not atomic: the first document may have been written before the second failed.
+      expect(await coll.count({ keys: 'erin' })).toBeLessThanOrEqual(1);
+      expect((await coll.findOne({ _id: '2' }))?.['keys']).toEqual(['bob', 'bob', 'bob@x']);
+
+      // Reordering, shrinking or growing one's own array with free elements is fine; removed elements are free again.
+      expect(await coll.findOneAndUpdate({ _id: '1' }, { $set: { keys: ['alice@x', 'alice', 'al'] } })).toMatchObject({ keys: ['alice@x', 'alice', 'al'] });
+      await coll.updateOne({ _id: '2' }, { $set: { keys: ['bob'] } });
+      await coll.insertOne({ _id: '6', tenant: 't1', keys: ['bob@x'] });
+      await coll.updateOne({ _id: '4' }, { $set: { keys: ['dave'] } });
+      await coll.updateOne({ _id: '4' }, { $unset: { keys: true } });
+      await coll.insertOne({ _id: '7', tenant: 't1', keys: ['dave'] });
+      expect(await coll.count({ tenant: 't1' })).toBe(6);
+    });
+
+    it('building a multikey unique index over documents sharing an element fails', async () => {
+      const coll: Collection<Doc> = context.fresh();
+      await coll.insertOne({ _id: '1', tenant: 't', keys: ['a', 'b'] });
+      await coll.insertOne({ _id: '2', tenant: 't', keys: ['b', 'c'] });
+      await duplicate(context.store.ensureIndexes(coll.name, [{ fields: ['tenant', 'keys'], unique: true, sparse: true }]));
+    });
+
     it('a plain index does not constrain; ensureIndexes can be repeated', async () => {
       const specs = [{ fields: ['tenant'] }, { fields: ['tenant', 'email'], unique: true, sparse: true }, { fields: ['expiresAt'], ttl: true }];
       const coll = await indexed(specs);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.js';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
+import { checkUsername, MAX_USERNAME_LENGTH } from '../../domain/identifiers.js';
 import { minPasswordLength, passwordLength, type RemovableUserField, type User, type UserChanges } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
@@ -14,7 +15,16 @@ export const userParams = tenantParam.extend({ id: z.string().regex(/^[A-Za-z0-9
 /** Free text a person typed: no control characters, which would only hide things in logs and UIs. */
 const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'no control characters');
 
-const username = z.string().trim().min(1).max(128).regex(/^[^\s\p{C}]+$/u, 'no spaces or control characters');
+/** The username profile (domain/identifiers.ts); the repository stores the canonical form. */
+const username = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_USERNAME_LENGTH)
+  .superRefine((value, ctx) => {
+    const checked = checkUsername(value);
+    if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.problem });
+  });
 const email = z.email().max(254);
 const phone = z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 phone number such as +15555550100');
 
