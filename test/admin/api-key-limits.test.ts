@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_KEYS_PER_SERVICE_ACCOUNT, type ApiKey } from '../../src/domain/api-keys.js';
-import { seedTenant, type TestGatehouse } from '../helpers/gatehouse.js';
-import { adminToken, call, type ApiResponse, startAdminGatehouse } from './helpers.js';
+import { seedTenant, startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { BOOTSTRAP, adminToken, call, type ApiResponse, startAdminGatehouse } from './helpers.js';
 
 let gh: TestGatehouse;
 let root: string;
@@ -108,5 +108,28 @@ describe('the API key cap of a service account', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => issue(id, `k${i}`)));
     expect((await call(gh, root, 'DELETE', `/tenants/acme/service-accounts/${id}`)).status).toBe(204);
     expect(await gh.app.apiKeys.list('acme', id, { limit: 100 })).toHaveLength(0);
+  });
+});
+
+describe('the API key cap on the file store', () => {
+  it('holds under 25 parallel creations over HTTP when writes take real disk time', async () => {
+    // On the file store each insert waits for its append, so the requests' checks and writes
+    // interleave over HTTP too (before places existed, this made 25 keys).
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dataDir = await mkdtemp(`${tmpdir()}/gatehouse-keys-`);
+    const disk = await startGatehouse({ bootstrap: BOOTSTRAP, store: { kind: 'nedb' }, dataDir });
+    try {
+      const token = await adminToken(disk);
+      await seedTenant(disk, 'acme');
+      const created = await call(disk, token, 'POST', '/tenants/acme/service-accounts', { name: 'On disk' });
+      const id = String(created.body['id']);
+      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => call(disk, token, 'POST', `/tenants/acme/service-accounts/${id}/api-keys`, { name: `key-${i}` })));
+      expect(statuses(results)).toEqual([...Array<number>(20).fill(201), ...Array<number>(5).fill(409)]);
+      expect((await call(disk, token, 'GET', `/tenants/acme/service-accounts/${id}/api-keys?limit=100`)).body.items).toHaveLength(20);
+    } finally {
+      await disk.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

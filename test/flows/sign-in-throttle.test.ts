@@ -152,6 +152,15 @@ describe('an attacker who knows the username', () => {
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(30);
   });
 
+  it('charges look-alike spellings of an identifier to one budget', async () => {
+    await newUser('lookalike');
+    for (const spelling of ['lookalike', 'LookAlike', 'ｌｏｏｋａｌｉｋｅ', 'lооkalike', 'l\u043e\u043ekalike']) {
+      expect((await attempt(spelling, 'wrong')).status).toBe(401);
+    }
+    // Cyrillic о (U+043E) and fullwidth letters have the same skeleton as the real name.
+    expect((await attempt('LOOKALIKE', TEST_PASSWORD)).status).toBe(429);
+  });
+
   it('does not give the owner’s device budget to another account signed in from that browser', async () => {
     await newUser('devowner');
     await newUser('devvictim');

@@ -1,5 +1,5 @@
 import { signInKeys } from '../../authn/sign-in-throttle.js';
-import { normaliseUsername } from '../../domain/users.js';
+import { identifierKeysOf } from '../../domain/identifiers.js';
 import { defineRoute } from '../route.js';
 import { empty } from './common.js';
 import { loadUserToChange, userParams } from './users.js';
@@ -22,7 +22,7 @@ export const userSignInRoutes = [
     async handler(request) {
       const user = await loadUserToChange(request, 'clear this user’s sign-in counters');
       const { throttle } = request.app;
-      const identifiers = [user.username, user.email].filter((value): value is string => Boolean(value)).map((value) => signInKeys.identifier(request.tenant, normaliseUsername(value)));
+      const identifiers = identifierKeysOf(user.username, user.email).map((key) => signInKeys.identifier(request.tenant, key));
       const cleared = (await throttle.clear(identifiers)) + (await throttle.clearPrefix(signInKeys.devicesOf(request.tenant, user._id)));
       await request.audit({ type: 'user.sign_in_throttle_cleared', target: { type: 'user', id: user._id }, after: { cleared_counters: cleared } });
       return {};

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
-import { normaliseUsername } from '../../domain/users.js';
+import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
 import { knownDeviceOf, rememberDevice } from '../known-device.js';
@@ -56,7 +56,8 @@ export const passwordStep: InteractionStep = {
     const deviceId = user ? await knownDeviceOf(step.ctx, tenant, app.devices, user._id, now) : undefined;
     const charge = await chargeSignIn(app.throttle, {
       tenant: tenant.id,
-      identifier: normaliseUsername(username),
+      // The uniqueness key: look-alike spellings of one identifier share its budget.
+      identifier: identifierKey(username) ?? '',
       address: step.ctx.ip,
       ...(user && deviceId ? { device: { accountId: user._id, deviceId } } : {}),
     });
