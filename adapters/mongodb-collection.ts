@@ -134,12 +134,15 @@ export class MongoCollection<T extends Doc> implements Collection<T> {
     return (await this.#run(() => this.raw.updateMany(query, modifier))).matchedCount;
   }
 
-  async findOneAndUpdate(filter: Filter, update: Update): Promise<T | null> {
+  async findOneAndUpdate(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<T | null> {
     const query = this.#filter(filter);
-    const modifier = this.#update(update);
-    // findAndModify is atomic on the server: of two racing callers only one matches.
+    let modifier = this.#update(update);
+    if (options.upsert && upsertId(this.name, filter) === undefined) modifier = { ...modifier, $setOnInsert: { _id: randomUUID() } };
+    // findAndModify is atomic on the server: of two racing callers only one matches (and, with
+    // upsert on an _id, the server retries the loser of a racing insert as an update).
     return this.#run(
-      async () => (await this.raw.findOneAndUpdate(query, modifier, { returnDocument: 'after', includeResultMetadata: false })) as T | null,
+      async () =>
+        (await this.raw.findOneAndUpdate(query, modifier, { returnDocument: 'after', includeResultMetadata: false, upsert: options.upsert === true })) as T | null,
     );
   }
 

@@ -161,13 +161,19 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
         }
       }
       if (!options.upsert) return { matched: 0, upserted: false };
-      const base = { ...upsertBase(filter), _id: upsertId(this.name, filter) ?? randomUUID() };
-      const doc = applyFlatSetUnset(base, update) ?? (await this.#preview([base], update))[0];
-      checkDocument(this.name, doc);
-      await this.#indexes.checkInsert(doc!);
-      await this.db.insertAsync(doc!);
+      await this.#insertUpserted(filter, update);
       return { matched: 0, upserted: true };
     }, true);
+  }
+
+  /** Inserts what an upsert of `filter` + `update` creates when nothing matched; the caller holds the write lock. */
+  async #insertUpserted(filter: Filter, update: Update): Promise<Doc> {
+    const base = { ...upsertBase(filter), _id: upsertId(this.name, filter) ?? randomUUID() };
+    const doc = applyFlatSetUnset(base, update) ?? (await this.#preview([base], update))[0];
+    checkDocument(this.name, doc);
+    await this.#indexes.checkInsert(doc!);
+    await this.db.insertAsync(doc!);
+    return doc!;
   }
 
   async updateMany(filter: Filter, update: Update): Promise<number> {
@@ -182,20 +188,23 @@ export class NedbCollection<T extends Doc = Doc> implements Collection<T> {
     }, true);
   }
 
-  async findOneAndUpdate(filter: Filter, update: Update): Promise<T | null> {
+  async findOneAndUpdate(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<T | null> {
     checkFilter(this.name, filter);
     checkUpdate(this.name, update);
     return this.#run(async () => {
       let target: Filter = filter;
       if (this.#indexes.checksWrites) {
         const before = (await this.db.findOneAsync(filter)) as unknown as Doc | null;
-        if (!before) return null;
+        if (!before) return options.upsert ? ((await this.#insertUpserted(filter, update)) as T) : null;
         await this.#checkUpdate([before], update);
         target = { _id: before._id };
       }
       // One nedb update: match and modify happen in one step of its executor.
       const result = await this.db.updateAsync(target, update, { multi: false, returnUpdatedDocs: true });
-      return (result.affectedDocuments as unknown as T | undefined) ?? null;
+      const updated = (result.affectedDocuments as unknown as T | undefined) ?? null;
+      // Inside the write lock, so no other writer can insert between the miss and the insert.
+      if (!updated && options.upsert) return (await this.#insertUpserted(filter, update)) as T;
+      return updated;
     }, true);
   }
 

@@ -77,8 +77,10 @@ export interface Collection<T extends Stored = Doc> {
    * Atomically updates the first matching document and returns it as it is after the update, or
    * `null` when nothing matched. Two concurrent calls whose filter excludes the updated state
    * (e.g. `{ consumed: { $exists: false } }` + `$set: { consumed }`) see exactly one winner.
+   * With `upsert`, inserts (as `updateOne` would) when nothing matched and returns the new
+   * document: an atomic counter costs one round trip (`{ _id } + $inc`).
    */
-  findOneAndUpdate(filter: Filter, update: Update): Promise<T | null>;
+  findOneAndUpdate(filter: Filter, update: Update, options?: { upsert?: boolean }): Promise<T | null>;
   /** Returns the number of deleted documents (0 or 1). */
   deleteOne(filter: Filter): Promise<number>;
   deleteMany(filter: Filter): Promise<number>;

@@ -31,7 +31,7 @@ function field(name: string): string {
  * Counts machine authentications (client secrets and assertions at the token endpoint, admin API
  * bearer tokens) in fixed windows kept in the store, so every instance sees the same counts. One
  * document per scope and window holds every counter of the attempt, so counting costs one atomic
- * upsert and one read; a success takes its attempt back.
+ * upsert that returns the counts; settling costs one more write.
  */
 export class AttemptWindows {
   readonly #windows: Collection<WindowDoc>;
@@ -54,9 +54,10 @@ export class AttemptWindows {
     const _id = `${scope}:${start}`;
     const names = counters.map(([name]) => field(name));
     const expiresAt = new Date(start + windowMs);
-    await this.#windows.updateOne({ _id }, { $inc: Object.fromEntries(names.map((name) => [`c.${name}.p`, 1])), $set: { expiresAt } }, { upsert: true });
-    // Read after our own increment: the n-th of n parallel attempts sees at least n.
-    const doc = await this.#windows.findOne({ _id });
+    // One atomic upserting increment that returns the counts after it: the n-th of n parallel
+    // attempts sees n. `expiresAt` is a function of `_id`, so it sits in the filter (matching the
+    // existing document, and set on the one an upsert creates) rather than being rewritten each time.
+    const doc = await this.#windows.findOneAndUpdate({ _id, expiresAt }, { $inc: Object.fromEntries(names.map((name) => [`c.${name}.p`, 1])) }, { upsert: true });
     const over = counters.some(([, limit], index) => {
       const counts = doc?.c[names[index]!] ?? {};
       const failures = counts.f ?? 0;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 
 /**
@@ -103,7 +104,7 @@ async function peekForm(req: IncomingMessage & { body?: unknown }): Promise<stri
  * and answers 429 (still `invalid_client`, with Retry-After) while a source is over its limit.
  * Runs as oidc-provider middleware, ahead of every endpoint that authenticates clients.
  */
-export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptWindows): void {
+export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptWindows, logger: Logger): void {
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || !clientAuthPaths.has(ctx.path)) return next();
     let clientId = basicClientId(ctx.get('authorization'));
@@ -126,11 +127,15 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
       ctx.body = { error: 'invalid_client', error_description: `too many failed client authentications; retry in ${attempt.retryAfter} seconds` };
       return;
     }
+    let failed = false;
     try {
       await next();
+      failed = ctx.status === 401 && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client';
     } finally {
-      const body = ctx.body as { error?: unknown } | undefined;
-      await attempt.settle(ctx.status === 401 && body?.error === 'invalid_client');
+      // A failure is recorded before the answer leaves, so the next attempt sees it; giving back a
+      // success's attempt need not hold the answer up.
+      if (failed) await attempt.settle(true);
+      else attempt.settle(false).catch((error: unknown) => logger.warn({ err: error, tenant }, 'could not settle a client authentication attempt'));
     }
   });
 }

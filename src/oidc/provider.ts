@@ -106,7 +106,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(issuer, configuration);
   // The root app sets X-Forwarded-* from the configured public URL before handing requests over.
   provider.proxy = true;
-  throttleClientAuthentication(provider, tenant.id, deps.attempts);
+  throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger);
   subscribeToEvents(provider, deps.logger);
   return provider;
 }

@@ -110,6 +110,19 @@ export function writeContract(context: StoreContractContext): void {
       expect((await coll.findOne({ _id: 'code' }))?.n).toBe(20);
     });
 
+    it('findOneAndUpdate with upsert inserts when nothing matches, and 30 concurrent upserting increments all count', async () => {
+      const coll = context.fresh();
+      const expiresAt = new Date(Date.now() + 3_600_000);
+      expect(await coll.findOneAndUpdate({ _id: 'w', expiresAt }, { $inc: { 'c.k.p': 1 } }, { upsert: true })).toEqual({ _id: 'w', expiresAt, c: { k: { p: 1 } } });
+      expect(await coll.findOneAndUpdate({ _id: 'w', expiresAt }, { $inc: { 'c.k.p': 1, 'c.k.f': 1 } }, { upsert: true })).toEqual({ _id: 'w', expiresAt, c: { k: { p: 2, f: 1 } } });
+      const counts = await Promise.all(Array.from({ length: 30 }, () => coll.findOneAndUpdate({ _id: 'race' }, { $inc: { n: 1 } }, { upsert: true })));
+      // Each caller sees its own increment: the values are exactly 1..30.
+      expect(counts.map((doc) => doc?.['n']).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      const generated = await coll.findOneAndUpdate({ kind: 'no-id' }, { $set: { v: 1 } }, { upsert: true });
+      expect(typeof generated?._id).toBe('string');
+      expect(generated).toMatchObject({ kind: 'no-id', v: 1 });
+    });
+
     it('deleteOne removes at most one document, deleteMany all matches', async () => {
       const coll = context.fresh();
       for (const _id of ['a', 'b', 'c', 'd']) await coll.insertOne({ _id, group: _id < 'c' ? 'x' : 'y' });
