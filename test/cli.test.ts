@@ -128,7 +128,8 @@ describe('gatehouse commands', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // Four CLI processes one after another, each starting tsx: seconds apiece on a busy machine.
+  }, 120_000);
 
   it('migrate gives users stored before identifier keys their keys, oldest first, and reports the conflicts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-migrate-'));
