@@ -29,7 +29,8 @@ function runAsync(args: string[], env: Record<string, string>): Promise<{ status
   });
 }
 
-describe('gatehouse start (development defaults, file store)', () => {
+// Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.
+describe('gatehouse start (development defaults, file store)', { timeout: 120_000 }, () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
@@ -97,7 +98,8 @@ describe('gatehouse start (development defaults, file store)', () => {
   });
 });
 
-describe('gatehouse commands', () => {
+// Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.
+describe('gatehouse commands', { timeout: 120_000 }, () => {
   it('prints usage and exits 2 on an unknown command or option', () => {
     const unknown = run(['frobnicate'], { NODE_ENV: 'test' });
     expect(unknown.status).toBe(2);
@@ -128,8 +130,7 @@ describe('gatehouse commands', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-    // Four CLI processes one after another, each starting tsx: seconds apiece on a busy machine.
-  }, 120_000);
+  });
 
   it('migrate gives users stored before identifier keys their keys, oldest first, and reports the conflicts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-migrate-'));
@@ -167,7 +168,8 @@ describe('gatehouse commands', () => {
   });
 });
 
-describe('gatehouse tenant, user and client commands', () => {
+// Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.
+describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () => {
   it('refuses bad arguments with exit code 2, the problem and the command\'s usage', async () => {
     // None of these gets as far as the store (the memory store, to be sure), so they run side by side.
     const env = { NODE_ENV: 'test', GATEHOUSE_STORE: 'memory' };
