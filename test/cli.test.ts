@@ -8,25 +8,12 @@ import { openNedbStore } from '../adapters/nedb.js';
 import type { Collection } from '../adapters/store.js';
 import { identifierKey } from '../src/domain/identifiers.js';
 import { Browser, expectPage, expectRedirect } from './helpers/browser.js';
+import { cli, runAsync } from './helpers/cli.js';
 import { freePort, startGatehouse } from './helpers/gatehouse.js';
 import { authorize, relyingParty } from './helpers/login.js';
 
-const cli = ['--import', 'tsx', 'src/main.ts'];
-
 function run(args: string[], env: Record<string, string>, input?: string) {
   return spawnSync(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
-}
-
-/** Like {@link run}, but without blocking, so commands that never open the store can run side by side. */
-function runAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 // Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { ClientMetadata } from '../domain/clients.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
@@ -48,16 +49,53 @@ function metadataOf(rules: Rules, values: OptionValues, name: string, requestedI
   };
 }
 
+/**
+ * `--jwks-file` / `--jwks-uri`: the client signs `private_key_jwt` assertions instead of holding a
+ * secret. The keys are checked as the admin API checks them (public signing keys only).
+ */
+async function keysOf({ clientFields }: Rules, values: OptionValues): Promise<Partial<ClientMetadata>> {
+  const file = optional(values, 'jwks-file');
+  const uri = optional(values, 'jwks-uri');
+  if (file === undefined && uri === undefined) return {};
+  if (file !== undefined && uri !== undefined) throw new UsageError('use either --jwks-file or --jwks-uri, not both');
+  if (values['public'] === true) throw new UsageError('a client with keys (private_key_jwt) authenticates, so it cannot be --public');
+  if (uri !== undefined) {
+    const result = clientFields.jwks_uri.safeParse(uri);
+    if (!result.success) throw new UsageError(`--jwks-uri: ${result.error.issues[0]!.message}`);
+    return { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: result.data };
+  }
+  let text: string;
+  try {
+    text = await readFile(file!, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--jwks-file: cannot read ${file!}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--jwks-file: ${file!} is not JSON (a JWK Set: {"keys": [...]})`);
+  }
+  const result = clientFields.jwks.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new UsageError(`--jwks-file: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  return { token_endpoint_auth_method: 'private_key_jwt', jwks: result.data };
+}
+
 /** `gatehouse client create`: an OIDC client or service account; a secret is shown once. */
 export const clientCommands: Command[] = [
   {
     name: 'client create',
-    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public] [--id <client_id>]',
+    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public | --jwks-file <path> | --jwks-uri <url>] [--id <client_id>]',
     summary: 'register an OIDC client or a service account; prints its client_id (and secret, once)',
     details:
       '--redirect-uri <uri>   an app that signs users in (authorization code + PKCE); repeat it for more URIs\n' +
       '--service-account      a backend that gets tokens with the client-credentials grant\n' +
       '--public               no secret (single-page, mobile and command-line apps)\n' +
+      '--jwks-file <path>     no secret: authenticates with private_key_jwt, verified with the public keys of this JWK Set file\n' +
+      '--jwks-uri <url>       the same, with the keys fetched from this https URL\n' +
       '--id <client_id>       letters, digits, ".", "_" or "-", at most 100 (default: generated)',
     options: {
       tenant: { type: 'string' },
@@ -66,12 +104,15 @@ export const clientCommands: Command[] = [
       'service-account': { type: 'boolean' },
       public: { type: 'boolean' },
       id: { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'jwks-uri': { type: 'string' },
     },
     async run(config, values) {
       const tenantId = required(values, 'tenant', '<id>');
       const name = required(values, 'name').trim();
       if (name.length > MAX_NAME) throw new UsageError(`--name is at most ${MAX_NAME} characters`);
-      const metadata = metadataOf(await import('../admin/routes/client-metadata.js'), values, name, optional(values, 'id'));
+      const rules = await import('../admin/routes/client-metadata.js');
+      const metadata = { ...metadataOf(rules, values, name, optional(values, 'id')), ...(await keysOf(rules, values)) };
       const clientId = metadata.client_id;
       const kind = metadata['service_account'] === true ? 'service_account' : 'client';
       return withApp(config, async (app) => {

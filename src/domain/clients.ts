@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
+import { usesSecret } from '../oidc/client-auth.js';
 import { hashClientSecret } from '../oidc/client-secrets.js';
 import type { SecretBox } from './secrets.js';
 
@@ -55,8 +56,9 @@ export class ClientRepository {
   }
 
   /**
-   * Registers a client. Confidential clients (any auth method but `none`) get a generated secret,
-   * returned here once.
+   * Registers a client. Clients that authenticate with a secret (`client_secret_basic`, the
+   * default, or `client_secret_post`) get a generated one, returned here once; public clients
+   * (`none`) and `private_key_jwt` clients have none.
    */
   async create(
     tenant: string,
@@ -65,8 +67,7 @@ export class ClientRepository {
   ): Promise<{ clientId: string; clientSecret?: string }> {
     const now = options.now ?? new Date();
     const { client_id: clientId, client_secret: _ignored, ...rest } = metadata;
-    const isPublic = rest['token_endpoint_auth_method'] === 'none';
-    const clientSecret = isPublic ? undefined : (options.secret ?? randomBytes(32).toString('base64url'));
+    const clientSecret = usesSecret(rest['token_endpoint_auth_method']) ? (options.secret ?? randomBytes(32).toString('base64url')) : undefined;
     const doc: ClientDoc = {
       _id: key(tenant, clientId),
       tenant,

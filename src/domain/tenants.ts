@@ -13,6 +13,11 @@ export interface TenantSecurityPolicy {
   password?: { minLength?: number };
   /** second factor: not yet enforced (next issues), stored so operators can set it now */
   mfa?: 'off' | 'optional' | 'required';
+  /**
+   * PKCE for every client, confidential ones included (public clients always need it). Tenants
+   * created since this setting exists get `true`; older tenants have no value, which means `false`.
+   */
+  requirePkce?: boolean;
 }
 
 export interface Tenant {
@@ -49,6 +54,19 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
   return new AppError('conflict', `custom_host "${host ?? ''}" already belongs to another tenant`);
 }
 
+/** Every field of a security policy; listed as an object so a field added to the type must be added here. */
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, requirePkce: true };
+
+/** Field-by-field writes of a new security policy: what it names is set, the rest removed, but `requirePkce` only changes when named. */
+function policyUpdate(policy: TenantSecurityPolicy): { $set: Record<string, unknown>; $unset: Record<string, true> } {
+  const update: { $set: Record<string, unknown>; $unset: Record<string, true> } = { $set: {}, $unset: {} };
+  for (const field of Object.keys(policyFields) as Array<keyof TenantSecurityPolicy>) {
+    if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
+    else if (field !== 'requirePkce') update.$unset[`securityPolicy.${field}`] = true;
+  }
+  return update;
+}
+
 export class TenantRepository {
   readonly #tenants: Collection<Tenant>;
 
@@ -67,7 +85,8 @@ export class TenantRepository {
       throw new AppError('invalid_request', 'a tenant id is 1-63 lower-case letters, digits or dashes, not starting or ending with a dash');
     }
     const { id, ...rest } = input;
-    const tenant: Tenant = { ...rest, _id: id, createdAt: now, updatedAt: now };
+    // RFC 9700 2.1.1: PKCE for confidential clients too, unless the tenant is created saying otherwise.
+    const tenant: Tenant = { ...rest, securityPolicy: { requirePkce: true, ...rest.securityPolicy }, _id: id, createdAt: now, updatedAt: now };
     try {
       await this.#tenants.insertOne(tenant);
     } catch (error) {
@@ -83,9 +102,16 @@ export class TenantRepository {
     return this.#tenants.find(options.after ? { _id: { $gt: options.after } } : {}, { sort: { _id: 1 }, limit: options.limit });
   }
 
-  /** Applies `changes`; the fields named in `unset` are removed. */
+  /**
+   * Applies `changes`; the fields named in `unset` are removed. A security policy replaces the stored
+   * one, except that `requirePkce` is kept when the new policy does not name it, so changing the
+   * password rules never turns a PKCE requirement off.
+   */
   async update(id: string, changes: TenantChanges, now = new Date(), unset: Array<keyof TenantChanges> = []): Promise<Tenant | null> {
-    const update = { $set: { ...changes, updatedAt: now }, ...(unset.length ? { $unset: Object.fromEntries(unset.map((field) => [field, true as const])) } : {}) };
+    const { securityPolicy, ...rest } = changes;
+    const policy = securityPolicy ? policyUpdate(securityPolicy) : { $set: {}, $unset: {} };
+    const unsetAll = { ...Object.fromEntries(unset.map((field) => [field, true as const])), ...policy.$unset };
+    const update = { $set: { ...rest, ...policy.$set, updatedAt: now }, ...(Object.keys(unsetAll).length ? { $unset: unsetAll } : {}) };
     let matched: number;
     try {
       ({ matched } = await this.#tenants.updateOne({ _id: id }, update));

@@ -7,7 +7,7 @@ import Provider from 'oidc-provider';
  * give it the presented secret if (and only if) it matches the stored hash, and otherwise a value
  * that can never equal what was presented. Secrets are 256-bit random strings, so a fast hash
  * (SHA-256) is enough; only `client_secret_basic` and `client_secret_post` are offered (methods that
- * need the plaintext, such as `client_secret_jwt`, are not).
+ * need the plaintext, such as `client_secret_jwt`, are not: see client-auth.ts).
  */
 export function hashClientSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;

@@ -9,6 +9,7 @@ import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
 import { claimsByScope, findAccountFor } from './claims.js';
+import { clientAuthentication, pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
 import { subscribeToEvents } from './events.js';
@@ -20,7 +21,8 @@ import { resourceIndicatorsFor } from './resources.js';
 import { ttl } from './ttl.js';
 
 export interface ProviderDeps {
-  tenant: { id: string; name: string };
+  /** `requirePkce`: the tenant's `security_policy.require_pkce` */
+  tenant: { id: string; name: string; requirePkce: boolean };
   issuer: string;
   keys: TenantKeys;
   store: Store;
@@ -73,8 +75,10 @@ export function buildProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
+    ...clientAuthentication,
+    pkce: { required: pkceRequiredFor(tenant.requirePkce) },
     extraClientMetadata: {
-      properties: ['first_party', 'service_account', 'admin_console'],
+      properties: ['first_party', 'service_account', 'admin_console', 'require_pkce'],
       validator(_ctx, key, value) {
         if (value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${key} must be a boolean`);

@@ -47,7 +47,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   const issuer = issuerFor(app.config, tenant._id);
   const name = tenant.displayName;
   const provider = buildProvider({
-    tenant: { id: tenant._id, name },
+    tenant: { id: tenant._id, name, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,
     keys,
     store: app.store,

@@ -146,7 +146,7 @@ describe('client validation', () => {
       [{ client_id: 'bad-10', client_name: 'Bad', redirect_uris: Array.from({ length: 21 }, (_, i) => `https://a.example/${i}`) }, '"redirect_uris"'],
       [{ client_id: 'bad-11', client_name: 'Bad', redirect_uris: ['https://a.example/cb', 'https://a.example/cb'] }, '"redirect_uris"'],
       [{ client_id: 'bad-12', client_name: 'Bad', grant_types: ['implicit'] }, '"grant_types.0"'],
-      [{ client_id: 'bad-13', client_name: 'Bad', token_endpoint_auth_method: 'private_key_jwt' }, '"token_endpoint_auth_method"'],
+      [{ client_id: 'bad-13', client_name: 'Bad', token_endpoint_auth_method: 'client_secret_jwt' }, '"token_endpoint_auth_method": client_secret_jwt is not supported'],
       [{ client_id: 'bad-14', client_name: 'Bad', logo_uri: 'http://cdn.example/logo.png' }, '"logo_uri"'],
       [{ client_id: 'bad-15', client_name: 'Bad', first_party: 'yes' }, '"first_party"'],
       [{ client_id: 'bad-16', client_name: 'Bad', service_account: true }, '"service_account"'],

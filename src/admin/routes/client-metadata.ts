@@ -3,9 +3,11 @@ import { errors, type ClientMetadata as ProviderClientMetadata } from 'oidc-prov
 import { z } from 'zod';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
+import { clientAssertionAlgs, clientAuthMethods, usesSecret } from '../../oidc/client-auth.js';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/clients.js';
 import type { AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../scopes.js';
+import { clientJwks } from './client-jwks.js';
 export { assertHoldsPowersOf } from '../escalation.js';
 
 /** Hosts where plain http is allowed (RFC 8252 7.3 loopback redirects; local development). */
@@ -66,7 +68,18 @@ export const clientFields = {
   post_logout_redirect_uris: uniqueList(redirectUri, 20),
   grant_types: uniqueList(z.enum(['authorization_code', 'refresh_token', 'client_credentials']), 3).min(1),
   response_types: uniqueList(z.enum(['code']), 1),
-  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']),
+  token_endpoint_auth_method: z.enum(clientAuthMethods, {
+    error: (issue) =>
+      issue.input === 'client_secret_jwt'
+        ? 'client_secret_jwt is not supported: client secrets are stored only as hashes and this method needs the plain secret; use private_key_jwt, client_secret_basic or client_secret_post'
+        : `must be one of ${clientAuthMethods.join(', ')}`,
+  }),
+  /** `private_key_jwt`: the client's public keys, inline or at a URL fetched behind the outbound guard */
+  jwks: clientJwks,
+  jwks_uri: webUrl,
+  token_endpoint_auth_signing_alg: z.enum(clientAssertionAlgs),
+  /** PKCE even for this confidential client (its tenant may require it of every client anyway) */
+  require_pkce: z.boolean(),
   scope: scopeString,
   client_uri: webUrl,
   logo_uri: webUrl,
@@ -79,7 +92,7 @@ export const clientFields = {
 };
 
 /** Fields a PATCH may remove with `null`. */
-export const removableFields = ['scope', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required'] as const;
+export const removableFields = ['scope', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'require_pkce'] as const;
 
 /** A client as the API returns it; never the secret (only create and rotate add `client_secret`). */
 export const clientOut = z.object({
@@ -91,6 +104,10 @@ export const clientOut = z.object({
   grant_types: z.array(z.string()),
   response_types: z.array(z.string()),
   token_endpoint_auth_method: z.string(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+  jwks_uri: z.string().optional(),
+  token_endpoint_auth_signing_alg: z.string().optional(),
+  require_pkce: z.boolean().optional(),
   scope: z.string().optional(),
   client_uri: z.string().optional(),
   logo_uri: z.string().optional(),
@@ -146,8 +163,8 @@ export async function validateWithProvider(request: AdminRequest<unknown, unknow
   }
   const context = await request.pool.get(request.tenant);
   if (!context) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);
-  // A placeholder secret: the provider insists confidential clients have one, the real one is generated later.
-  const secret = metadata['token_endpoint_auth_method'] === 'none' ? {} : { client_secret: 'x'.repeat(43) };
+  // A placeholder secret: the provider insists secret-based clients have one, the real one is generated later.
+  const secret = usesSecret(metadata['token_endpoint_auth_method']) ? { client_secret: 'x'.repeat(43) } : {};
   try {
     await context.provider.Client.validate({ ...metadata, ...secret } as ProviderClientMetadata);
   } catch (error) {

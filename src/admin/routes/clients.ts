@@ -5,6 +5,7 @@ import { defineRoute, type AdminRequest } from '../route.js';
 import { assertHoldsPowersOf, clientFields, clientIdSchema, clientJson, clientOut, newClientId, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 import { assertMayManageTrustedClient } from '../escalation.js';
+import { usesSecret } from '../../oidc/client-auth.js';
 
 const clientParam = tenantParam.extend({ id: clientIdSchema });
 
@@ -31,6 +32,15 @@ async function findClient(request: AdminRequest<unknown, unknown, unknown>, clie
   const found = await request.app.clients.get(request.tenant, clientId);
   if (!found || found.metadata['service_account'] === true) throw new AppError('not_found', `There is no client "${clientId}".`);
   return found;
+}
+
+/**
+ * How a client proves who it is: not at all, with its secret, or with its keys. A client keeps its
+ * kind for life: a secret must not outlive a switch to keys, and a public client has none to use.
+ */
+function authKind(metadata: Record<string, unknown>): 'public' | 'secret' | 'keys' {
+  const method = metadata['token_endpoint_auth_method'];
+  return method === 'none' ? 'public' : usesSecret(method) ? 'secret' : 'keys';
 }
 
 /** A client the caller may change: found here, not built in, and no more powerful than the caller. */
@@ -125,9 +135,8 @@ export const clientRoutes = [
         if (value === null) delete metadata[name];
         else if (value !== undefined) metadata[name] = value;
       }
-      const isPublic = (metadata['token_endpoint_auth_method'] ?? 'client_secret_basic') === 'none';
-      if (isPublic === before.confidential) {
-        throw new AppError('invalid_request', 'Invalid body: "token_endpoint_auth_method": a client cannot switch between public ("none") and secret-based authentication; register a new client.');
+      if (authKind(metadata) !== authKind(before.metadata)) {
+        throw new AppError('invalid_request', 'Invalid body: "token_endpoint_auth_method": a client cannot switch between public ("none"), secret-based and key-based ("private_key_jwt") authentication; register a new client.');
       }
       assertMayManageTrustedClient(request.principal, metadata, 'make this client trusted');
       await validateWithProvider(request, { ...metadata, client_id: id });
@@ -169,7 +178,7 @@ export const clientRoutes = [
     async handler(request) {
       const { id } = request.params;
       const client = await manageableClient(request, id, 'rotate the secret of this client');
-      if (!client.confidential) throw new AppError('invalid_request', `Client "${id}" is public (token_endpoint_auth_method "none") and has no secret.`);
+      if (!client.confidential) throw new AppError('invalid_request', `Client "${id}" authenticates with token_endpoint_auth_method "${String(client.metadata['token_endpoint_auth_method'])}" and has no secret.`);
       const secret = await request.app.clients.rotateSecret(request.tenant, id);
       if (!secret) throw new AppError('not_found', `There is no client "${id}".`);
       request.pool.evict(request.tenant);

@@ -17,6 +17,7 @@ const securityPolicy = z
   .object({
     password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().optional(),
     mfa: z.enum(['off', 'optional', 'required']).optional(),
+    require_pkce: z.boolean().optional(),
   })
   .strict();
 
@@ -38,7 +39,7 @@ const tenantOut = z.object({
   issuer: z.string(),
   custom_host: z.string().nullable(),
   branding: z.object({ accent_color: z.string().optional(), logo_url: z.string().optional() }),
-  security_policy: z.object({ password: z.object({ min_length: z.number().optional() }).optional(), mfa: z.string().optional() }),
+  security_policy: z.object({ password: z.object({ min_length: z.number().optional() }).optional(), mfa: z.string().optional(), require_pkce: z.boolean().optional() }),
   ...timestamps,
 });
 
@@ -52,6 +53,8 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
     security_policy: {
       ...(tenant.securityPolicy?.password ? { password: { min_length: tenant.securityPolicy.password.minLength } } : {}),
       ...(tenant.securityPolicy?.mfa ? { mfa: tenant.securityPolicy.mfa } : {}),
+      // Tenants from before the setting have none: they require PKCE of public clients only.
+      require_pkce: tenant.securityPolicy?.requirePkce === true,
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -85,6 +88,7 @@ function changesOf(input: Editable): Partial<Tenant> {
           securityPolicy: {
             ...(input.security_policy.password ? { password: { ...(input.security_policy.password.min_length ? { minLength: input.security_policy.password.min_length } : {}) } } : {}),
             ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
+            ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
           },
         }
       : {}),
