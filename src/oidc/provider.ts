@@ -8,6 +8,7 @@ import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
+import type { PageTenant } from '../http/views.js';
 import { claimsByScope, findAccountFor } from './claims.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
@@ -20,7 +21,8 @@ import { resourceIndicatorsFor } from './resources.js';
 import { ttl } from './ttl.js';
 
 export interface ProviderDeps {
-  tenant: { id: string; name: string };
+  /** the tenant as its pages show it (the error and logout pages are the provider's) */
+  tenant: PageTenant;
   issuer: string;
   keys: TenantKeys;
   store: Store;
