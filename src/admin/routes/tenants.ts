@@ -20,8 +20,10 @@ function checkedBy(problemOf: (value: string) => string | undefined, maxLength: 
 
 const branding = z
   .object({
-    accent_color: checkedBy(accentColorProblem, 7).optional(),
-    logo_url: checkedBy(logoUrlProblem, LOGO_URL_MAX_LENGTH).optional(),
+    accent_color: checkedBy(accentColorProblem, 7).describe('#rrggbb; themes buttons, links and focus rings').optional(),
+    logo_url: checkedBy(logoUrlProblem, LOGO_URL_MAX_LENGTH)
+      .describe('an https:// image URL, not SVG, data: or http:; its origin is added to the img-src of the tenant’s pages')
+      .optional(),
   })
   .strict();
 
@@ -29,7 +31,7 @@ const securityPolicy = z
   .object({
     password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().optional(),
     // Second factors do not exist yet: accepting "required" would promise a protection no sign-in gives.
-    mfa: z.literal('off', { error: 'MFA is not available yet: only "off" is accepted until second factors are enforced' }).optional(),
+    mfa: z.literal('off', { error: 'MFA is not available yet: only "off" is accepted until second factors are enforced' }).describe('second factors are not available yet: only "off"').optional(),
   })
   .strict();
 
