@@ -6,6 +6,7 @@ import { accountRouter } from './account/router.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
+import { brandingRouter } from './http/branding.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
@@ -27,7 +28,7 @@ export interface Gatehouse {
 
 /**
  * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
- * resolution -> our routes (interactions, account) or the tenant's oidc-provider.
+ * resolution -> our routes (interactions, account, the tenant's branding stylesheet) or the tenant's oidc-provider.
  */
 export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
   // Koa's own proxy support believes the left-most X-Forwarded-For entry and any peer's
@@ -39,7 +40,8 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const interactions = interactionRouter(app);
   const account = accountRouter(app);
   const admin = adminRouter(app, pool);
-  const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods()]);
+  const branding = brandingRouter();
+  const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods(), branding.routes(), branding.allowedMethods()]);
 
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);

@@ -47,9 +47,8 @@ export function accountRouter(app: AppContext): Router {
     return config;
   };
   const page = (ctx: Context, name: string, title: string, locals: Record<string, unknown>) => {
-    const tenant = tenantOf(ctx);
     ctx.set('Cache-Control', 'no-store');
-    return renderPage(name, { title, tenant: { id: tenant.id, name: tenant.name }, requestId: ctx.state.requestId as string, ...locals });
+    return renderPage(name, { title, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, ...locals });
   };
 
   router.get('/', async (ctx) => {

@@ -4,14 +4,18 @@ import { AppError } from '../errors.js';
 
 /** A tenant: its own issuer, keys, users and clients. `system` holds the operators. */
 export interface TenantBranding {
-  /** `#rrggbb` */
+  /** `#rrggbb` (`accentColorProblem`) */
   accentColor?: string;
+  /** an https image URL, not SVG (`logoUrlProblem`) */
   logoUrl?: string;
 }
 
 export interface TenantSecurityPolicy {
   password?: { minLength?: number };
-  /** second factor: not yet enforced (next issues), stored so operators can set it now */
+  /**
+   * second factor: not available yet, so the admin API accepts only `off`; tenants stored earlier
+   * may hold the others, which nothing enforces (a warning is logged when such a tenant is loaded)
+   */
   mfa?: 'off' | 'optional' | 'required';
   /**
    * PKCE for every client, confidential ones included (public clients always need it). Tenants

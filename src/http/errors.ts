@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
-import { renderPage } from './views.js';
+import { renderPage, type PageTenant } from './views.js';
 
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -39,10 +39,10 @@ export function errorHandler(): Middleware {
       if (error.code === 'too_many_requests' && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '60');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        const tenant = ctx.state.tenant as { id: string; name: string } | undefined;
+        const tenant = ctx.state.tenant as PageTenant | undefined;
         ctx.body = await renderPage('error', {
           title: 'Error',
-          tenant: tenant ? { id: tenant.id, name: tenant.name } : { id: '', name: 'Gatehouse' },
+          tenant: tenant ?? { id: '', name: 'Gatehouse' },
           requestId: ctx.state.requestId as string,
           heading: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
           message: error.message,

@@ -45,7 +45,7 @@ export class StepContext {
     this.ctx.set('Cache-Control', 'no-store');
     this.ctx.body = await renderPage(page, {
       title,
-      tenant: { id: this.tenant.id, name: this.tenant.name },
+      tenant: this.tenant,
       requestId: this.ctx.state.requestId as string,
       abortUrl: `${this.base}/abort`,
       csrfToken: this.csrfToken,

@@ -1,7 +1,5 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { renderPage } from '../http/views.js';
-
-type Tenant = { id: string; name: string };
+import { renderPage, type PageTenant } from '../http/views.js';
 
 function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
   const value = ctx.get('x-request-id');
@@ -12,7 +10,7 @@ function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
  * The provider's own pages (protocol errors shown to a browser, logout confirmation, signed-out
  * notice) rendered with our templates instead of oidc-provider's built-in ones.
  */
-export function pagesFor(tenant: Tenant) {
+export function pagesFor(tenant: PageTenant) {
   const renderError: NonNullable<Configuration['renderError']> = async (ctx, out, error) => {
     const status = (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status ?? 500;
     ctx.type = 'html';

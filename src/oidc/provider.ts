@@ -8,6 +8,7 @@ import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
+import type { PageTenant } from '../http/views.js';
 import { claimsByScope, findAccountFor } from './claims.js';
 import { clientAuthentication, pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
@@ -21,8 +22,8 @@ import { resourceIndicatorsFor } from './resources.js';
 import { ttl } from './ttl.js';
 
 export interface ProviderDeps {
-  /** `requirePkce`: the tenant's `security_policy.require_pkce` */
-  tenant: { id: string; name: string; requirePkce: boolean };
+  /** the tenant as its pages show it (the error and logout pages are the provider's); `requirePkce`: its `security_policy.require_pkce` */
+  tenant: PageTenant & { requirePkce: boolean };
   issuer: string;
   keys: TenantKeys;
   store: Store;

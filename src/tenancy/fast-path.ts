@@ -29,6 +29,8 @@ export function protocolFastPath(options: { pool: TenantPool; logger: Logger; pu
     req.headers['x-request-id'] = requestId;
     res.setHeader('X-Request-Id', requestId);
     for (const [name, value] of headers) res.setHeader(name, value);
+    // The provider's error and logout pages show the tenant's logo, as the Koa route's pages do.
+    res.setHeader('Content-Security-Policy', tenant.contentSecurityPolicy);
     const started = performance.now();
     const path = url.split('?', 1)[0]!;
     res.once('finish', () => {

@@ -6,7 +6,7 @@ export const tenantPath = /^\/t\/([^/?]+)(\/[^?]*)?/;
 
 /** Paths under a tenant that our own routes serve; everything else is the tenant's provider's. */
 export function isOwnRoute(rest: string): boolean {
-  return rest.startsWith('/interaction/') || rest === '/account' || rest.startsWith('/account/');
+  return rest.startsWith('/interaction/') || rest === '/account' || rest.startsWith('/account/') || rest === '/branding.css';
 }
 
 /**

@@ -27,6 +27,8 @@ export function resolveTenant(app: AppContext, pool: TenantPool, ownRoutes: Midd
     if (!tenant) throw new AppError('tenant_not_found', `There is no tenant named "${id.slice(0, 64)}".`);
     ctx.state.tenant = tenant;
     ctx.state.tenantId = tenant.id;
+    // The tenant's pages may show its logo: its policy names the logo's origin (errors below too).
+    ctx.set('Content-Security-Policy', tenant.contentSecurityPolicy);
 
     if (isOwnRoute(match[2] ?? '')) return ownRoutes(ctx, next);
 

@@ -4,8 +4,11 @@ import type Provider from 'oidc-provider';
 import { createOidcAccountIndex, type OidcAccountIndex } from '../../adapters/oidc-adapter.js';
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
+import { acceptedBranding } from '../domain/branding.js';
 import type { Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
+import { pageBrandingFor, type PageBranding } from '../http/branding.js';
+import { contentSecurityPolicy } from '../http/security-headers.js';
 import { buildProvider } from '../oidc/provider.js';
 
 /** The composition root of one tenant: its provider and the values its routes need. */
@@ -26,6 +29,10 @@ export interface TenantContext {
   jwks: ReturnType<typeof createLocalJWKSet>;
   /** the provider's sessions and grants by account, for ending them (`oidc/end-sessions.ts`) */
   byAccount: OidcAccountIndex;
+  /** what every page of the tenant shows of its branding (`views/layout.ejs`) */
+  branding: PageBranding;
+  /** the CSP of the tenant's responses: the default one, plus the logo's origin in `img-src` */
+  contentSecurityPolicy: string;
 }
 
 /** The public half of a private JWK. */
@@ -46,8 +53,16 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   }
   const issuer = issuerFor(app.config, tenant._id);
   const name = tenant.displayName;
+  const accepted = acceptedBranding(tenant.branding);
+  if (accepted.refused.length) {
+    app.logger.warn({ tenant: tenant._id, fields: accepted.refused }, 'tenant branding not shown: stored values break the current rules; set them again through the admin API');
+  }
+  if (tenant.securityPolicy?.mfa && tenant.securityPolicy.mfa !== 'off') {
+    app.logger.warn({ tenant: tenant._id, mfa: tenant.securityPolicy.mfa }, 'tenant security_policy.mfa is stored but MFA is not available yet: it is not enforced');
+  }
+  const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
   const provider = buildProvider({
-    tenant: { id: tenant._id, name, requirePkce: tenant.securityPolicy?.requirePkce === true },
+    tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,
     keys,
     store: app.store,
@@ -72,5 +87,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
     byAccount: createOidcAccountIndex(app.store, tenant._id),
+    branding,
+    contentSecurityPolicy: contentSecurityPolicy(branding.logoUrl ? [new URL(branding.logoUrl).origin] : []),
   };
 }

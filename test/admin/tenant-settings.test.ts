@@ -25,10 +25,10 @@ describe("a tenant's own admins", () => {
     const changed = await call(gh, token, 'PATCH', '/tenants/initech', {
       display_name: 'Initech Inc.',
       branding: { accent_color: '#112233', logo_url: 'https://cdn.initech.example/logo.png' },
-      security_policy: { password: { min_length: 14 }, mfa: 'optional' },
+      security_policy: { password: { min_length: 14 }, mfa: 'off' },
     });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
-    expect(changed.body).toMatchObject({ display_name: 'Initech Inc.', branding: { accent_color: '#112233' }, security_policy: { password: { min_length: 14 }, mfa: 'optional' } });
+    expect(changed.body).toMatchObject({ display_name: 'Initech Inc.', branding: { accent_color: '#112233' }, security_policy: { password: { min_length: 14 }, mfa: 'off' } });
     const events = await call(gh, token, 'GET', '/tenants/initech/audit-events?type=tenant.updated');
     expect(events.body.items![0]).toMatchObject({ actor: { type: 'client', id: 'initech-ops', tenant: 'initech' } });
   });

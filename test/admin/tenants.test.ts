@@ -98,9 +98,9 @@ describe('tenants', () => {
     expect(discovery.issuer).toBe(gh.issuer('globex'));
 
     expect((await call(gh, root, 'GET', '/tenants/globex')).body['display_name']).toBe('Globex');
-    const updated = await call(gh, root, 'PATCH', '/tenants/globex', { display_name: 'Globex Corp', security_policy: { mfa: 'optional', password: { min_length: 12 } } });
+    const updated = await call(gh, root, 'PATCH', '/tenants/globex', { display_name: 'Globex Corp', security_policy: { mfa: 'off', password: { min_length: 12 } } });
     expect(updated.status).toBe(200);
-    expect(updated.body).toMatchObject({ display_name: 'Globex Corp', security_policy: { mfa: 'optional', password: { min_length: 12 } } });
+    expect(updated.body).toMatchObject({ display_name: 'Globex Corp', security_policy: { mfa: 'off', password: { min_length: 12 } } });
 
     const events = await call(gh, root, 'GET', '/tenants/globex/audit-events');
     expect(events.body.items!.map((event) => event['type'])).toEqual(['tenant.updated', 'tenant.created']);

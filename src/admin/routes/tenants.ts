@@ -1,22 +1,37 @@
 import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
+import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
 import { SYSTEM_TENANT, type Tenant } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
 
+/** A string checked by one of `domain/branding.ts`'s rules, which the pages apply again when they render. */
+function checkedBy(problemOf: (value: string) => string | undefined, maxLength: number) {
+  return z
+    .string()
+    .max(maxLength)
+    .superRefine((value, ctx) => {
+      const problem = problemOf(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
+
 const branding = z
   .object({
-    accent_color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #2563eb').optional(),
-    logo_url: z.string().url().max(2048).startsWith('https://', 'must be an https: URL').optional(),
+    accent_color: checkedBy(accentColorProblem, 7).describe('#rrggbb; themes buttons, links and focus rings').optional(),
+    logo_url: checkedBy(logoUrlProblem, LOGO_URL_MAX_LENGTH)
+      .describe('an https:// image URL, not SVG, data: or http:; its origin is added to the img-src of the tenant’s pages')
+      .optional(),
   })
   .strict();
 
 const securityPolicy = z
   .object({
     password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().optional(),
-    mfa: z.enum(['off', 'optional', 'required']).optional(),
+    // Second factors do not exist yet: accepting "required" would promise a protection no sign-in gives.
+    mfa: z.literal('off', { error: 'MFA is not available yet: only "off" is accepted until second factors are enforced' }).describe('second factors are not available yet: only "off"').optional(),
     require_pkce: z.boolean().optional(),
   })
   .strict();
