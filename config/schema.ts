@@ -210,7 +210,8 @@ export const configSchema = z
         /**
          * Let Gatehouse call URLs that clients registered (back-channel logout, `jwks_uri`, ...) when
          * they resolve to loopback, private or other special-use addresses. Off: such calls are refused
-         * so a client registration cannot make Gatehouse reach into its own network (SSRF).
+         * so a client registration cannot make Gatehouse reach into its own network (SSRF); only
+         * development mode still reaches loopback URLs (src/oidc/outbound.ts).
          */
         allowPrivateNetworkFetch: flag().default(false),
       })

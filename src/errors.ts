@@ -38,16 +38,24 @@ const statusByCode: Record<AppErrorCode, number> = {
   server_error: 500,
 };
 
+/** A way forward from an error page (shown to browsers only), e.g. "Start again" at the client. */
+export interface ErrorLink {
+  href: string;
+  label: string;
+}
+
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly status: number;
+  readonly link: ErrorLink | undefined;
 
   constructor(
     readonly code: AppErrorCode,
     message: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; link?: ErrorLink | undefined },
   ) {
     super(message, options);
     this.status = options?.status ?? statusByCode[code];
+    this.link = options?.link;
   }
 }

@@ -114,6 +114,11 @@ export function accountRouter(app: AppContext): Router {
     try {
       tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
     } catch (error) {
+      if (error instanceof oidc.AuthorizationResponseError && error.error === 'access_denied') {
+        // The user pressed Cancel: a choice, not a failure.
+        ctx.body = await page(ctx, 'cancelled', 'Sign-in cancelled', { backUrl: pathOf(tenant), backLabel: 'Back to your account' });
+        return;
+      }
       ctx.state.log?.info({ err: error }, 'account console sign-in did not complete');
       ctx.status = 400;
       ctx.body = await page(ctx, 'error', 'Sign-in failed', {

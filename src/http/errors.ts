@@ -47,6 +47,8 @@ export function errorHandler(): Middleware {
           heading: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
           message: error.message,
           status: error.status,
+          backUrl: error.link?.href,
+          backLabel: error.link?.label,
         });
       } else {
         ctx.body = { error: error.code, error_description: error.message };

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { formBody } from '../http/forms.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import { nextStep } from './policy.js';
+import { clientOfInteraction, rememberClient, startAgainUrl } from './start-again.js';
 import { StepContext, type InteractionStep } from './step.js';
 import { abort } from './steps/abort.js';
 import { changePasswordStep } from './steps/change-password.js';
@@ -18,6 +19,12 @@ const steps: Record<string, InteractionStep> = {
   [consentStep.name]: consentStep,
 };
 
+/** The expired-page error, with a way to start again where the client registered one. */
+async function expired(ctx: Context, tenant: TenantContext, message: string): Promise<AppError> {
+  const href = await startAgainUrl(tenant, await clientOfInteraction(ctx, tenant, ctx.params['uid']));
+  return new AppError('interaction_expired', message, { link: href ? { href, label: 'Start again' } : undefined });
+}
+
 /** Loads the interaction this browser is in; it must be the one named in the URL. */
 async function load(ctx: Context, app: AppContext): Promise<StepContext> {
   const tenant = ctx.state.tenant as TenantContext;
@@ -26,14 +33,16 @@ async function load(ctx: Context, app: AppContext): Promise<StepContext> {
     interaction = await tenant.provider.interactionDetails(ctx.req, ctx.res);
   } catch (error) {
     if (error instanceof errors.SessionNotFound) {
-      throw new AppError('interaction_expired', 'This sign-in page has expired or was opened in another browser. Go back to the application and sign in again.');
+      throw await expired(ctx, tenant, 'This sign-in page has expired or was opened in another browser. Go back to the application and sign in again.');
     }
     throw error;
   }
   if (interaction.uid !== ctx.params['uid']) {
-    throw new AppError('interaction_expired', 'This sign-in page does not belong to your current sign-in. Go back to the application and sign in again.');
+    throw await expired(ctx, tenant, 'This sign-in page does not belong to your current sign-in. Go back to the application and sign in again.');
   }
-  return new StepContext(ctx, app, tenant, interaction);
+  const step = new StepContext(ctx, app, tenant, interaction);
+  rememberClient(ctx, tenant, step.base, String(interaction.params['client_id']), app.config.publicUrl.startsWith('https:'));
+  return step;
 }
 
 /**
@@ -47,6 +56,14 @@ export function interactionRouter(app: AppContext): Router {
   router.get('/', async (ctx) => {
     const step = await load(ctx, app);
     await steps[nextStep(step.interaction)]!.render(step);
+  });
+
+  // A GET on a step's POST URL is a reload (or a restored tab) after a POST, e.g. a wrong password:
+  // send the browser to the interaction's own URL, which shows whatever step is due now.
+  router.get('/:step', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(`${new URL((ctx.state.tenant as TenantContext).issuer).pathname}/interaction/${encodeURIComponent(ctx.params['uid']!)}`);
   });
 
   router.post('/abort', body, async (ctx) => {

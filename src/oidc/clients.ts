@@ -20,6 +20,8 @@ export function accountClientMetadata(issuer: string): ClientMetadata {
     response_types: ['code'],
     redirect_uris: [`${issuer}/account/callback`],
     post_logout_redirect_uris: [`${issuer}/account`],
+    // Where an expired sign-in page sends its user to start again (src/interactions/start-again.ts).
+    client_uri: `${issuer}/account`,
     first_party: true,
   };
 }
@@ -45,4 +47,17 @@ export function clientFinder(tenant: string, issuer: string, clients: ClientRepo
     }
     return found.secretHash ? { ...found.metadata, client_secret: secretForProvider(found.secretHash) } : found.metadata;
   };
+}
+
+/**
+ * Where a user can start signing in to a client again: its `initiate_login_uri` (OIDC Registration
+ * 2: the client's own "log me in" URL), else its `client_uri` (home page); only http(s) URLs. The
+ * provider validates both when it loads a client, and a client it refuses to load offers none.
+ */
+export function startAgainUrlOf(client: { initiateLoginUri?: string | undefined; clientUri?: string | undefined } | undefined): string | undefined {
+  for (const candidate of [client?.initiateLoginUri, client?.clientUri]) {
+    const protocol = candidate ? URL.parse(candidate)?.protocol : undefined;
+    if (protocol === 'https:' || protocol === 'http:') return candidate;
+  }
+  return undefined;
 }

@@ -1,10 +1,14 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { renderPage, type PageTenant } from '../http/views.js';
+import { startAgainUrlOf } from './clients.js';
 
 function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
   const value = ctx.get('x-request-id');
   return value || undefined;
 }
+
+/** How the cancel button reaches the provider (src/interactions/steps/abort.ts). */
+export const ABORTED = { error: 'access_denied', error_description: 'End-User aborted interaction' } as const;
 
 /**
  * The provider's own pages (protocol errors shown to a browser, logout confirmation, signed-out
@@ -14,6 +18,19 @@ export function pagesFor(tenant: PageTenant) {
   const renderError: NonNullable<Configuration['renderError']> = async (ctx, out, error) => {
     const status = (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status ?? 500;
     ctx.type = 'html';
+    if (out.error === ABORTED.error && out.error_description === ABORTED.error_description) {
+      // The user pressed Cancel and the client cannot be redirected to (it is gone, or its
+      // redirect URI is): nothing went wrong, so say what happened and offer a way back.
+      const { client } = ctx.oidc;
+      ctx.body = await renderPage('cancelled', {
+        title: 'Sign-in cancelled',
+        tenant,
+        requestId: requestIdOf(ctx),
+        clientName: client?.clientName ?? undefined,
+        backUrl: startAgainUrlOf(client),
+      });
+      return;
+    }
     ctx.body = await renderPage('error', {
       title: 'Something went wrong',
       tenant,

@@ -16,6 +16,7 @@ import { clientFinder } from './clients.js';
 import { subscribeToEvents } from './events.js';
 import { baseFeatures } from './features.js';
 import { interactionPolicyFor } from './interaction-policy.js';
+import { outboundFetch, type OutboundPolicy } from './outbound.js';
 import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
@@ -33,8 +34,8 @@ export interface ProviderDeps {
   roles: RoleRepository;
   logger: Logger;
   attempts: AttemptWindows;
-  /** see `http.allowPrivateNetworkFetch` */
-  allowPrivateNetworkFetch: boolean;
+  /** which special-use addresses outbound requests may reach (`http.allowPrivateNetworkFetch`, mode) */
+  outbound: OutboundPolicy;
 }
 
 /**
@@ -99,12 +100,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
     renderError: pages.renderError,
-    // oidc-provider refuses special-use addresses through its own dispatcher (SSRF protection);
-    // dropping that dispatcher is the operator's explicit opt-in.
-    fetch: (url, options) => {
-      if (deps.allowPrivateNetworkFetch) delete (options as { dispatcher?: unknown }).dispatcher;
-      return fetch(url, options);
-    },
+    fetch: outboundFetch(deps.outbound, deps.logger),
     ttl,
   };
 

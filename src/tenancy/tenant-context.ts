@@ -72,7 +72,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     roles: app.roles,
     logger: app.logger.child({ tenant: tenant._id }),
     attempts: app.attempts,
-    allowPrivateNetworkFetch: app.config.http.allowPrivateNetworkFetch,
+    outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
   const cookieKeys = keys.cookieKeys;

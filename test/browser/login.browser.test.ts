@@ -310,4 +310,35 @@ describe('login pages and account console in headless Chromium', () => {
 
     expectNoProblems(problems);
   });
+
+  it('shows the login form again on a reload after a wrong password, whether Chromium resubmits the POST or asks for the URL again', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    await interceptRelyingParty(page);
+    await page.goto((await thirdPartyAuthorizationUrl()).url);
+    await signIn(page, 'not the password');
+    await page.waitForLoadState();
+    const stepUrl = page.url();
+    expect(stepUrl).toMatch(/\/interaction\/[^/]+\/login$/);
+
+    // A real reload: Chromium sends the POST again, which is answered like the first.
+    const reloaded = await page.reload();
+    expect(reloaded?.request().method()).toBe('POST');
+    expect(reloaded?.status()).toBe(401);
+    expect((await page.getByRole('alert').textContent())?.trim()).toBe('Incorrect username or password.');
+
+    // The step's URL asked for again (Enter in the address bar, a restored tab) is a GET.
+    const again = await page.goto(stepUrl);
+    expect(again?.request().method()).toBe('GET');
+    expect(again?.status()).toBe(200);
+    expect(again?.headers()['content-type']).toMatch(/^text\/html/);
+    expect(again?.headers()['cache-control']).toBe('no-store');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+
+    // The form shown there signs in (signIn checks that the POST is answered with a redirect).
+    await signIn(page);
+    await page.waitForLoadState();
+
+    problems.console = problems.console.filter((line) => !/status of 401/.test(line));
+    expectNoProblems(problems);
+  });
 });

@@ -3,13 +3,13 @@
  * counts as none, never a 500), their grants and tokens are revoked, introspection says inactive,
  * and relying parties with a back-channel logout URI are told (OIDC Back-Channel Logout 1.0).
  */
-import { createServer, type Server } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, expectRedirect } from '../helpers/browser.js';
-import { TEST_PASSWORD, freePort, seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
+import { TEST_PASSWORD, seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, relyingParty } from '../helpers/login.js';
+import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
 import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
 
 const BCL_REDIRECT = 'http://127.0.0.1:9/bcl';
@@ -17,29 +17,17 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
 let gh: TestGatehouse;
 let root: string;
-let rpServer: Server;
-let rpPort: number;
-/** logout tokens the relying party's back-channel endpoint received, by path */
-const received: Array<{ path: string; token: string }> = [];
+let receiver: BackchannelReceiver;
 
 beforeAll(async () => {
   // The relying party's back-channel endpoint is on loopback, which is refused by default.
   gh = await startGatehouse({ bootstrap: BOOTSTRAP, http: { allowPrivateNetworkFetch: true, shutdownGraceMs: 1000 } });
   root = await adminToken(gh);
-  rpPort = await freePort();
-  rpServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', token: new URLSearchParams(body).get('logout_token') ?? '' });
-      // `/broken` plays a relying party that is down: delivery fails, the admin's change must not.
-      res.writeHead(req.url === '/broken' ? 500 : 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => rpServer.listen(rpPort, '127.0.0.1', resolve));
+  // `/broken` plays a relying party that is down: delivery fails, the admin's change must not.
+  receiver = await startBackchannelReceiver((path) => (path === '/broken' ? 500 : 200));
 });
 afterAll(async () => {
-  await new Promise((resolve) => rpServer.close(resolve));
+  await receiver.close();
   await gh.stop();
 });
 
@@ -61,7 +49,7 @@ async function signedIn(tenantId: string, backchannelPath = '/backchannel'): Pro
   const { clientSecret } = await gh.app.clients.create(tenantId, {
     client_id: 'bcl-app',
     redirect_uris: [BCL_REDIRECT],
-    backchannel_logout_uri: `http://127.0.0.1:${rpPort}${backchannelPath}`,
+    backchannel_logout_uri: `http://127.0.0.1:${receiver.port}${backchannelPath}`,
     backchannel_logout_session_required: true,
     grant_types: ['authorization_code'],
     response_types: ['code'],
@@ -137,7 +125,7 @@ async function expectLogoutToken(token: string, signed: SignedIn): Promise<void>
 }
 
 function tokensFor(tenantId: string, path = '/backchannel'): string[] {
-  return received.filter((entry) => entry.path === path && decodeJwt(entry.token).iss === gh.issuer(tenantId)).map((entry) => entry.token);
+  return receiver.received.filter((entry) => entry.path === path && decodeJwt(entry.token).iss === gh.issuer(tenantId)).map((entry) => entry.token);
 }
 
 async function auditDetails(tenantId: string, type: string): Promise<unknown> {

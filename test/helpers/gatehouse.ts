@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../config/load.js';
 import type { ConfigInput } from '../../config/schema.js';
 import type { AppContext } from '../../src/app-context.js';
@@ -25,8 +25,11 @@ export interface TestGatehouse extends Running {
   issuer(tenant: string): string;
 }
 
-/** Boots a real Gatehouse on loopback with the in-memory store (or what `overrides` say). */
-export async function startGatehouse(overrides: ConfigInput = {}, options: BootOptions = {}): Promise<TestGatehouse> {
+/**
+ * Boots a real Gatehouse on loopback with the in-memory store (or what `overrides` say). `logger`
+ * lets a test read the log (pino writing to a stream of its own).
+ */
+export async function startGatehouse(overrides: ConfigInput = {}, { logger, ...options }: BootOptions & { logger?: Logger } = {}): Promise<TestGatehouse> {
   const port = overrides.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const config = loadConfig({
@@ -42,7 +45,7 @@ export async function startGatehouse(overrides: ConfigInput = {}, options: BootO
       ...overrides,
     },
   });
-  const running = await boot(config, pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }), options);
+  const running = await boot(config, logger ?? pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }), options);
   return { ...running, origin, issuer: (tenant) => `${origin}/t/${tenant}` };
 }
 

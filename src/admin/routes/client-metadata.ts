@@ -41,6 +41,9 @@ function uri(allowPrivateUse: boolean) {
 /** An https URL (http on loopback only), at most 2048 characters. */
 export const webUrl = uri(false);
 
+/** OIDC Registration 2 requires https for `initiate_login_uri`, even on loopback. */
+const httpsUrl = webUrl.refine((value) => value.startsWith('https:'), 'must be an https URL');
+
 /**
  * A redirect URI: https, http on loopback, or a native app's private-use scheme. The provider's
  * own check then decides which of these the client's `application_type` allows.
@@ -82,6 +85,7 @@ export const clientFields = {
   require_pkce: z.boolean(),
   scope: scopeString,
   client_uri: webUrl,
+  initiate_login_uri: httpsUrl,
   logo_uri: webUrl,
   policy_uri: webUrl,
   tos_uri: webUrl,
@@ -92,7 +96,7 @@ export const clientFields = {
 };
 
 /** Fields a PATCH may remove with `null`. */
-export const removableFields = ['scope', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'require_pkce'] as const;
+export const removableFields = ['scope', 'client_uri', 'initiate_login_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'require_pkce'] as const;
 
 /** A client as the API returns it; never the secret (only create and rotate add `client_secret`). */
 export const clientOut = z.object({
@@ -110,6 +114,7 @@ export const clientOut = z.object({
   require_pkce: z.boolean().optional(),
   scope: z.string().optional(),
   client_uri: z.string().optional(),
+  initiate_login_uri: z.string().optional(),
   logo_uri: z.string().optional(),
   policy_uri: z.string().optional(),
   tos_uri: z.string().optional(),
