@@ -20,17 +20,17 @@ beforeAll(async () => {
 afterAll(() => gh.stop());
 
 interface SignIn {
+  browser: Browser;
   /** the consent page, when one was shown */
   consent: Page | undefined;
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
 }
 
 /**
- * Signs alice in from a new browser (no session, so no single sign-on) without `prompt=consent`
+ * Signs alice in, from a new browser unless given one (no session, so no single sign-on), without `prompt=consent`
  * unless `extra` asks for it, allows whatever consent page appears, and redeems the code.
  */
-async function signIn(rp: client.Configuration, redirectUri: string, scope: string, extra: Record<string, string> = {}): Promise<SignIn> {
-  const browser = new Browser(gh.origin);
+async function signIn(rp: client.Configuration, redirectUri: string, scope: string, extra: Record<string, string> = {}, browser = new Browser(gh.origin)): Promise<SignIn> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, ...extra });
@@ -46,7 +46,7 @@ async function signIn(rp: client.Configuration, redirectUri: string, scope: stri
     callback = expectRedirect(await browser.submit(consent, 'form[action$="/consent"]', {}, redirectUri));
   }
   const tokens = await client.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
-  return { consent, tokens };
+  return { browser, consent, tokens };
 }
 
 /** The scopes a consent page asks for, by name. */
@@ -82,6 +82,25 @@ describe('remembered consent', () => {
     expect(askedScopes(wider.consent!)).toEqual(['email']);
     expect(wider.tokens.claims()).toMatchObject({ preferred_username: 'alice', email: 'alice@example.com' });
     expect((await signIn(rp, tenant.client.redirectUri, 'openid email profile')).consent).toBeUndefined();
+  });
+
+  it('remembers API scopes per API, and survives RP-initiated logout', async () => {
+    const { tenant, rp } = await tenantWithWebApp('apiscopes');
+    const resource = { resource: tenant.api };
+    expect(askedScopes((await signIn(rp, tenant.client.redirectUri, 'openid read', resource)).consent!)).toEqual(['openid', 'read']);
+    const again = await signIn(rp, tenant.client.redirectUri, 'openid read', resource);
+    expect(again.consent).toBeUndefined();
+    expect(again.tokens.scope?.split(' ')).toContain('read');
+    const more = await signIn(rp, tenant.client.redirectUri, 'openid read write', resource);
+    expect(askedScopes(more.consent!)).toEqual(['write']);
+
+    // Logout revokes the session's grant (its refresh token dies); what the user allowed stays.
+    const { browser } = more;
+    const endSession = client.buildEndSessionUrl(rp, { id_token_hint: more.tokens.id_token! });
+    const confirm = expectPage(await browser.navigate(endSession.href, {}, 'http://127.0.0.1:9/'));
+    expect(expectPage(await browser.submit(confirm, 'form', {}, 'http://127.0.0.1:9/', { button: { name: 'logout', value: 'yes' } })).status).toBe(200);
+    await expect(client.refreshTokenGrant(rp, more.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await signIn(rp, tenant.client.redirectUri, 'openid read write', resource, browser)).consent).toBeUndefined();
   });
 
   it('keeps refresh tokens working, and prompt=consent still shows the page', async () => {
@@ -126,6 +145,17 @@ describe('remembered consent', () => {
     expect(other.consent!.$('h1').text()).toContain('Single Page App');
     expect((await signIn(spa, tenant.publicClient.redirectUri, 'openid profile')).consent).toBeUndefined();
     expect((await signIn(rp, tenant.client.redirectUri, 'openid profile')).consent).toBeUndefined();
+  });
+
+  it('still asks a native app every time: its identity cannot be assured (RFC 8252 8.6)', async () => {
+    const { tenant } = await tenantWithWebApp('native');
+    const redirectUri = 'http://127.0.0.1:9/native';
+    await gh.app.clients.create(tenant.id, { client_id: 'cli-app', client_name: 'CLI App', application_type: 'native', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' });
+    const native = await relyingParty(gh, tenant.id, 'cli-app');
+    expect(askedScopes((await signIn(native, redirectUri, 'openid profile')).consent!)).toEqual(['openid', 'profile']);
+    const again = await signIn(native, redirectUri, 'openid profile');
+    expect(again.consent).toBeDefined();
+    expect(askedScopes(again.consent!)).toEqual([]);
   });
 
   it('does not carry consent over to a new client registered under a deleted client’s id', async () => {
