@@ -9,6 +9,13 @@ import { CONSENT_MODEL } from './consents.js';
  */
 export type EndSessionsReason = 'user_disabled' | 'user_deleted';
 
+/**
+ * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
+ * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
+ * "sign out everywhere") decides here whether consent outlives it.
+ */
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true };
+
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
 }
@@ -32,7 +39,7 @@ export interface EndedSessions {
   sessions: number;
   /** grants revoked, each with its access and refresh tokens and codes */
   grants: number;
-  /** clients whose remembered consent was forgotten (`consents.ts`): they ask again */
+  /** clients whose remembered consent was forgotten (`consents.ts`): they will ask again */
   consents: number;
   /** one per client of an ended session that has a back-channel logout URI */
   backchannelLogouts: BackchannelLogoutResult[];
@@ -109,8 +116,9 @@ async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boo
 /**
  * Ends every session of an account in one tenant: each is removed from the store (its browser
  * then has no session), the relying parties it signed in to that have a back-channel logout URI are
- * sent a logout token, grants are revoked with their tokens, and remembered consent is forgotten. Safe to repeat and to run in
- * parallel: each session and grant is ended by exactly one caller.
+ * sent a logout token, grants are revoked with their tokens, and remembered consent is forgotten
+ * (for the reasons that say so). Safe to repeat and to run in parallel: each session and grant is
+ * ended by exactly one caller.
  *
  * Callers first make the account unusable (disable or delete it), so no new session or token can
  * be issued for it while this runs; one saved by a request already in flight still cannot be used,
@@ -131,7 +139,7 @@ export async function endSessionsOf(tenant: TenantSessions, accountId: string, o
   // Every grant of the account, also those of no live session (offline access outlives sessions).
   for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
   for (const revoked of await Promise.all([...grantIds].map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
-  // Remembered consent too, so an account enabled again is asked before any client gets access.
+  if (!forgetsConsent[options.reason]) return result;
   for await (const page of pagesOf(tenant.byAccount, CONSENT_MODEL, accountId)) {
     for (const removed of await Promise.all(page.map(({ id }) => tenant.byAccount.remove(CONSENT_MODEL, id)))) if (removed) result.consents += 1;
   }

@@ -136,6 +136,41 @@ describe('remembered consent', () => {
     expect(askedScopes(after.consent!)).toEqual(['openid', 'profile']);
   });
 
+  it('leaves no consent behind when it is given while or after an admin disables the user', async () => {
+    const { tenant, rp } = await tenantWithWebApp('race');
+    const user = `/tenants/${tenant.id}/users/${tenant.userId}`;
+    /** A browser signed in and shown the consent page. */
+    const atConsent = async () => {
+      const browser = new Browser(gh.origin);
+      const url = client.buildAuthorizationUrl(rp, { redirect_uri: tenant.client.redirectUri, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const login = expectPage(await browser.navigate(url.href, {}, tenant.client.redirectUri));
+      const page = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, tenant.client.redirectUri));
+      return { browser, page };
+    };
+    const allow = ({ browser, page }: { browser: Browser; page: Page }) => browser.submit(page, 'form[action$="/consent"]', {}, tenant.client.redirectUri);
+    const askedAgain = async (label: string) => {
+      expect((await call(gh, root, 'POST', `${user}/enable`)).status).toBe(200);
+      expect((await signIn(rp, tenant.client.redirectUri, 'openid profile')).consent, label).toBeDefined();
+      // Forget what that sign-in allowed, for the next round.
+      expect((await call(gh, root, 'POST', `${user}/disable`)).status).toBe(200);
+      expect((await call(gh, root, 'POST', `${user}/enable`)).status).toBe(200);
+    };
+
+    // The page was open when the admin disabled the user; Allow comes after and is refused.
+    const late = await atConsent();
+    expect((await call(gh, root, 'POST', `${user}/disable`)).status).toBe(200);
+    // The provider refuses it: the session the page belonged to was ended.
+    expect(expectPage(await allow(late)).status).toBe(400);
+    await askedAgain('allowed after disabling');
+
+    // Allow and disable at once: whichever wins, the consent must not outlive the disabling.
+    for (let round = 0; round < 3; round += 1) {
+      const open = await atConsent();
+      await Promise.all([allow(open), call(gh, root, 'POST', `${user}/disable`)]);
+      await askedAgain(`parallel round ${round}`);
+    }
+  }, 60_000);
+
   it('keeps each client’s consent separate', async () => {
     const { tenant, rp } = await tenantWithWebApp('twoclients');
     const spa = await relyingParty(gh, tenant.id, tenant.publicClient.clientId);

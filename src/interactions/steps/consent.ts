@@ -22,10 +22,13 @@ async function grant(step: StepContext, remember: boolean): Promise<void> {
     record.addResourceScope(indicator, scopes.join(' '));
   }
   const grantId = await record.save();
-  // Only for an account still in use: disabling it forgets its consent (`end-sessions.ts`).
-  const account = remember ? await step.app.users.findById(step.tenant.id, accountId) : null;
-  if (account && !account.disabled) {
-    await rememberConsent({ tenant: step.tenant.id, clients: step.app.clients, consents: new ConsentMemory(step.app.store, step.tenant.id) }, record);
+  if (remember) {
+    const consents = new ConsentMemory(step.app.store, step.tenant.id);
+    await rememberConsent({ tenant: step.tenant.id, clients: step.app.clients, consents }, record);
+    // Checked after writing, so an admin disabling the account at this moment either finds the
+    // record when ending its sessions (`end-sessions.ts`) or is seen here: it is never left behind.
+    const account = await step.app.users.findById(step.tenant.id, accountId);
+    if (!account || account.disabled) await consents.forget(accountId, String(record.clientId));
   }
   await step.finish({ consent: existing ? {} : { grantId } });
 }
