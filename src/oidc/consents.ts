@@ -43,7 +43,7 @@ export function accessOf(consent: RememberedConsent): ConsentedAccess {
 }
 
 /** Two grants of access joined: what either allowed. */
-export function unionAccess(a: ConsentedAccess, b: ConsentedAccess): ConsentedAccess {
+function unionAccess(a: ConsentedAccess, b: ConsentedAccess): ConsentedAccess {
   const resources: Record<string, string> = { ...a.resources };
   for (const [indicator, scope] of Object.entries(b.resources)) resources[indicator] = unionScopes(resources[indicator], scope);
   return { scope: unionScopes(a.scope, b.scope), claims: [...new Set([...a.claims, ...b.claims])], resources };
