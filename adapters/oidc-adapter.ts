@@ -210,6 +210,16 @@ export function createOidcAdapterFactory(
     modelName === 'Client' ? new ClientAdapter(options.findClient) : new StoreModelAdapter(docs, tenantId, modelName, now);
 }
 
+/**
+ * The adapter of one model of Gatehouse's own beside the provider's (remembered consent,
+ * `src/oidc/consents.ts`): stored and found by account like the provider's models.
+ */
+export function createOidcModelAdapter(store: Store, tenantId: string, model: string, options: { now?: () => number } = {}): OidcAdapter {
+  assertTenantId(tenantId);
+  if (model === 'Client') throw new TypeError('clients are not stored in the oidc collection');
+  return new StoreModelAdapter(store.collection<OidcDoc>('oidc'), tenantId, model, options.now ?? Date.now);
+}
+
 /** One stored instance found by account: its id (as the provider's `Model.find` takes it) and payload. */
 export interface OidcInstance {
   id: string;

@@ -172,6 +172,7 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--email', 'not-an-address'], '--email "not-an-address" is not an e-mail address', 'Usage: gatehouse user create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), or --service-account', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--public'], 'cannot be --public', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--first-party'], 'cannot be --first-party', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://app.example/cb'], '--redirect-uri "http://app.example/cb": must use https', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'https://app.example/cb', '--id', 'bad id!'], '--id is 1-100 letters, digits', 'Usage: gatehouse client create'],
     ];
@@ -186,6 +187,7 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
     const help = await runAsync(['client', 'create', '--help'], env);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--service-account');
+    expect(help.stdout).toContain('--first-party');
   }, 60_000);
 
   it('creates a tenant, a user and clients that sign in for real, refuses duplicates and unknown tenants, and audits every change', async () => {
@@ -228,6 +230,9 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       expect(webId).toBeTruthy();
       expect(webSecret!.length).toBeGreaterThanOrEqual(43);
       expect(web.stderr).toContain('not shown again');
+      const own = run(['client', 'create', '--tenant', 'acme', '--name', 'Own', '--redirect-uri', 'http://127.0.0.1:9/own', '--public', '--first-party', '--id', 'own'], env);
+      expect(own.stderr).not.toContain('gatehouse:');
+      expect(own.status).toBe(0);
       const bot = run(['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--id', 'bot'], env);
       expect(bot.status).toBe(0);
       const botSecret = /^client_secret: (\S+)$/m.exec(bot.stdout)?.[1];
@@ -245,11 +250,25 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
         const { callback, verifier, state } = await authorize(new Browser(gh.origin), rp, { redirectUri: 'http://127.0.0.1:9/cb', scope: 'openid', username: 'alice', password });
         const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
         expect(tokens.claims()?.sub).toBe(userId);
+        // The first-party client: even asked to (prompt=consent), no consent page between login and the app.
+        const ownRp = await relyingParty(gh, 'acme', 'own');
+        const ownBrowser = new Browser(gh.origin);
+        const ownUrl = client.buildAuthorizationUrl(ownRp, {
+          redirect_uri: 'http://127.0.0.1:9/own',
+          scope: 'openid profile',
+          prompt: 'consent',
+          code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+          code_challenge_method: 'S256',
+        });
+        const ownLogin = expectPage(await ownBrowser.navigate(ownUrl.href, {}, 'http://127.0.0.1:9/own'));
+        const ownBack = await ownBrowser.submit(ownLogin, 'form[action$="/login"]', { username: 'alice', password }, 'http://127.0.0.1:9/own');
+        expect(new URL(expectRedirect(ownBack)).searchParams.get('code')).toEqual(expect.any(String));
         const service = await relyingParty(gh, 'acme', 'bot', botSecret);
         expect((await client.clientCredentialsGrant(service, {})).access_token).toBeTruthy();
 
         const events = await gh.app.audit.list('acme', { limit: 10 });
-        expect(events.map((event) => event.type).sort()).toEqual(['client.created', 'service_account.created', 'tenant.created', 'user.created']);
+        expect(events.map((event) => event.type).sort()).toEqual(['client.created', 'client.created', 'service_account.created', 'tenant.created', 'user.created']);
+        expect(events.find((event) => event.target.id === 'own')?.after).toMatchObject({ first_party: true, token_endpoint_auth_method: 'none' });
         for (const event of events) expect(event.actor).toEqual({ type: 'system', id: 'cli', tenant: 'system' });
         const trail = JSON.stringify(events);
         for (const secret of [password, webSecret!, botSecret!, '$argon2']) expect(trail).not.toContain(secret);

@@ -28,6 +28,8 @@ function metadataOf(rules: Rules, values: OptionValues, name: string, requestedI
   const isPublic = values['public'] === true;
   if (serviceAccount && uris.length) throw new UsageError('use either --redirect-uri (an app that signs users in) or --service-account, not both');
   if (serviceAccount && isPublic) throw new UsageError('a service account authenticates with its secret, so it cannot be --public');
+  const firstParty = values['first-party'] === true;
+  if (serviceAccount && firstParty) throw new UsageError('a service account signs no users in, so it cannot be --first-party');
   if (!serviceAccount && !uris.length) throw new UsageError('missing --redirect-uri <uri> (repeatable), or --service-account');
   // Service accounts get an `sa-` prefix, as through the admin API, so they read as such in logs.
   const clientId = requestedId ?? newClientId(serviceAccount ? 'sa-' : '');
@@ -46,6 +48,8 @@ function metadataOf(rules: Rules, values: OptionValues, name: string, requestedI
     response_types: ['code'],
     // Public clients (SPAs, mobile, CLIs) cannot keep a secret; PKCE protects their codes instead.
     token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
+    // The operator's own app: its users are not asked for consent.
+    ...(firstParty ? { first_party: true } : {}),
   };
 }
 
@@ -88,7 +92,7 @@ async function keysOf({ clientFields }: Rules, values: OptionValues): Promise<Pa
 export const clientCommands: Command[] = [
   {
     name: 'client create',
-    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public | --jwks-file <path> | --jwks-uri <url>] [--id <client_id>]',
+    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public | --jwks-file <path> | --jwks-uri <url>] [--first-party] [--id <client_id>]',
     summary: 'register an OIDC client or a service account; prints its client_id (and secret, once)',
     details:
       '--redirect-uri <uri>   an app that signs users in (authorization code + PKCE); repeat it for more URIs\n' +
@@ -96,6 +100,7 @@ export const clientCommands: Command[] = [
       '--public               no secret (single-page, mobile and command-line apps)\n' +
       '--jwks-file <path>     no secret: authenticates with private_key_jwt, verified with the public keys of this JWK Set file\n' +
       '--jwks-uri <url>       the same, with the keys fetched from this https URL\n' +
+      '--first-party          your own app: users are not asked for consent\n' +
       '--id <client_id>       letters, digits, ".", "_" or "-", at most 100 (default: generated)',
     options: {
       tenant: { type: 'string' },
@@ -103,6 +108,7 @@ export const clientCommands: Command[] = [
       'redirect-uri': { type: 'string', multiple: true },
       'service-account': { type: 'boolean' },
       public: { type: 'boolean' },
+      'first-party': { type: 'boolean' },
       id: { type: 'string' },
       'jwks-file': { type: 'string' },
       'jwks-uri': { type: 'string' },

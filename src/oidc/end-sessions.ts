@@ -1,12 +1,20 @@
 import type Provider from 'oidc-provider';
 import type { Client } from 'oidc-provider';
 import type { OidcAccountIndex } from '../../adapters/oidc-adapter.js';
+import { CONSENT_MODEL } from './consents.js';
 
 /**
  * Why an account's sessions end. Today an admin disabling or deleting the user; the account console
  * ("sign out everywhere"), SAML single logout and password resets are to call this service too.
  */
 export type EndSessionsReason = 'user_disabled' | 'user_deleted';
+
+/**
+ * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
+ * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
+ * "sign out everywhere") decides here whether consent outlives it.
+ */
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true };
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
@@ -31,6 +39,8 @@ export interface EndedSessions {
   sessions: number;
   /** grants revoked, each with its access and refresh tokens and codes */
   grants: number;
+  /** clients whose remembered consent was forgotten (`consents.ts`): they will ask again */
+  consents: number;
   /** one per client of an ended session that has a back-channel logout URI */
   backchannelLogouts: BackchannelLogoutResult[];
 }
@@ -106,8 +116,9 @@ async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boo
 /**
  * Ends every session of an account in one tenant: each is removed from the store (its browser
  * then has no session), the relying parties it signed in to that have a back-channel logout URI are
- * sent a logout token, and grants are revoked with their tokens. Safe to repeat and to run in
- * parallel: each session and grant is ended by exactly one caller.
+ * sent a logout token, grants are revoked with their tokens, and remembered consent is forgotten
+ * (for the reasons that say so). Safe to repeat and to run in parallel: each session and grant is
+ * ended by exactly one caller.
  *
  * Callers first make the account unusable (disable or delete it), so no new session or token can
  * be issued for it while this runs; one saved by a request already in flight still cannot be used,
@@ -115,7 +126,7 @@ async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boo
  * `introspection.ts`, `findAccount`).
  */
 export async function endSessionsOf(tenant: TenantSessions, accountId: string, options: EndSessionsOptions): Promise<EndedSessions> {
-  const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, backchannelLogouts: [] };
+  const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, consents: 0, backchannelLogouts: [] };
   const grantIds = new Set<string>();
   for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
     for (const ended of await Promise.all(page.map(({ id }) => endSession(tenant, id, accountId)))) {
@@ -128,5 +139,9 @@ export async function endSessionsOf(tenant: TenantSessions, accountId: string, o
   // Every grant of the account, also those of no live session (offline access outlives sessions).
   for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
   for (const revoked of await Promise.all([...grantIds].map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
+  if (!forgetsConsent[options.reason]) return result;
+  for await (const page of pagesOf(tenant.byAccount, CONSENT_MODEL, accountId)) {
+    for (const removed of await Promise.all(page.map(({ id }) => tenant.byAccount.remove(CONSENT_MODEL, id)))) if (removed) result.consents += 1;
+  }
   return result;
 }

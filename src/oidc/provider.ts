@@ -13,8 +13,10 @@ import { claimsByScope, findAccountFor } from './claims.js';
 import { clientAuthentication, pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
+import { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
 import { baseFeatures } from './features.js';
+import { loadExistingGrantFor } from './grants.js';
 import { interactionPolicyFor } from './interaction-policy.js';
 import { outboundFetch, type OutboundPolicy } from './outbound.js';
 import { introspectionPolicyFor } from './introspection.js';
@@ -65,6 +67,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       short: { ...cookieOptions, signed: true },
     },
     findAccount,
+    loadExistingGrant: loadExistingGrantFor({ tenant: tenant.id, clients: deps.clients, consents: new ConsentMemory(deps.store, tenant.id) }),
     claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
     scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
     responseTypes: ['code'],

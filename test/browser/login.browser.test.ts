@@ -1,9 +1,10 @@
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
+import { ConsentMemory } from '../../src/oidc/consents.js';
 
 const STEP_TIMEOUT = 10_000;
 const TEST_TIMEOUT = 20_000;
@@ -22,6 +23,11 @@ beforeAll(async () => {
   gh = await startGatehouse();
   acme = await seedTenant(gh, 'acme');
   rp = await relyingParty(gh, 'acme', acme.client.clientId, acme.client.clientSecret);
+});
+
+// Consent is remembered per user and client: each test starts from alice not having allowed web-app.
+beforeEach(async () => {
+  await new ConsentMemory(gh.app.store, 'acme').forget(acme.userId, acme.client.clientId);
 });
 
 afterEach(async () => {

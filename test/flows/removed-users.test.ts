@@ -149,7 +149,7 @@ describe('a user disabled or deleted while signed in', () => {
     await expectLogoutToken(logoutTokens[0]!, signed);
     await expectNoSession(signed);
     await expectTokensDead(signed);
-    expect(await auditDetails(tenant.id, 'user.disabled')).toMatchObject({ sessions_ended: 1, grants_revoked: 2, backchannel_logouts: { delivered: 1, failed: 0 } });
+    expect(await auditDetails(tenant.id, 'user.disabled')).toMatchObject({ sessions_ended: 1, grants_revoked: 2, consents_forgotten: 2, backchannel_logouts: { delivered: 1, failed: 0 } });
 
     // Enabling the user again brings nothing back: the session and the grants were ended, not hidden.
     expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/enable`)).status).toBe(200);
@@ -251,7 +251,7 @@ describe('a user disabled or deleted while signed in', () => {
     const before = tokensFor(tenant.id).length;
 
     expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/disable`)).status).toBe(200);
-    expect(await auditDetails(tenant.id, 'user.disabled')).toEqual({ sessions_ended: 0, grants_revoked: 1, backchannel_logouts: { delivered: 0, failed: 0 } });
+    expect(await auditDetails(tenant.id, 'user.disabled')).toEqual({ sessions_ended: 0, grants_revoked: 1, consents_forgotten: 2, backchannel_logouts: { delivered: 0, failed: 0 } });
     expect(tokensFor(tenant.id)).toHaveLength(before);
     expect((await call(gh, root, 'POST', `/tenants/${tenant.id}/users/${tenant.userId}/enable`)).status).toBe(200);
     expect(await introspect(rp, refreshed.refresh_token!)).toEqual({ active: false });

@@ -10,6 +10,7 @@ function auditDetails(ended: EndedSessions) {
   return {
     sessions_ended: ended.sessions,
     grants_revoked: ended.grants,
+    consents_forgotten: ended.consents,
     backchannel_logouts: { delivered, failed: ended.backchannelLogouts.length - delivered },
   };
 }

@@ -1,23 +1,14 @@
+import { ConsentMemory } from '../../oidc/consents.js';
+import { rememberConsent } from '../../oidc/grants.js';
 import { displayName } from '../../oidc/claims.js';
 import type { InteractionStep, StepContext } from '../step.js';
+import { consentLines, missingOf } from './consent-details.js';
 
-const scopeDescriptions: Record<string, string> = {
-  openid: 'Sign you in with your account',
-  profile: 'See your name and username',
-  email: 'See your e-mail address',
-  phone: 'See your phone number',
-  roles: 'See your roles in this organisation',
-  offline_access: 'Keep access while you are not using the app',
-};
-
-type Missing = { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-
-function missingOf(step: StepContext): Missing {
-  return step.interaction.prompt.details as Missing;
-}
-
-/** Grants what the client asked for and the user has not granted yet, then ends the interaction. */
-async function grant(step: StepContext): Promise<void> {
+/**
+ * Grants what the client asked for and the user has not granted yet, then ends the interaction.
+ * What the user allowed on the page (`remember`) is kept for the next sign-in to this client.
+ */
+async function grant(step: StepContext, remember: boolean): Promise<void> {
   const { provider } = step.tenant;
   const { interaction } = step;
   const accountId = interaction.session?.accountId;
@@ -31,39 +22,46 @@ async function grant(step: StepContext): Promise<void> {
     record.addResourceScope(indicator, scopes.join(' '));
   }
   const grantId = await record.save();
+  if (remember) {
+    const consents = new ConsentMemory(step.app.store, step.tenant.id);
+    await rememberConsent({ tenant: step.tenant.id, clients: step.app.clients, consents }, record);
+    // Checked after writing, so an admin disabling the account at this moment either finds the
+    // record when ending its sessions (`end-sessions.ts`) or is seen here: it is never left behind.
+    const account = await step.app.users.findById(step.tenant.id, accountId);
+    if (!account || account.disabled) await consents.forget(accountId, String(record.clientId));
+  }
   await step.finish({ consent: existing ? {} : { grantId } });
 }
 
 /**
- * Consent: the user sees which scopes and claims the client wants and allows or denies. First-party
- * clients (`first_party: true`) are the operator's own apps and skip the page.
+ * Consent: the user sees which scopes and claims the client wants and allows or denies; only what
+ * they have not allowed this client before is listed (`oidc/grants.ts`). First-party clients
+ * (`first_party: true`) are the operator's own apps and skip the page.
  */
 export const consentStep: InteractionStep = {
   name: 'consent',
 
   async render(step) {
     const client = await step.clientName();
-    if (client.firstParty) return grant(step);
+    if (client.firstParty) return grant(step, false);
     const missing = missingOf(step);
-    const resourceScopes = Object.entries(missing.missingResourceScopes ?? {}).flatMap(([indicator, scopes]) =>
-      scopes.map((name) => ({ name, description: `${name} on ${indicator}` })),
-    );
-    const scopes = [
-      ...(missing.missingOIDCScope ?? []).map((name) => ({ name, description: scopeDescriptions[name] ?? name })),
-      ...resourceScopes,
-    ];
+    const { scopes, apis } = await consentLines(step, missing);
+    const claims = missing.missingOIDCClaims ?? [];
     const account = step.interaction.session?.accountId ? await step.app.users.findById(step.tenant.id, step.interaction.session.accountId) : null;
     await step.render('consent', 'Allow access', {
       action: `${step.base}/consent`,
       client,
       user: { name: (account && (displayName(account) ?? account.username)) ?? 'you' },
       scopes,
-      claims: missing.missingOIDCClaims ?? [],
+      apis,
+      claims,
+      // The client asked again (prompt=consent) for nothing new.
+      nothingNew: scopes.length === 0 && apis.length === 0 && claims.length === 0,
     });
   },
 
   async submit(step) {
     step.verifyForm();
-    await grant(step);
+    await grant(step, true);
   },
 };
