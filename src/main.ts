@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { StoreLockedError } from '../adapters/store-lock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { UsageError, usageOf, type Command, type OptionSpec, type OptionValues } from './cli/command.js';
 import { commands, overview } from './cli/index.js';
@@ -65,6 +66,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       console.error(error.message);
       return 2;
+    }
+    if (error instanceof StoreLockedError) {
+      // Not a usage problem: the same command works once the server is stopped (EX_TEMPFAIL).
+      console.error(`gatehouse: ${error.message}`);
+      return 75;
     }
     if (error instanceof UsageError || (error instanceof AppError && badInputCodes.has(error.code))) {
       console.error(`gatehouse: ${error.message}\n\n${usage}`);

@@ -209,6 +209,38 @@ describe('gatehouse commands', () => {
   });
 });
 
+describe('the file store next to a running server', () => {
+  it('refuses a command while the server holds the store, with what to do and exit code 75, and loses nothing', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-locked-'));
+    try {
+      const gh = await startGatehouse({ store: { kind: 'nedb' }, dataDir });
+      let stopped = false;
+      try {
+        await gh.app.tenants.create({ id: 'before', displayName: 'Made by the server' });
+        const env = { NODE_ENV: 'test', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_MASTER_KEY: gh.app.config.masterKey! };
+        const refused = run(['tenant', 'create', '--id', 'acme', '--name', 'Acme'], env);
+        expect(refused.status).toBe(75);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).toContain(`gatehouse: the file store in ${join(dataDir, 'store')} is in use by another Gatehouse process ${process.pid}`);
+        expect(refused.stderr).toContain('stop the server first, or make the change through the admin API while it runs');
+        expect(refused.stderr).not.toContain('Usage:');
+        expect(await gh.app.tenants.find('acme')).toBeNull();
+        await gh.stop();
+        stopped = true;
+        // The server closed the store and released it: everything it wrote is there, and nothing else.
+        const list = run(['tenant', 'list'], env);
+        expect(list.status, list.stderr).toBe(0);
+        expect(list.stdout).toMatch(/^before +Made by the server /m);
+        expect(list.stdout).not.toContain('acme');
+      } finally {
+        if (!stopped) await gh.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('gatehouse tenant, user and client commands', () => {
   it('refuses bad arguments with exit code 2, the problem and the command\'s usage', async () => {
     // None of these gets as far as the store (the memory store, to be sure), so they run side by side.
