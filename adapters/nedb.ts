@@ -1,12 +1,14 @@
 /**
  * The embedded store (`@seald-io/nedb`): one datafile per collection under a directory, or memory
- * only. One process owns a directory: nedb keeps every document in memory and appends to the file.
+ * only. One process owns a directory: nedb keeps every document in memory and appends to the file,
+ * so a directory is locked while open (store-lock.ts) and a second opener is refused.
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Datastore, NedbCollection, type RawDatastore } from './nedb-collection.js';
 import { checkCollectionName } from './store-guard.js';
+import { lockStore, StoreLockedError, type StoreLock } from './store-lock.js';
 import { StoreUnavailableError, type Collection, type Doc, type IndexSpec, type Store } from './store.js';
 
 export interface NedbStoreOptions {
@@ -27,12 +29,15 @@ function unavailable(message: string, cause: unknown): StoreUnavailableError {
  */
 export async function openNedbStore(options: NedbStoreOptions): Promise<Store> {
   const { dir, maintenanceIntervalMs = 10 * 60_000 } = options;
+  let lock: StoreLock | undefined;
   if (dir) {
     try {
       // Owner-only: the files hold password hashes and encrypted keys.
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await access(dir, constants.R_OK | constants.W_OK);
+      lock = await lockStore(dir);
     } catch (error) {
+      if (error instanceof StoreLockedError) throw error;
       throw unavailable(`cannot use the data directory ${dir}`, error);
     }
   }
@@ -107,6 +112,8 @@ export async function openNedbStore(options: NedbStoreOptions): Promise<Store> {
         // Compacting leaves one line per live document, so the next start loads fast.
         if (dir) await collection.compact().catch((error: unknown) => failures.push(error));
       }
+      // Only now: nothing of this process writes the files any more.
+      await lock?.release().catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw unavailable('closing the store failed', failures[0]);
     },
   };

@@ -1,6 +1,7 @@
 import { configFileVar, envVars, readEnvironment } from './env.js';
 import { readConfigFile } from './file.js';
 import { formatProblem, issueProblems, issueWording, type Problem } from './problems.js';
+import { publicUrlPortWarning, publicUrlProblem } from './public-url.js';
 import { checkRules, resolveDefaults } from './rules.js';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
 import { deepFreeze, mergeTrees, paths } from './tree.js';
@@ -72,9 +73,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!result.success) problems.push(...issueProblems(result.error.issues, sourceOf));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems.map(formatProblem));
 
+  const urlProblem = publicUrlProblem(result.data, sourceOf);
+  if (urlProblem) throw new ConfigError([formatProblem(urlProblem)]);
   const config = resolveDefaults(result.data);
   const ruleProblems = checkRules(config, sourceOf);
   if (ruleProblems.length > 0) throw new ConfigError(ruleProblems.map(formatProblem));
+  const portWarning = publicUrlPortWarning(config, sourceOf);
+  if (portWarning) warn(portWarning);
   return deepFreeze(config);
 }
 

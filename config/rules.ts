@@ -1,18 +1,22 @@
 import type { Problem, SourceOf } from './problems.js';
+import { defaultPublicUrl } from './public-url.js';
 import type { Config } from './schema.js';
 
-type Parsed = Omit<Config, 'keys' | 'demo'> & {
+type Parsed = Omit<Config, 'publicUrl' | 'keys' | 'demo'> & {
+  readonly publicUrl?: string | undefined;
   readonly keys: { readonly autoGenerate?: boolean | undefined };
   readonly demo: { readonly seed?: boolean | undefined; readonly username: string; readonly password: string };
 };
 
 /**
  * Fills the keys whose default depends on the environment: keys are generated on first use and the
- * demo tenant is seeded only where that is a convenience, never in production.
+ * demo tenant is seeded only where that is a convenience, never in production; the public URL
+ * follows the port outside production.
  */
 export function resolveDefaults(parsed: Parsed): Config {
   return {
     ...parsed,
+    publicUrl: parsed.publicUrl ?? defaultPublicUrl(parsed.env, parsed.port),
     keys: { ...parsed.keys, autoGenerate: parsed.keys.autoGenerate ?? parsed.env !== 'production' },
     demo: { ...parsed.demo, seed: parsed.demo.seed ?? parsed.env === 'development' },
   };

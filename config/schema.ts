@@ -84,8 +84,11 @@ export const configSchema = z
   .object({
     /** `development`, `test` or `production`, from NODE_ENV. */
     env: oneOf(envNames).default('development'),
-    /** The URL users and relying parties reach Gatehouse at; issuers are `{publicUrl}/t/{tenant}`. */
-    publicUrl: publicUrl.default('http://localhost:3000'),
+    /**
+     * The URL users and relying parties reach Gatehouse at; issuers are `{publicUrl}/t/{tenant}`.
+     * Unset means `http://localhost:{port}`, or `http://localhost:3000` in production; `loadConfig` resolves it.
+     */
+    publicUrl: publicUrl.optional(),
     /** Interface to listen on. */
     host: nonEmpty().default('0.0.0.0'),
     /** TCP port to listen on; 0 picks a free port (tests). */
@@ -238,7 +241,8 @@ type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonl
 
 /** The resolved, deep-frozen configuration passed down from `main`. */
 export type Config = DeepReadonly<
-  Omit<Parsed, 'keys' | 'demo'> & {
+  Omit<Parsed, 'publicUrl' | 'keys' | 'demo'> & {
+    publicUrl: string;
     keys: { autoGenerate: boolean };
     demo: { seed: boolean; username: string; password: string };
   }

@@ -23,9 +23,15 @@ export interface BootOptions {
 
 export async function openApp(config: Config, logger: Logger, options: BootOptions = {}): Promise<AppContext> {
   const store = await openStore({ kind: config.store.kind, dataDir: config.dataDir, mongodb: config.store.mongodb });
-  const master = await resolveMasterKey(config.masterKey, config.dataDir);
-  if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
-  return createAppContext(config, logger, store, master.key, options.clock);
+  try {
+    const master = await resolveMasterKey(config.masterKey, config.dataDir);
+    if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
+    return createAppContext(config, logger, store, master.key, options.clock);
+  } catch (error) {
+    // Closing releases the file store's lock at once rather than when the process ends.
+    await store.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Starts Gatehouse: store, system tenant, demo seed (development), HTTP server. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { StoreLockedError } from '../adapters/store-lock.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { UsageError, usageOf, type Command, type OptionSpec, type OptionValues } from './cli/command.js';
 import { commands, overview } from './cli/index.js';
@@ -13,9 +14,15 @@ const anyOption: Record<string, OptionSpec> = Object.assign({}, globalOptions, .
 /** What the store says about bad input the operator typed (a taken id, a malformed one): exit 2. */
 const badInputCodes = new Set(['invalid_request', 'conflict', 'not_found', 'tenant_not_found']);
 
-/** The command the leading words name (`tenant create`, `migrate`; none means `start`), and the words left over. */
+/**
+ * The command the leading words name (`tenant create`, `migrate`), and the words left over. No
+ * command is a usage error rather than `start`: a server that starts on a bare `gatehouse` surprises
+ * whoever only wanted to see what the tool does, and exit code 2 makes an old script or unit that
+ * relied on it fail visibly instead of exiting without a server.
+ */
 function findCommand(words: string[]): { command: Command; extra: string[] } {
-  const [first = 'start', second] = words;
+  const [first, second] = words;
+  if (first === undefined) throw new UsageError('no command given; to run the server: gatehouse start');
   const two = commands.find((command) => command.name === `${first} ${second}`);
   if (two) return { command: two, extra: words.slice(2) };
   const one = commands.find((command) => command.name === first);
@@ -32,10 +39,15 @@ async function main(argv: string[]): Promise<number> {
   let usage = overview();
   try {
     const lenient = parseArgs({ args: argv, allowPositionals: true, strict: false, options: anyOption });
+    const help = lenient.values['help'] === true;
+    if (help && lenient.positionals.length === 0) {
+      console.log(overview());
+      return 0;
+    }
     const { command, extra } = findCommand(lenient.positionals);
     usage = usageOf(command);
-    if (lenient.values['help'] === true) {
-      console.log(lenient.positionals.length ? usage : overview());
+    if (help) {
+      console.log(usage);
       return 0;
     }
     let parsed;
@@ -54,6 +66,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       console.error(error.message);
       return 2;
+    }
+    if (error instanceof StoreLockedError) {
+      // Not a usage problem: the same command works once the server is stopped (EX_TEMPFAIL).
+      console.error(`gatehouse: ${error.message}`);
+      return 75;
     }
     if (error instanceof UsageError || (error instanceof AppError && badInputCodes.has(error.code))) {
       console.error(`gatehouse: ${error.message}\n\n${usage}`);

@@ -12,8 +12,27 @@ import { cli, runAsync } from './helpers/cli.js';
 import { freePort, startGatehouse } from './helpers/gatehouse.js';
 import { authorize, relyingParty } from './helpers/login.js';
 
-function run(args: string[], env: Record<string, string>, input?: string) {
-  return spawnSync(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
+function run(args: string[], env: Record<string, string>, input?: string, timeout = 60_000) {
+  return spawnSync(process.execPath, [...cli, ...args], { cwd: process.cwd(), env: { ...process.env, ...env }, encoding: 'utf8', timeout, killSignal: 'SIGKILL', ...(input !== undefined ? { input } : {}) });
+}
+
+/** `gatehouse start` as a child process: its output so far, a wait for a line of it, and its exit code. */
+function startCli(env: Record<string, string>) {
+  const child = spawn(process.execPath, [...cli, 'start'], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => output,
+    async until(text: string, ms = 30_000) {
+      const deadline = Date.now() + ms;
+      while (!output.includes(text) && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      return output;
+    },
+  };
 }
 
 // Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.
@@ -28,15 +47,9 @@ describe('gatehouse start (development defaults, file store)', { timeout: 120_00
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const env = { NODE_ENV: 'development', GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: origin, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_LOG_LEVEL: 'info' };
-    const child = spawn(process.execPath, [...cli, 'start'], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, exited, output, until } = startCli(env);
     try {
-      const deadline = Date.now() + 30_000;
-      while (!output.includes('/t/demo/account') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(output).toContain('password \\"gatehouse-demo\\"');
+      expect(await until('/t/demo/account')).toContain('password \\"gatehouse-demo\\"');
 
       const ready = await fetch(`${origin}/readyz`);
       expect(ready.status).toBe(200);
@@ -59,7 +72,7 @@ describe('gatehouse start (development defaults, file store)', { timeout: 120_00
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(output).toContain('shutting down');
+      expect(output()).toContain('shutting down');
       expect((await readFile(join(dataDir, 'master.key'), 'utf8')).trim()).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     } finally {
       child.kill('SIGKILL');
@@ -68,20 +81,36 @@ describe('gatehouse start (development defaults, file store)', { timeout: 120_00
 
   it('does not seed the demo twice', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [...cli, 'start'], {
-      cwd: process.cwd(),
-      env: { ...process.env, NODE_ENV: 'development', GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEHOUSE_DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('/t/demo/account') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const { child, exited, until } = startCli({ NODE_ENV: 'development', GATEHOUSE_PORT: String(port), GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEHOUSE_DATA_DIR: dataDir });
+    const output = await until('/t/demo/account');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toContain('sign in with the demo user');
     expect(output).not.toContain('gatehouse-demo\\"');
+  });
+
+  it('with only the port set, calls itself by that port: banner, issuer and the sign-in redirect', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-port-'));
+    const port = await freePort();
+    // Nothing but the port (and a data directory of its own): no public URL, no host.
+    const { child, exited, until } = startCli({ NODE_ENV: 'development', GATEHOUSE_PORT: String(port), GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_HOST: '', GATEHOUSE_DATA_DIR: dir });
+    try {
+      const output = await until('/t/demo/account');
+      expect(output).toContain(`open http://localhost:${port}/t/demo/account`);
+      expect(output).not.toContain('localhost:3000');
+      const discovery = (await (await fetch(`http://127.0.0.1:${port}/t/demo/.well-known/openid-configuration`)).json()) as { issuer: string; authorization_endpoint: string };
+      expect(discovery.issuer).toBe(`http://localhost:${port}/t/demo`);
+      expect(discovery.authorization_endpoint).toBe(`http://localhost:${port}/t/demo/auth`);
+      // "Sign in" on the account console sends the browser to this server's port.
+      const signIn = await fetch(`http://127.0.0.1:${port}/t/demo/account/login`, { redirect: 'manual' });
+      expect(signIn.status).toBe(302);
+      expect(signIn.headers.get('location')).toMatch(new RegExp(`^http://localhost:${port}/t/demo/auth\\?`));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -94,6 +123,20 @@ describe('gatehouse commands', { timeout: 120_000 }, () => {
     expect(unknown.stderr).toContain('Usage: gatehouse');
     const option = run(['start', '--nope'], { NODE_ENV: 'test' });
     expect(option.status).toBe(2);
+  });
+
+  it('prints the overview and exits 2 when no command is given, instead of starting a server', async () => {
+    // Were a server started, it would run until the timeout: status null.
+    const env = { NODE_ENV: 'test', GATEHOUSE_STORE: 'memory', GATEHOUSE_PORT: String(await freePort()) };
+    for (const args of [[], ['--config', 'gatehouse.json']]) {
+      const none = run(args, env, undefined, 20_000);
+      expect(none.status, args.join(' ')).toBe(2);
+      expect(none.stderr).toContain('gatehouse: no command given; to run the server: gatehouse start');
+      expect(none.stderr).toContain('Usage: gatehouse <command> [options]');
+      expect(none.stderr).toMatch(/^ {2}start\b/m);
+      expect(none.stdout).toBe('');
+    }
+    expect(run(['--help'], env).status).toBe(0);
   });
 
   it('rotates keys for an existing tenant and refuses an unknown one', async () => {
@@ -153,6 +196,38 @@ describe('gatehouse commands', { timeout: 120_000 }, () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('keys rotate --tenant <id>');
   });
+});
+
+describe('the file store next to a running server', () => {
+  it('refuses a command while the server holds the store, with what to do and exit code 75, and loses nothing', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-locked-'));
+    try {
+      const gh = await startGatehouse({ store: { kind: 'nedb' }, dataDir });
+      let stopped = false;
+      try {
+        await gh.app.tenants.create({ id: 'before', displayName: 'Made by the server' });
+        const env = { NODE_ENV: 'test', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_MASTER_KEY: gh.app.config.masterKey! };
+        const refused = run(['tenant', 'create', '--id', 'acme', '--name', 'Acme'], env);
+        expect(refused.status).toBe(75);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).toContain(`gatehouse: the file store in ${join(dataDir, 'store')} is in use by another Gatehouse process ${process.pid}`);
+        expect(refused.stderr).toContain('stop the server first, or make the change through the admin API while it runs');
+        expect(refused.stderr).not.toContain('Usage:');
+        expect(await gh.app.tenants.find('acme')).toBeNull();
+        await gh.stop();
+        stopped = true;
+        // The server closed the store and released it: everything it wrote is there, and nothing else.
+        const list = run(['tenant', 'list'], env);
+        expect(list.status, list.stderr).toBe(0);
+        expect(list.stdout).toMatch(/^before +Made by the server /m);
+        expect(list.stdout).not.toContain('acme');
+      } finally {
+        if (!stopped) await gh.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 // Each test starts CLI processes one after another (tsx included): seconds apiece on a busy machine.

@@ -168,6 +168,51 @@ describe('sources and precedence', () => {
   });
 });
 
+describe('public URL and port', () => {
+  const warningsOf = (options: LoadConfigOptions): string[] => {
+    const onWarning = vi.fn<(message: string) => void>();
+    load({ ...options, onWarning });
+    return onWarning.mock.calls.map(([message]) => message);
+  };
+
+  it('follows the port outside production when publicUrl is not set', () => {
+    expect(load({ env: { GATEHOUSE_PORT: '4500' } }).publicUrl).toBe('http://localhost:4500');
+    expect(load({ env: { NODE_ENV: 'test', PORT: '8081' } }).publicUrl).toBe('http://localhost:8081');
+    expect(load({ file: configFile({ port: 4600 }) }).publicUrl).toBe('http://localhost:4600');
+    expect(warningsOf({ env: { GATEHOUSE_PORT: '4500' } })).toEqual([]);
+    // Set explicitly, it wins; production never guesses its public address from a port.
+    expect(load({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'https://id.example.com' } }).publicUrl).toBe('https://id.example.com');
+    expect(load({ env: { ...production, GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_PORT: '4500' }, onWarning: () => undefined }).publicUrl).toBe('http://localhost:3000');
+  });
+
+  it('refuses port 0 without a publicUrl outside production, as no URL can be derived from it', () => {
+    expectProblems({ env: { GATEHOUSE_PORT: '0' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL is not set): is needed when port is 0');
+    expect(load({ overrides: { port: 0, publicUrl: 'http://127.0.0.1:4321' } }).port).toBe(0);
+  });
+
+  it('warns when a loopback publicUrl names another port than the one Gatehouse listens on, naming both and what to set', () => {
+    const [warning, ...more] = warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'http://localhost:3000' } });
+    expect(more).toEqual([]);
+    expect(warning).toContain('publicUrl (GATEHOUSE_PUBLIC_URL) is http://localhost:3000');
+    expect(warning).toContain('port (GATEHOUSE_PORT) is 4500');
+    expect(warning).toContain('set GATEHOUSE_PUBLIC_URL=http://localhost:4500');
+    // The same on every loopback spelling, with the scheme's default port, and from a file or a default.
+    for (const publicUrl of ['http://127.0.0.1:4501', 'http://[::1]:4501', 'http://localhost', 'https://localhost', 'http://id.localhost:4501']) {
+      expect(warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: publicUrl } }), publicUrl).toHaveLength(1);
+    }
+    expect(warningsOf({ file: configFile({ publicUrl: 'http://localhost:4000' }) })[0]).toContain('port (GATEHOUSE_PORT is not set) is 3000');
+    expect(warningsOf({ env: { ...production, GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_PORT: '8080' } })[0]).toContain('publicUrl (GATEHOUSE_PUBLIC_URL is not set) is http://localhost:3000');
+  });
+
+  it('does not warn when the ports agree, on a public host (a proxy listens there), or on port 0 (tests)', () => {
+    expect(warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'http://localhost:4500/' } })).toEqual([]);
+    expect(warningsOf({ env: { GATEHOUSE_PORT: '80', GATEHOUSE_PUBLIC_URL: 'http://localhost' } })).toEqual([]);
+    expect(warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'https://id.example.com' } })).toEqual([]);
+    expect(warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'http://127.0.0.2:3000' } })).toEqual([]);
+    expect(warningsOf({ overrides: { port: 0, publicUrl: 'http://127.0.0.1:4321' } })).toEqual([]);
+  });
+});
+
 describe('invalid values', () => {
   it('rejects a port that is not a number, or out of range', () => {
     expectProblems({ env: { GATEHOUSE_PORT: 'abc' } }, 'port (GATEHOUSE_PORT): expected a whole number from 0 to 65535, got "abc"');
@@ -318,20 +363,29 @@ describe('the result', () => {
 });
 
 describe('the command line', () => {
-  it('exits with code 2 and names the variable when the configuration is invalid', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-      cwd: root,
-      env: { ...process.env, GATEHOUSE_PORT: 'not-a-port', NODE_ENV: 'development' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** Runs the CLI; a config that was wrongly accepted would start a server, so it is not waited for forever. */
+  async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    // A config that was wrongly accepted would start a server; do not wait for it forever.
-    const timer = setTimeout(() => child.kill(), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
+    return { code, stderr };
+  }
+
+  it('exits with code 2 and names the variable when the configuration is invalid', async () => {
+    const { code, stderr } = await runCli(['start'], { GATEHOUSE_PORT: 'not-a-port', NODE_ENV: 'development' });
     expect(stderr).toContain('GATEHOUSE_PORT');
     expect(code).toBe(2);
+  });
+
+  it('prints the port warning at start-up, on stderr', async () => {
+    const env = { NODE_ENV: 'test', GATEHOUSE_STORE: 'memory', GATEHOUSE_DATA_DIR: dir, GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'http://localhost:3000' };
+    const { code, stderr } = await runCli(['tenant', 'list'], env);
+    expect(code).toBe(0);
+    expect(stderr).toContain('publicUrl (GATEHOUSE_PUBLIC_URL) is http://localhost:3000');
+    expect(stderr).toContain('set GATEHOUSE_PUBLIC_URL=http://localhost:4500');
   });
 });
 

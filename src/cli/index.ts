@@ -22,7 +22,8 @@ export function overview(): string {
     '  -h, --help       show this help, or a command\'s: gatehouse <command> --help',
     '',
     'Commands other than start work on the store directly. With the embedded file store (nedb),',
-    'run them while the server is stopped: one process at a time may open it.',
+    'run them while the server is stopped: one process at a time may open it, and a command',
+    'next to a running server is refused (exit code 75); use the admin API then.',
     '',
     'Configuration: docs/configuration.md. Admin API and CLI: docs/admin-api.md',
   ].join('\n');

@@ -7,7 +7,7 @@ async function start(config: Config): Promise<'running'> {
   const { boot } = await import('../boot.js');
   const running = await boot(config, logger);
   const { publicUrl } = config;
-  logger.info({ url: publicUrl, store: running.app.store.kind, env: config.env }, `Gatehouse is listening on ${config.host}:${config.port}`);
+  logger.info({ url: publicUrl, store: running.app.store.kind, env: config.env }, `Gatehouse is listening on ${config.host}:${config.port}; public URL ${publicUrl}`);
   if (config.demo.seed) {
     const creds = running.demo ? `username "${running.demo.username}", password "${running.demo.password}"` : `the demo user (username "${config.demo.username}")`;
     logger.info(`Demo: open ${publicUrl}/t/demo/account and sign in with ${creds}. OIDC discovery: ${publicUrl}/t/demo/.well-known/openid-configuration`);
@@ -35,5 +35,5 @@ async function start(config: Config): Promise<'running'> {
 
 /** `gatehouse start`: the server, until SIGTERM or SIGINT drains it. */
 export const startCommands: Command[] = [
-  { name: 'start', synopsis: '', summary: 'start the server (the default)', options: {}, run: (config) => start(config) },
+  { name: 'start', synopsis: '', summary: 'start the server', options: {}, run: (config) => start(config) },
 ];

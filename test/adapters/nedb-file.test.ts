@@ -17,10 +17,9 @@ afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-const storeDir = await tempDir();
-const oidcDir = await tempDir();
-describeStoreContract('nedb files', () => openNedbStore({ dir: storeDir }));
-describeOidcAdapterContract('nedb files', () => openNedbStore({ dir: oidcDir }));
+// A directory per open: one process at a time may open a directory, and the contract opens a second store.
+describeStoreContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
+describeOidcAdapterContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
 
 describe('nedb files, backend details', () => {
   it('keeps documents and unique indexes across close and reopen', async () => {
