@@ -63,7 +63,8 @@ async function peekForm(req: IncomingMessage & { body?: unknown }): Promise<stri
   if (req.headers['content-length'] === undefined) {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
+    // Not destroyed on an early return: the connection must live long enough to carry the 413.
+    for await (const chunk of req.iterator({ destroyOnReturn: false })) {
       size += (chunk as Buffer).length;
       if (size > BODY_LIMIT) return null;
       chunks.push(chunk as Buffer);
@@ -111,6 +112,8 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
     if (!clientId && ctx.is('application/x-www-form-urlencoded')) {
       const body = await peekForm(ctx.req);
       if (body === null) {
+        // The rest of the body is never read: the connection cannot carry another request.
+        ctx.set('Connection', 'close');
         ctx.status = 413;
         ctx.body = { error: 'invalid_request', error_description: `the request body is larger than ${BODY_LIMIT} bytes` };
         return;
