@@ -100,7 +100,7 @@ function expectPage(outcome: Outcome, what: string): Reply & { url: URL } {
 }
 
 /**
- * One complete sign-in by a new browser: authorization request (PKCE S256) -> login page -> POST
+ * One complete sign-in by a new browser: authorization request (PKCE S256, prompt=consent) -> login page -> POST
  * username and password -> consent page -> POST allow -> code at the redirect URI -> code exchange
  * at the token endpoint. Only an iteration that ends with an ID token and access token counts.
  */
@@ -118,6 +118,9 @@ async function login(target: Target, http: HttpClient): Promise<void> {
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
     state,
+    // Gatehouse remembers consent per user and client; the bench asks for the consent page every
+    // time so both servers do the same work (the baseline does not remember).
+    prompt: 'consent',
   }).toString();
 
   const loginPage = expectPage(await navigate(http, jar, authorize, info.redirectUri), 'login page');
