@@ -73,10 +73,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!result.success) problems.push(...issueProblems(result.error.issues, sourceOf));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems.map(formatProblem));
 
+  // Reported together with the rules, so an operator sees every problem of a deployment at once.
   const urlProblem = publicUrlProblem(result.data, sourceOf);
-  if (urlProblem) throw new ConfigError([formatProblem(urlProblem)]);
   const config = resolveDefaults(result.data);
-  const ruleProblems = checkRules(config, sourceOf);
+  const ruleProblems = [...(urlProblem ? [urlProblem] : []), ...checkRules(config, sourceOf)];
   if (ruleProblems.length > 0) throw new ConfigError(ruleProblems.map(formatProblem));
   const portWarning = publicUrlPortWarning(config, sourceOf);
   if (portWarning) warn(portWarning);

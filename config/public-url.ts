@@ -2,16 +2,28 @@ import type { Problem, SourceOf } from './problems.js';
 
 /**
  * The public URL when none is set. Outside production it follows the port, so `GATEHOUSE_PORT=4500`
- * alone gives a working `http://localhost:4500`; production keeps the fixed default, because there
- * the listening port is rarely the public one (a proxy or a port mapping stands in front).
+ * alone gives a working `http://localhost:4500`; production refuses to start without one (see
+ * {@link publicUrlProblem}), because there the listening port is rarely the public one.
  */
 export function defaultPublicUrl(env: string, port: number): string {
   return env === 'production' ? 'http://localhost:3000' : `http://localhost:${port}`;
 }
 
-/** Port 0 picks a free port at start, so no URL can be derived from it before the server listens. */
+/**
+ * Production needs the public URL said outright: every tenant's issuer is built from it, and a
+ * guess baked into tokens and relying parties' configurations is costly to take back. Elsewhere,
+ * port 0 picks a free port at start, so no URL can be derived from it before the server listens.
+ */
 export function publicUrlProblem(parsed: { env: string; port: number; publicUrl?: string | undefined }, sourceOf: SourceOf): Problem | undefined {
-  if (parsed.publicUrl !== undefined || parsed.env === 'production' || parsed.port !== 0) return undefined;
+  if (parsed.publicUrl !== undefined) return undefined;
+  if (parsed.env === 'production') {
+    return {
+      path: 'publicUrl',
+      source: sourceOf('publicUrl'),
+      message: 'is required in production: every issuer, redirect and link is built from it; set the https address users reach (for example GATEHOUSE_PUBLIC_URL=https://id.example.com)',
+    };
+  }
+  if (parsed.port !== 0) return undefined;
   return {
     path: 'publicUrl',
     source: sourceOf('publicUrl'),

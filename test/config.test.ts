@@ -182,7 +182,7 @@ describe('public URL and port', () => {
     expect(warningsOf({ env: { GATEHOUSE_PORT: '4500' } })).toEqual([]);
     // Set explicitly, it wins; production never guesses its public address from a port.
     expect(load({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: 'https://id.example.com' } }).publicUrl).toBe('https://id.example.com');
-    expect(load({ env: { ...production, GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_PORT: '4500' }, onWarning: () => undefined }).publicUrl).toBe('http://localhost:3000');
+    expectProblems({ env: { ...production, GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_PORT: '4500' } }, 'publicUrl (GATEHOUSE_PUBLIC_URL is not set): is required in production', 'GATEHOUSE_PUBLIC_URL=https://');
   });
 
   it('refuses port 0 without a publicUrl outside production, as no URL can be derived from it', () => {
@@ -201,7 +201,7 @@ describe('public URL and port', () => {
       expect(warningsOf({ env: { GATEHOUSE_PORT: '4500', GATEHOUSE_PUBLIC_URL: publicUrl } }), publicUrl).toHaveLength(1);
     }
     expect(warningsOf({ file: configFile({ publicUrl: 'http://localhost:4000' }) })[0]).toContain('port (GATEHOUSE_PORT is not set) is 3000');
-    expect(warningsOf({ env: { ...production, GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_PORT: '8080' } })[0]).toContain('publicUrl (GATEHOUSE_PUBLIC_URL is not set) is http://localhost:3000');
+    expect(warningsOf({ env: { ...production, GATEHOUSE_PUBLIC_URL: 'http://localhost:3000', GATEHOUSE_PORT: '8080' } })[0]).toContain('publicUrl (GATEHOUSE_PUBLIC_URL) is http://localhost:3000');
   });
 
   it('does not warn when the ports agree, on a public host (a proxy listens there), or on port 0 (tests)', () => {
