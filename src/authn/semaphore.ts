@@ -1,4 +1,8 @@
-/** Limits how many async jobs run at once; the rest wait in FIFO order. */
+/**
+ * Limits how many async jobs run at once; the rest wait in FIFO order. A finishing job hands its
+ * slot straight to the next waiter instead of freeing it: the waiter resumes a few microtasks
+ * later, and a slot freed in between could be taken by a newcomer, running one job over the limit.
+ */
 export class Semaphore {
   #active = 0;
   readonly #waiting: Array<() => void> = [];
@@ -6,13 +10,15 @@ export class Semaphore {
   constructor(private readonly limit: number) {}
 
   async run<T>(job: () => Promise<T>): Promise<T> {
+    // A waiter is woken with the slot already counted as its own.
     if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active += 1;
+    else this.#active += 1;
     try {
       return await job();
     } finally {
-      this.#active -= 1;
-      this.#waiting.shift()?.();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active -= 1;
     }
   }
 }
