@@ -38,7 +38,10 @@ export interface Tenant {
   updatedAt: Date;
 }
 
-export type TenantChanges = Partial<Pick<Tenant, 'displayName' | 'customHost' | 'branding' | 'securityPolicy'>>;
+/** A change of security policy: a field left out stays as it is, `null` removes it. */
+export type TenantPolicyChanges = { [K in keyof TenantSecurityPolicy]?: TenantSecurityPolicy[K] | null };
+
+export type TenantChanges = Partial<Pick<Tenant, 'displayName' | 'customHost' | 'branding'>> & { securityPolicy?: TenantPolicyChanges };
 
 export const SYSTEM_TENANT = 'system';
 
@@ -61,12 +64,16 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
 const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, requirePkce: true };
 
-/** Field-by-field writes of a new security policy: what it names is set, the rest removed, but `requirePkce` only changes when named. */
-function policyUpdate(policy: TenantSecurityPolicy): { $set: Record<string, unknown>; $unset: Record<string, true> } {
+/**
+ * Field-by-field writes of a security policy change, merged into the stored one: a field it names is
+ * set, `null` removes it, a field left out is kept (so changing the password rules never switches
+ * PKCE or another setting off by omission).
+ */
+function policyUpdate(policy: TenantPolicyChanges): { $set: Record<string, unknown>; $unset: Record<string, true> } {
   const update: { $set: Record<string, unknown>; $unset: Record<string, true> } = { $set: {}, $unset: {} };
   for (const field of Object.keys(policyFields) as Array<keyof TenantSecurityPolicy>) {
-    if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
-    else if (field !== 'requirePkce') update.$unset[`securityPolicy.${field}`] = true;
+    if (policy[field] === null) update.$unset[`securityPolicy.${field}`] = true;
+    else if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
   }
   return update;
 }
@@ -88,9 +95,11 @@ export class TenantRepository {
     if (!isValidTenantId(input.id)) {
       throw new AppError('invalid_request', 'a tenant id is 1-63 lower-case letters, digits or dashes, not starting or ending with a dash');
     }
-    const { id, ...rest } = input;
+    const { id, securityPolicy, ...rest } = input;
+    // A new tenant has nothing to remove: a `null` in its policy is the same as leaving the field out.
+    const named = Object.fromEntries(Object.entries(securityPolicy ?? {}).filter(([, value]) => value !== null && value !== undefined)) as TenantSecurityPolicy;
     // RFC 9700 2.1.1: PKCE for confidential clients too, unless the tenant is created saying otherwise.
-    const tenant: Tenant = { ...rest, securityPolicy: { requirePkce: true, ...rest.securityPolicy }, _id: id, createdAt: now, updatedAt: now };
+    const tenant: Tenant = { ...rest, securityPolicy: { requirePkce: true, ...named }, _id: id, createdAt: now, updatedAt: now };
     try {
       await this.#tenants.insertOne(tenant);
     } catch (error) {

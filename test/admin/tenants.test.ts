@@ -102,8 +102,19 @@ describe('tenants', () => {
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ display_name: 'Globex Corp', security_policy: { mfa: 'off', password: { min_length: 12 } } });
 
+    // A PATCH of the policy merges: what it leaves out is kept, and only null removes a field.
+    const merged = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { mfa: 'off' } });
+    expect(merged.body['security_policy']).toEqual({ mfa: 'off', password: { min_length: 12 }, require_pkce: true });
+    const removed = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { password: null } });
+    expect(removed.body['security_policy']).toEqual({ mfa: 'off', require_pkce: true });
+    for (const bad of [{ password: 'strong' }, { password: { min_length: null } }, { require_pkce: null }, { password: { min_length: 7 } }]) {
+      const refused = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: bad });
+      expect(refused.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await call(gh, root, 'GET', '/tenants/globex')).body['security_policy']).toEqual({ mfa: 'off', require_pkce: true });
+
     const events = await call(gh, root, 'GET', '/tenants/globex/audit-events');
-    expect(events.body.items!.map((event) => event['type'])).toEqual(['tenant.updated', 'tenant.created']);
+    expect(events.body.items!.map((event) => event['type'])).toEqual(['tenant.updated', 'tenant.updated', 'tenant.updated', 'tenant.created']);
     expect(events.body.items![0]).toMatchObject({ actor: { type: 'client', id: 'ops-bot', tenant: 'system' }, target: { type: 'tenant', id: 'globex' } });
     expect(events.body.items![0]!['request_id']).toMatch(/^[0-9a-f-]{36}$/);
     const filtered = await call(gh, root, 'GET', '/tenants/globex/audit-events?type=tenant.created');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
-import { SYSTEM_TENANT, type Tenant } from '../../domain/tenants.js';
+import { SYSTEM_TENANT, type Tenant, type TenantChanges } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
@@ -29,7 +29,8 @@ const branding = z
 
 const securityPolicy = z
   .object({
-    password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().optional(),
+    // A PATCH merges: fields left out are kept, `null` removes one (back to its default).
+    password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().nullable().optional(),
     // Second factors do not exist yet: accepting "required" would promise a protection no sign-in gives.
     mfa: z.literal('off', { error: 'MFA is not available yet: only "off" is accepted until second factors are enforced' }).describe('second factors are not available yet: only "off"').optional(),
     require_pkce: z.boolean().optional(),
@@ -93,7 +94,7 @@ function assertMayChange(request: AdminRequest<unknown, unknown, Record<string, 
 
 type Editable = { display_name?: string; custom_host?: string | null; branding?: z.infer<typeof branding>; security_policy?: z.infer<typeof securityPolicy> };
 
-function changesOf(input: Editable): Partial<Tenant> {
+function changesOf(input: Editable): TenantChanges {
   return {
     ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
     ...(input.custom_host ? { customHost: input.custom_host } : {}),
@@ -101,6 +102,7 @@ function changesOf(input: Editable): Partial<Tenant> {
     ...(input.security_policy
       ? {
           securityPolicy: {
+            ...(input.security_policy.password === null ? { password: null } : {}),
             ...(input.security_policy.password ? { password: { ...(input.security_policy.password.min_length ? { minLength: input.security_policy.password.min_length } : {}) } } : {}),
             ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
