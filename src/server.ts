@@ -90,7 +90,8 @@ export async function startServer(app: AppContext, options: { host: string; port
   const pool = new TenantPool(app);
   const state = { shuttingDown: false };
   const trust = proxyTrust(app.config.proxy);
-  if (trust.kind === 'none' && app.config.publicUrl.startsWith('https:')) {
+  const https = app.config.publicUrl.startsWith('https:');
+  if (trust.kind === 'none' && https) {
     // Gatehouse speaks plain HTTP, so TLS ends at something in front of it; unless that only
     // forwards TCP, every client would share its address and so its per-address limits.
     app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
@@ -102,7 +103,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     logger: app.logger,
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
-    hsts: app.config.publicUrl.startsWith('https:'),
+    hsts: https,
   });
   const server = createServer(serverLimits(app.config.http), (req, res) => {
     if (!fastPath(req, res)) void koaHandler(req, res);

@@ -1,3 +1,4 @@
+import { escapeRegExp } from '../domain/regexp.js';
 import { DuplicateKeyError, type Collection, type Store, type Update } from '../../adapters/store.js';
 
 /**
@@ -104,7 +105,7 @@ export class Throttle {
 
   /** Forgets every bucket whose key starts with `prefix`. */
   async clearPrefix(prefix: string): Promise<number> {
-    return this.#buckets.deleteMany({ _id: { $regex: new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')}`) } });
+    return this.#buckets.deleteMany({ _id: { $regex: new RegExp(`^${escapeRegExp(prefix)}`) } });
   }
 
   #current(doc: BucketDoc, policy: BucketPolicy, now: number) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
+import { escapeRegExp } from './regexp.js';
 import { checkUsername, foldIdentifier, identifierKey, identifierKeysOf } from './identifiers.js';
 
 /** A person who signs in to a tenant. Never leaves the domain layer with its hash attached. */
@@ -65,11 +66,6 @@ export function minPasswordLength(tenant: { securityPolicy?: { password?: { minL
 /** Characters of a password as a person counts them (an emoji is one, not two UTF-16 units). */
 export function passwordLength(password: string): number {
   return [...password].length;
-}
-
-/** Makes a literal string safe inside a RegExp, so search input can never be a pattern. */
-function escapeRegExp(value: string): string {
-  return value.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
 function duplicate(error: unknown): never {

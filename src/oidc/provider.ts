@@ -13,7 +13,7 @@ import { claimsByScope, findAccountFor } from './claims.js';
 import { clientAuthentication, pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
-import { ConsentMemory } from './consents.js';
+import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
 import { baseFeatures } from './features.js';
 import { loadExistingGrantFor } from './grants.js';
@@ -36,6 +36,8 @@ export interface ProviderDeps {
   roles: RoleRepository;
   logger: Logger;
   attempts: AttemptWindows;
+  /** the tenant's remembered consent, shared with the consent step (`TenantContext.consents`) */
+  consents: ConsentMemory;
   /** which special-use addresses outbound requests may reach (`http.allowPrivateNetworkFetch`, mode) */
   outbound: OutboundPolicy;
 }
@@ -67,7 +69,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       short: { ...cookieOptions, signed: true },
     },
     findAccount,
-    loadExistingGrant: loadExistingGrantFor({ tenant: tenant.id, clients: deps.clients, consents: new ConsentMemory(deps.store, tenant.id) }),
+    loadExistingGrant: loadExistingGrantFor({ tenant: tenant.id, clients: deps.clients, consents: deps.consents }),
     claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
     scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
     responseTypes: ['code'],

@@ -9,6 +9,7 @@ import type { Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { pageBrandingFor, type PageBranding } from '../http/branding.js';
 import { contentSecurityPolicy } from '../http/security-headers.js';
+import { ConsentMemory } from '../oidc/consents.js';
 import { buildProvider } from '../oidc/provider.js';
 
 /** The composition root of one tenant: its provider and the values its routes need. */
@@ -29,6 +30,8 @@ export interface TenantContext {
   jwks: ReturnType<typeof createLocalJWKSet>;
   /** the provider's sessions and grants by account, for ending them (`oidc/end-sessions.ts`) */
   byAccount: OidcAccountIndex;
+  /** what users allowed clients before (`oidc/consents.ts`): read by the provider, written by the consent step */
+  consents: ConsentMemory;
   /** what every page of the tenant shows of its branding (`views/layout.ejs`) */
   branding: PageBranding;
   /** the CSP of the tenant's responses: the default one, plus the logo's origin in `img-src` */
@@ -61,6 +64,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     app.logger.warn({ tenant: tenant._id, mfa: tenant.securityPolicy.mfa }, 'tenant security_policy.mfa is stored but MFA is not available yet: it is not enforced');
   }
   const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
+  const consents = new ConsentMemory(app.store, tenant._id);
   const provider = buildProvider({
     tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,
@@ -72,6 +76,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     roles: app.roles,
     logger: app.logger.child({ tenant: tenant._id }),
     attempts: app.attempts,
+    consents,
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
@@ -87,6 +92,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
     byAccount: createOidcAccountIndex(app.store, tenant._id),
+    consents,
     branding,
     contentSecurityPolicy: contentSecurityPolicy(branding.logoUrl ? [new URL(branding.logoUrl).origin] : []),
   };

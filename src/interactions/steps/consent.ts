@@ -1,4 +1,3 @@
-import { ConsentMemory } from '../../oidc/consents.js';
 import { rememberConsent } from '../../oidc/grants.js';
 import { displayName } from '../../oidc/claims.js';
 import type { InteractionStep, StepContext } from '../step.js';
@@ -23,7 +22,7 @@ async function grant(step: StepContext, remember: boolean): Promise<void> {
   }
   const grantId = await record.save();
   if (remember) {
-    const consents = new ConsentMemory(step.app.store, step.tenant.id);
+    const { consents } = step.tenant;
     await rememberConsent({ tenant: step.tenant.id, clients: step.app.clients, consents }, record);
     // Checked after writing, so an admin disabling the account at this moment either finds the
     // record when ending its sessions (`end-sessions.ts`) or is seen here: it is never left behind.
