@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, type Page } from '../helpers/browser.js';
 import { TEST_PASSWORD, seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
@@ -35,8 +35,7 @@ async function newUser(username: string, email?: string) {
 /** One password attempt from `browser` (a fresh one unless given): the page it answers with, or 'signed-in'. */
 async function attempt(username: string, password: string, browser = new Browser(gh.origin)): Promise<{ status: number | 'signed-in'; page?: Page }> {
   // prompt=login: a browser that signed in before must show the form again rather than reuse its session.
-  const url = client.buildAuthorizationUrl(rp, { redirect_uri: acme.client.redirectUri, scope: 'openid', prompt: 'login', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
-  const login = expectPage(await browser.navigate(url.href, {}, acme.client.redirectUri));
+  const login = await openLoginPage(browser, rp, acme.client.redirectUri, { prompt: 'login' });
   const result = await browser.submit(login, 'form[action$="/login"]', { username, password }, acme.client.redirectUri);
   if ('redirectedTo' in result) return { status: 'signed-in' };
   if (result.$('form[action$="/consent"]').length === 1) return { status: 'signed-in', page: result };

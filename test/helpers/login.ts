@@ -49,13 +49,14 @@ export async function authorize(browser: Browser, config: client.Configuration, 
   return { callback: new URL(callback), verifier, state };
 }
 
-/** The login page of a fresh authorization request. */
-export async function openLoginPage(browser: Browser, config: client.Configuration, redirectUri: string): Promise<Page> {
+/** The login page of a fresh authorization request (with `extra` parameters, e.g. `prompt`). */
+export async function openLoginPage(browser: Browser, config: client.Configuration, redirectUri: string, extra: Record<string, string> = {}): Promise<Page> {
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
     scope: 'openid',
     code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
     code_challenge_method: 'S256',
+    ...extra,
   });
   return expectPage(await browser.navigate(url.href, {}, redirectUri));
 }
