@@ -32,6 +32,8 @@ export const indexes: Record<string, IndexSpec[]> = {
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
   // Short-lived state: readers check `expiresAt` themselves, the TTL index only cleans up.
   attempts: [{ fields: ['expiresAt'], ttl: true }],
+  // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key.
+  ephemeral: [{ fields: ['expiresAt'], ttl: true }],
   // `_id` is `${tenant}:${accountId}`; tenant deletion removes by tenant.
   sign_in_devices: [{ fields: ['tenant'] }],
   account_sessions: [{ fields: ['expiresAt'], ttl: true }],

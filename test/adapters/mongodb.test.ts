@@ -3,6 +3,7 @@ import { MongoClient, MongoNetworkError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { openMongoStore, toIndexDescription, translateMongoError } from '../../adapters/mongodb.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../../adapters/store.js';
+import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
 import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -29,6 +30,8 @@ if (uri) {
   const oidc = disposableDatabase(uri, 'oidc');
   describeStoreContract('mongodb', stores.open, stores.drop);
   describeOidcAdapterContract('mongodb', oidc.open, oidc.drop);
+  const ephemeral = disposableDatabase(uri, 'ephemeral');
+  describeEphemeralContract('store: mongodb', () => storeEphemeralUnderTest(ephemeral.open, ephemeral.drop));
 } else {
   console.log('MongoDB adapter contract suite skipped: GATEHOUSE_TEST_MONGODB_URI is not set');
   describe.skip('MongoDB adapter contract suite (set GATEHOUSE_TEST_MONGODB_URI to run it)', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openNedbStore } from '../../adapters/nedb.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../../adapters/store.js';
+import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
 import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -20,6 +21,7 @@ afterAll(async () => {
 // A directory per open: one process at a time may open a directory, and the contract opens a second store.
 describeStoreContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
 describeOidcAdapterContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
+describeEphemeralContract('store: nedb files', () => storeEphemeralUnderTest(async () => openNedbStore({ dir: await tempDir() })));
 
 describe('nedb files, backend details', () => {
   it('keeps documents and unique indexes across close and reopen', async () => {

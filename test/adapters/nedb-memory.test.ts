@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openNedbStore } from '../../adapters/nedb.js';
+import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
 import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('nedb in memory', () => openNedbStore({}));
 describeOidcAdapterContract('nedb in memory', () => openNedbStore({}));
+describeEphemeralContract('store: nedb in memory', () => storeEphemeralUnderTest(async () => openNedbStore({})));
 
 describe('nedb in memory, backend details', () => {
   it('never returns a document past its TTL date, and forgets it', async () => {
