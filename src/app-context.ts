@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { EphemeralStore } from '../adapters/ephemeral.js';
+import { StoreEphemeral } from '../adapters/ephemeral-store.js';
 import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
@@ -23,6 +25,8 @@ export interface AppContext {
   config: Config;
   logger: Logger;
   store: Store;
+  /** short-lived state (adapters/ephemeral.ts): Redis when configured, else over the store */
+  ephemeral: EphemeralStore;
   box: SecretBox;
   tenants: TenantRepository;
   users: UserRepository;
@@ -45,12 +49,20 @@ export interface AppContext {
   runtime: { localOrigin?: string };
 }
 
-export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer, clock: () => number = Date.now): AppContext {
+export function createAppContext(
+  config: Config,
+  logger: Logger,
+  store: Store,
+  masterKey: Buffer,
+  clock: () => number = Date.now,
+  ephemeral: EphemeralStore = new StoreEphemeral(store, clock),
+): AppContext {
   const box = new SecretBox(masterKey);
   return {
     config,
     logger,
     store,
+    ephemeral,
     box,
     tenants: new TenantRepository(store),
     users: new UserRepository(store),
