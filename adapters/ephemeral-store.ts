@@ -9,7 +9,7 @@
  * here against the clock; the TTL index only cleans up.
  */
 import { randomBytes } from 'node:crypto';
-import { assertTtl, type EphemeralStore } from './ephemeral.js';
+import { assertCounters, assertTtl, type EphemeralStore } from './ephemeral.js';
 import { DuplicateKeyError, type Collection, type Store } from './store.js';
 
 interface EphemeralDoc {
@@ -21,8 +21,6 @@ interface EphemeralDoc {
   expiresAt: Date;
 }
 
-/** Counter names become field names: kept to a safe alphabet so none is a path or an operator. */
-const counterName = /^[A-Za-z0-9_-]{1,64}$/;
 /** Rounds of a read-then-conditional-write before giving up (only under heavy contention on one key). */
 const MAX_ROUNDS = 16;
 
@@ -118,10 +116,8 @@ export class StoreEphemeral implements EphemeralStore {
   }
 
   async increment(key: string, by: Record<string, number>, ttlSeconds: number): Promise<Record<string, number>> {
+    assertCounters(by);
     const names = Object.keys(by);
-    for (const name of names) {
-      if (!counterName.test(name) || !Number.isSafeInteger(by[name])) throw new TypeError(`invalid counter ${JSON.stringify(name)}`);
-    }
     const expiresAt = this.#expiry(ttlSeconds);
     const inc = Object.fromEntries(names.map((name) => [`c.${name}`, by[name]!]));
     for (let round = 0; round < MAX_ROUNDS; round += 1) {

@@ -14,6 +14,8 @@
  * loses to any write in between. Nothing spans two operations, so callers order their writes to
  * stay correct when the second one never happens (a crash, the backend gone).
  */
+import { BackendUnavailableError } from './unavailable.js';
+
 export interface EphemeralStore {
   /** `redis` or `store` (the single-process default) */
   readonly kind: 'redis' | 'store';
@@ -72,7 +74,7 @@ export function tenantPrefix(tenant: string): string {
 }
 
 /** The backend of short-lived state could not be reached or failed; callers fail closed (503). */
-export class EphemeralUnavailableError extends Error {
+export class EphemeralUnavailableError extends BackendUnavailableError {
   override readonly name = 'EphemeralUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -83,5 +85,15 @@ export class EphemeralUnavailableError extends Error {
 export function assertTtl(ttlSeconds: number): void {
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 400 * 86400) {
     throw new RangeError(`ephemeral lifetime must be between 0 and 400 days, got ${ttlSeconds}`);
+  }
+}
+
+/** Counter names become field names: kept to a safe alphabet so none is a path, an operator or a script argument surprise. */
+const counterName = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Counters are named by plain words and moved by whole numbers; anything else is a caller's bug. */
+export function assertCounters(by: Record<string, number>): void {
+  for (const [name, step] of Object.entries(by)) {
+    if (!counterName.test(name) || !Number.isSafeInteger(step)) throw new TypeError(`invalid counter ${JSON.stringify(name)}`);
   }
 }

@@ -10,6 +10,7 @@
  * `$gt`, `$gte`, `$regex` (a RegExp), `$or`, `$and`.
  * Updates: `$set`, `$unset`, `$inc`, `$push`, `$pull`, `$addToSet`, `$setOnInsert` is NOT supported.
  */
+import { BackendUnavailableError } from './unavailable.js';
 
 export type Doc = { _id: string } & Record<string, unknown>;
 
@@ -112,7 +113,7 @@ export class DuplicateKeyError extends Error {
 }
 
 /** The backend could not be reached or failed; callers fail closed (503). */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends BackendUnavailableError {
   override readonly name = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

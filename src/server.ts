@@ -36,7 +36,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   // every URL we write comes from publicUrl, never from forwarded headers.
   const koa = new Koa({ proxy: false });
   const secure = app.config.publicUrl.startsWith('https:');
-  const health = healthRouter(app.store, () => state.shuttingDown);
+  const health = healthRouter(app.store, app.ephemeral, () => state.shuttingDown);
   const interactions = interactionRouter(app);
   const account = accountRouter(app);
   const admin = adminRouter(app, pool);

@@ -53,7 +53,7 @@ describe('gatehouse start (development defaults, file store)', { timeout: 120_00
 
       const ready = await fetch(`${origin}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ready', store: 'nedb-file' });
+      expect(await ready.json()).toMatchObject({ status: 'ready', store: 'ok' });
       const discovery = (await (await fetch(`${origin}/t/demo/.well-known/openid-configuration`)).json()) as { issuer: string };
       expect(discovery.issuer).toBe(`${origin}/t/demo`);
 

@@ -1,11 +1,31 @@
 import Router from '@koa/router';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { Store } from '../../adapters/store.js';
+
+/** Each backend gets this long to answer a readiness ping: an orchestrator probes with a short timeout of its own. */
+const PING_TIMEOUT_MS = 2000;
+
+async function answers(ping: () => Promise<void>): Promise<'ok' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), PING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([ping(), timeout]);
+    return 'ok';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * `/healthz`: the process is alive (never touches dependencies, so an orchestrator does not
- * restart us for a database outage). `/readyz`: the store answers, so traffic may be sent here.
+ * restart us for a database outage). `/readyz`: the store answers, and Redis too when short-lived
+ * state lives there, so traffic may be sent here; the body says which backend is down.
  */
-export function healthRouter(store: Store, isShuttingDown: () => boolean): Router {
+export function healthRouter(store: Store, ephemeral: EphemeralStore, isShuttingDown: () => boolean): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -16,13 +36,11 @@ export function healthRouter(store: Store, isShuttingDown: () => boolean): Route
       ctx.body = { status: 'shutting_down' };
       return;
     }
-    try {
-      await Promise.race([store.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-      ctx.body = { status: 'ready', store: store.kind };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable', store: store.kind };
-    }
+    // The store-backed short-lived state is the store itself: pinging it twice says nothing more.
+    const [storeState, redisState] = await Promise.all([answers(() => store.ping()), ephemeral.kind === 'redis' ? answers(() => ephemeral.ping()) : undefined]);
+    const ready = storeState === 'ok' && redisState !== 'down';
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'unavailable', store: storeState, ...(redisState ? { redis: redisState } : {}) };
   });
   return router;
 }

@@ -15,6 +15,7 @@ import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
 import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
+import { failClosedOnUnavailableBackend } from './fail-closed.js';
 import { baseFeatures } from './features.js';
 import { loadExistingGrantFor } from './grants.js';
 import { interactionPolicyFor } from './interaction-policy.js';
@@ -112,6 +113,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(issuer, configuration);
   // The root app sets X-Forwarded-* from the configured public URL before handing requests over.
   provider.proxy = true;
+  failClosedOnUnavailableBackend(provider, deps.logger);
   throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger);
   subscribeToEvents(provider, deps.logger);
   return provider;
