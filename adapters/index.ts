@@ -1,11 +1,19 @@
 /**
- * Opens the store the configuration asks for. The only place that knows which backends exist.
+ * Opens the store and the short-lived state the configuration asks for. The only place that knows
+ * which backends exist.
  */
 import { join } from 'node:path';
+import type { EphemeralStore } from './ephemeral.js';
+import { StoreEphemeral } from './ephemeral-store.js';
 import { ensureAllIndexes } from './indexes.js';
 import { openMongoStore } from './mongodb.js';
 import { openNedbStore } from './nedb.js';
+import { closeRedisConnection, describeRedis, openRedisConnection, redisConfigured, type RedisLog, type RedisSettings } from './redis/client.js';
+import { RedisEphemeral } from './redis/ephemeral.js';
+import { checkRedisServer } from './redis/server-check.js';
 import type { Store } from './store.js';
+
+export type { RedisSettings } from './redis/client.js';
 
 export interface StoreSettings {
   /** `nedb`: files under `{dataDir}/store`; `memory`: nothing persisted (tests); `mongodb`: production. */
@@ -32,4 +40,22 @@ export async function openStore(settings: StoreSettings): Promise<Store> {
     throw error;
   }
   return store;
+}
+
+/**
+ * Opens short-lived state: on Redis when one is configured (connected and checked never to evict
+ * before this resolves), else over `store`, which stays its owner's to close.
+ *
+ * @throws EphemeralUnavailableError when Redis cannot be reached; Error when it may evict keys
+ */
+export async function openEphemeral(settings: RedisSettings | undefined, store: Store, clock: () => number, log?: RedisLog): Promise<EphemeralStore> {
+  if (!redisConfigured(settings)) return new StoreEphemeral(store, clock);
+  const connection = await openRedisConnection(settings, { purpose: 'ephemeral', ...(log ? { log } : {}) });
+  try {
+    await checkRedisServer(connection, { requireNoEviction: settings.requireNoEviction, where: describeRedis(settings), log });
+  } catch (error) {
+    await closeRedisConnection(connection);
+    throw error;
+  }
+  return new RedisEphemeral(connection, settings.keyPrefix);
 }
