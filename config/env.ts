@@ -50,6 +50,17 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_REQUEST_TIMEOUT_MS', path: 'http.requestTimeoutMs', kind: 'integer' },
   { name: 'GATEHOUSE_MAX_CONNECTIONS', path: 'http.maxConnections', kind: 'integer' },
   { name: 'GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH', path: 'http.allowPrivateNetworkFetch', kind: 'boolean' },
+  { name: 'GATEHOUSE_REDIS_URL', path: 'redis.url', kind: 'string' },
+  { name: 'GATEHOUSE_REDIS_SENTINELS', path: 'redis.sentinel.sentinels', kind: 'list' },
+  { name: 'GATEHOUSE_REDIS_SENTINEL_NAME', path: 'redis.sentinel.name', kind: 'string' },
+  { name: 'GATEHOUSE_REDIS_SENTINEL_PASSWORD', path: 'redis.sentinel.password', kind: 'string' },
+  { name: 'GATEHOUSE_REDIS_CLUSTER_NODES', path: 'redis.cluster.nodes', kind: 'list' },
+  { name: 'GATEHOUSE_REDIS_TLS_CA_FILE', path: 'redis.tls.caFile', kind: 'string' },
+  { name: 'GATEHOUSE_REDIS_TLS_REJECT_UNAUTHORIZED', path: 'redis.tls.rejectUnauthorized', kind: 'boolean' },
+  { name: 'GATEHOUSE_REDIS_KEY_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
+  { name: 'GATEHOUSE_REDIS_COMMAND_TIMEOUT_MS', path: 'redis.commandTimeoutMs', kind: 'integer' },
+  { name: 'GATEHOUSE_REDIS_CONNECT_TIMEOUT_MS', path: 'redis.connectTimeoutMs', kind: 'integer' },
+  { name: 'GATEHOUSE_REDIS_REQUIRE_NO_EVICTION', path: 'redis.requireNoEviction', kind: 'boolean' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
 ];
 

@@ -67,6 +67,13 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
   if (url.protocol === 'http:' && !loopbackHosts.has(url.hostname)) {
     add('publicUrl', 'must be an https: URL in production (http: is only allowed for localhost); terminate TLS in front of Gatehouse and set proxy.hops or proxy.trustedNetworks');
   }
+  if (!config.redis.tls.rejectUnauthorized) {
+    add(
+      'redis.tls.rejectUnauthorized',
+      'is not allowed in production: Redis\'s certificate would go unchecked, so anyone on the path could read and forge sessions and codes; ' +
+        'remove it and give the CA that signed the certificate with redis.tls.caFile (GATEHOUSE_REDIS_TLS_CA_FILE)',
+    );
+  }
   if (config.store.kind === 'memory') {
     add('store.kind', 'must not be memory in production: every tenant, user and key would be lost on restart; use nedb or mongodb');
   }

@@ -70,6 +70,37 @@ const trustedNetwork = z.string({ error: 'expected a string' }).transform((value
   return z.NEVER;
 });
 
+/**
+ * Where Redis is: `redis://` or `rediss://` (TLS), credentials and database included. Its value is a
+ * secret (a password), so messages never repeat it. Options go into `redis.*` keys, not the query.
+ */
+const redisUrl = z.string({ error: 'expected a string' }).superRefine((value, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message, input: value });
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('expected a redis:// or rediss:// URL such as redis://redis.internal:6379');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return fail('must start with redis:// or rediss:// (rediss for TLS)');
+  if (url.hostname === '') return fail('expected a redis:// or rediss:// URL such as redis://redis.internal:6379');
+  if (url.search || url.hash) return fail('must not have a query or fragment: set options with the redis.* keys');
+  if (!/^\/?(\d{1,4})?$/.test(url.pathname)) return fail('its path must be a database number, such as /0');
+});
+
+/** A Sentinel or Cluster node: `host:port`, an IPv6 address in brackets. */
+const hostPort = z
+  .string({ error: 'expected host:port, such as redis-1.internal:6379' })
+  .refine((value) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+    return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+  }, { error: 'expected host:port, such as redis-1.internal:6379' });
+
+/** The database of a Redis URL (0 when it names none, or when the URL is refused on its own). */
+function redisDatabase(url: string): number {
+  return Number(URL.parse(url)?.pathname.slice(1) || '0');
+}
+
 /** 32 bytes in standard or URL-safe base64; Node's decoder reads both alphabets. */
 function isBase64Key(value: string): boolean {
   // Node's decoder silently skips characters outside the alphabet, so check the alphabet first.
@@ -221,6 +252,59 @@ export const configSchema = z
       .strict()
       .refine((value) => value.headersTimeoutMs <= value.requestTimeoutMs, { error: 'headersTimeoutMs must not be longer than requestTimeoutMs (the headers are part of the request)' })
       .prefault({}),
+    /**
+     * Short-lived state (sessions, codes, replay caches, counters) on Redis. Off (kept in the store)
+     * unless `url`, `sentinel` or `cluster` is set; several instances need it.
+     */
+    redis: z
+      .object({
+        /** Secret: may carry a password. With Sentinel or Cluster it gives only the scheme, credentials (and database). */
+        url: redisUrl.optional(),
+        sentinel: z
+          .object({
+            sentinels: z.array(hostPort, { error: 'expected a list of host:port' }).min(1, { error: 'must list at least one sentinel' }).max(32),
+            /** The name of the primary the sentinels watch (`sentinel monitor <name> ...`). */
+            name: nonEmpty().max(256),
+            /** Secret: the sentinels' own password, when they have one. */
+            password: z.string({ error: 'expected a string' }).optional(),
+          })
+          .strict()
+          .optional(),
+        cluster: z
+          .object({
+            nodes: z.array(hostPort, { error: 'expected a list of host:port' }).min(1, { error: 'must list at least one node' }).max(64),
+          })
+          .strict()
+          .optional(),
+        tls: z
+          .object({
+            /** PEM file of the CA that signed the server's certificate (private CAs). */
+            caFile: nonEmpty().optional(),
+            /** Check the server's certificate; refused as false in production. */
+            rejectUnauthorized: flag().default(true),
+          })
+          .strict()
+          .prefault({}),
+        /** Put before every key, so several deployments can share one Redis. No braces (hash tags) or glob characters. */
+        keyPrefix: z
+          .string({ error: 'expected a string' })
+          .regex(/^[A-Za-z0-9._:-]{1,64}$/, { error: 'expected 1 to 64 letters, digits, ".", "_", ":" or "-" (braces would become the Cluster hash tag)' })
+          .default('gatehouse:'),
+        /** A command not answered within this time fails (503), in ms. */
+        commandTimeoutMs: wholeNumber(50, 60000).default(1000),
+        /** A connection not made within this time fails, in ms. */
+        connectTimeoutMs: wholeNumber(100, 60000).default(2000),
+        /** Refuse to start unless Redis is set to `maxmemory-policy noeviction`; false only warns. */
+        requireNoEviction: flag().default(true),
+      })
+      .strict()
+      .refine((value) => value.sentinel === undefined || value.cluster === undefined, { error: 'set redis.sentinel or redis.cluster, not both' })
+      .refine((value) => value.cluster === undefined || value.url === undefined || redisDatabase(value.url) === 0, { error: 'Redis Cluster has only database 0: remove the database from redis.url' })
+      .refine((value) => (value.tls.caFile === undefined && value.tls.rejectUnauthorized) || (value.url?.startsWith('rediss://') ?? false), {
+        error: 'redis.tls applies to TLS connections only: use a rediss:// URL in redis.url',
+        path: ['tls'],
+      })
+      .prefault({}),
     log: z
       .object({
         level: oneOf(logLevels).default('info'),
@@ -231,7 +315,7 @@ export const configSchema = z
   .strict();
 
 /** Dotted paths whose values are secrets: never echoed in error messages. */
-export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri', 'bootstrap.adminPassword', 'bootstrap.clientSecret']);
+export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri', 'bootstrap.adminPassword', 'bootstrap.clientSecret', 'redis.url', 'redis.sentinel.password']);
 
 /** What a config file or `loadConfig({ overrides })` may contain: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -66,6 +66,7 @@ describe('defaults', () => {
       password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
       tenants: { poolSize: 500, refreshSeconds: 300 },
       http: { bodyLimit: 65536, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
+      redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
       log: { level: 'info' },
     });
   });
@@ -146,12 +147,25 @@ describe('sources and precedence', () => {
       GATEHOUSE_TENANT_REFRESH_SECONDS: ['60', 60],
       GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH: ['true', true],
       GATEHOUSE_LOG_LEVEL: ['debug', 'debug'],
+      GATEHOUSE_REDIS_URL: ['rediss://app:pw@redis.internal:6380/2', 'rediss://app:pw@redis.internal:6380/2'],
+      GATEHOUSE_REDIS_KEY_PREFIX: ['idp:', 'idp:'],
+      GATEHOUSE_REDIS_SENTINELS: ['10.0.0.1:26379, sentinel-2.internal:26379', ['10.0.0.1:26379', 'sentinel-2.internal:26379']],
+      GATEHOUSE_REDIS_SENTINEL_NAME: ['mymaster', 'mymaster'],
+      GATEHOUSE_REDIS_SENTINEL_PASSWORD: ['sentinel secret', 'sentinel secret'],
+      GATEHOUSE_REDIS_TLS_CA_FILE: ['/etc/ssl/redis-ca.pem', '/etc/ssl/redis-ca.pem'],
+      GATEHOUSE_REDIS_TLS_REJECT_UNAUTHORIZED: ['true', true],
+      GATEHOUSE_REDIS_COMMAND_TIMEOUT_MS: ['500', 500],
+      GATEHOUSE_REDIS_CONNECT_TIMEOUT_MS: ['3000', 3000],
+      GATEHOUSE_REDIS_REQUIRE_NO_EVICTION: ['false', false],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.
-    expect(Object.keys(samples).sort()).toEqual(envVars.map((variable) => variable.name).sort());
+    // Sentinel and Cluster exclude each other, so the Cluster variable is sampled on its own.
+    const cluster = load({ env: { GATEHOUSE_REDIS_CLUSTER_NODES: 'redis-1.internal:6379,[2001:db8::7]:6379' } });
+    expect(cluster.redis.cluster).toEqual({ nodes: ['redis-1.internal:6379', '[2001:db8::7]:6379'] });
+    expect([...Object.keys(samples), 'GATEHOUSE_REDIS_CLUSTER_NODES'].sort()).toEqual(envVars.map((variable) => variable.name).sort());
     const env = Object.fromEntries(Object.entries(samples).map(([name, [text]]) => [name, text]));
     const config = load({ env });
-    for (const variable of envVars) {
+    for (const variable of envVars.filter((entry) => entry.name !== 'GATEHOUSE_REDIS_CLUSTER_NODES')) {
       expect(valueAt(config, variable.path), variable.name).toEqual(samples[variable.name]?.[1]);
     }
   });
@@ -419,5 +433,68 @@ describe('proxy trust and connection limits', () => {
     expectProblems({ env: { GATEHOUSE_HEADERS_TIMEOUT_MS: '40000' } }, 'http', 'headersTimeoutMs must not be longer than requestTimeoutMs');
     expectProblems({ env: { GATEHOUSE_HEADERS_TIMEOUT_MS: '10' } }, 'http.headersTimeoutMs (GATEHOUSE_HEADERS_TIMEOUT_MS): expected a whole number from 1000');
     expectProblems({ env: { GATEHOUSE_MAX_CONNECTIONS: '0' } }, 'http.maxConnections (GATEHOUSE_MAX_CONNECTIONS)');
+  });
+});
+
+describe('Redis', () => {
+  it('is off unless a URL, Sentinel or Cluster is given', () => {
+    const config = load();
+    expect(config.redis.url).toBeUndefined();
+    expect(config.redis.sentinel).toBeUndefined();
+    expect(config.redis.cluster).toBeUndefined();
+  });
+
+  it('accepts redis: and rediss: URLs with credentials and a database, and refuses anything else without echoing it', () => {
+    expect(load({ env: { GATEHOUSE_REDIS_URL: 'redis://localhost' } }).redis.url).toBe('redis://localhost');
+    expect(load({ env: { GATEHOUSE_REDIS_URL: 'rediss://:p%40ss@cache.example.com:6380/15' } }).redis.url).toBe('rediss://:p%40ss@cache.example.com:6380/15');
+    for (const url of ['http://user:hunter2-secret@cache:6379', 'cache:6379', 'redis://', 'unix:///tmp/hunter2-secret.sock']) {
+      const error = expectProblems({ env: { GATEHOUSE_REDIS_URL: url } }, 'redis.url (GATEHOUSE_REDIS_URL)', 'redis://');
+      expect(error.message).not.toContain('hunter2-secret');
+    }
+    expectProblems({ env: { GATEHOUSE_REDIS_URL: 'redis://user:hunter2-secret@cache:6379/x' } }, 'redis.url', 'database');
+    expectProblems({ env: { GATEHOUSE_REDIS_URL: 'redis://cache:6379/0?family=6' } }, 'redis.url', 'query');
+    expectProblems({ env: { GATEHOUSE_REDIS_URL: `redis://cache/${'1'.repeat(5)}` } }, 'redis.url', 'database');
+  });
+
+  it('needs a name and at least one sentinel, written host:port', () => {
+    expectProblems({ env: { GATEHOUSE_REDIS_SENTINELS: '10.0.0.1:26379' } }, 'redis.sentinel.name (GATEHOUSE_REDIS_SENTINEL_NAME is not set)');
+    expectProblems({ env: { GATEHOUSE_REDIS_SENTINEL_NAME: 'mymaster' } }, 'redis.sentinel.sentinels');
+    expectProblems({ env: { GATEHOUSE_REDIS_SENTINEL_NAME: 'mymaster', GATEHOUSE_REDIS_SENTINELS: 'sentinel-1' } }, 'redis.sentinel.sentinels.0', 'host:port');
+    expectProblems({ overrides: { redis: { sentinel: { name: 'mymaster', sentinels: [] } } } }, 'redis.sentinel.sentinels', 'at least one');
+    expectProblems({ overrides: { redis: { sentinel: { name: 'm', sentinels: ['a:99999'] } } } }, 'redis.sentinel.sentinels.0', 'host:port');
+  });
+
+  it('takes Sentinel or Cluster, not both, and Cluster has only database 0', () => {
+    expectProblems({ env: { GATEHOUSE_REDIS_SENTINEL_NAME: 'm', GATEHOUSE_REDIS_SENTINELS: 's:26379', GATEHOUSE_REDIS_CLUSTER_NODES: 'r:6379' } }, 'redis', 'sentinel or redis.cluster, not both');
+    expectProblems({ env: { GATEHOUSE_REDIS_CLUSTER_NODES: 'r:6379', GATEHOUSE_REDIS_URL: 'redis://:pw@r:6379/3' } }, 'redis', 'database 0');
+    expectProblems({ overrides: { redis: { cluster: { nodes: [] } } } }, 'redis.cluster.nodes', 'at least one');
+    expectProblems({ env: { GATEHOUSE_REDIS_CLUSTER_NODES: 'r:6379', GATEHOUSE_REDIS_URL: 'not a url' } }, 'redis.url');
+  });
+
+  it('keeps the key prefix to characters that are neither hash tags nor glob patterns', () => {
+    for (const keyPrefix of ['', '{gatehouse}:', 'gh*', 'a b', 'x'.repeat(65)]) {
+      expectProblems({ overrides: { redis: { keyPrefix } } }, 'redis.keyPrefix');
+    }
+    expect(load({ env: { GATEHOUSE_REDIS_KEY_PREFIX: 'prod.eu-1:' } }).redis.keyPrefix).toBe('prod.eu-1:');
+  });
+
+  it('bounds the timeouts', () => {
+    expectProblems({ env: { GATEHOUSE_REDIS_COMMAND_TIMEOUT_MS: '0' } }, 'redis.commandTimeoutMs');
+    expectProblems({ env: { GATEHOUSE_REDIS_CONNECT_TIMEOUT_MS: '600000' } }, 'redis.connectTimeoutMs');
+  });
+
+  it('applies TLS settings only to rediss: URLs', () => {
+    expectProblems({ env: { GATEHOUSE_REDIS_URL: 'redis://cache:6379', GATEHOUSE_REDIS_TLS_CA_FILE: '/etc/ca.pem' } }, 'redis.tls', 'rediss://');
+  });
+
+  it('never lets production skip certificate checks, and says what to do instead', () => {
+    const env = { ...production, GATEHOUSE_REDIS_URL: 'rediss://cache:6380', GATEHOUSE_REDIS_TLS_REJECT_UNAUTHORIZED: 'false' };
+    expectProblems({ env }, 'redis.tls.rejectUnauthorized (GATEHOUSE_REDIS_TLS_REJECT_UNAUTHORIZED)', 'not allowed in production', 'redis.tls.caFile');
+    expect(load({ env: { ...env, NODE_ENV: 'development' } }).redis.tls.rejectUnauthorized).toBe(false);
+  });
+
+  it('does not echo the sentinel password', () => {
+    const error = expectProblems({ overrides: { redis: { sentinel: { name: 'm', sentinels: ['s:1'], password: 987654 as unknown as string } } } }, 'redis.sentinel.password');
+    expect(error.message).not.toContain('987654');
   });
 });
