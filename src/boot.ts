@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import { openStore } from '../adapters/index.js';
+import type { EphemeralStore } from '../adapters/ephemeral.js';
+import { openEphemeral, openStore } from '../adapters/index.js';
+import { redisConfigured, type RedisSettings } from '../adapters/redis/client.js';
 import type { Config } from '../config/schema.js';
 import { createAppContext, type AppContext } from './app-context.js';
 import { resolveMasterKey } from './domain/master-key.js';
@@ -11,7 +13,7 @@ export interface Running {
   app: AppContext;
   gatehouse: Gatehouse;
   demo: { username: string; password: string } | null;
-  /** Drains requests, then closes the store. */
+  /** Drains requests, then closes short-lived state and the store. */
   stop(): Promise<void>;
 }
 
@@ -21,17 +23,41 @@ export interface BootOptions {
   clock?: () => number;
 }
 
+/**
+ * What a start should say about the deployment's shape. MongoDB is how several instances share a
+ * store, and they also need Redis: without it each keeps its own caches (a client secret rotated on
+ * one is accepted by the others until they refresh) and there is no change feed between them.
+ */
+export function startupWarnings(config: { env: string; store: { kind: string }; redis: Pick<RedisSettings, 'url' | 'sentinel' | 'cluster'> }): string[] {
+  if (config.env !== 'production' || config.store.kind !== 'mongodb' || redisConfigured(config.redis)) return [];
+  return [
+    'store.kind is mongodb but no Redis is configured: fine for one instance, but several instances need Redis ' +
+      '(GATEHOUSE_REDIS_URL) for shared short-lived state and the change feed that tells every instance about changes at once',
+  ];
+}
+
 export async function openApp(config: Config, logger: Logger, options: BootOptions = {}): Promise<AppContext> {
+  const clock = options.clock ?? Date.now;
   const store = await openStore({ kind: config.store.kind, dataDir: config.dataDir, mongodb: config.store.mongodb });
+  let ephemeral: EphemeralStore | undefined;
   try {
+    ephemeral = await openEphemeral(config.redis, store, clock, logger);
+    for (const warning of startupWarnings(config)) logger.warn(warning);
     const master = await resolveMasterKey(config.masterKey, config.dataDir);
     if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
-    return createAppContext(config, logger, store, master.key, options.clock);
+    return createAppContext(config, logger, store, master.key, clock, ephemeral);
   } catch (error) {
+    await ephemeral?.close().catch(() => undefined);
     // Closing releases the file store's lock at once rather than when the process ends.
     await store.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Closes what `openApp` opened (short-lived state first: it may live in the store). */
+export async function closeApp(app: AppContext): Promise<void> {
+  await app.ephemeral.close().catch(() => undefined);
+  await app.store.close();
 }
 
 /** Starts Gatehouse: store, system tenant, demo seed (development), HTTP server. */
@@ -53,11 +79,11 @@ export async function boot(config: Config, logger: Logger, options: BootOptions 
       demo,
       async stop() {
         await gatehouse.close();
-        await app.store.close();
+        await closeApp(app);
       },
     };
   } catch (error) {
-    await app.store.close();
+    await closeApp(app);
     throw error;
   }
 }

@@ -35,7 +35,7 @@ export interface RedisLog {
 export type RedisConnection = Redis | Cluster;
 
 /** True when any Redis is configured (else short-lived state lives in the store). */
-export function redisConfigured(settings: RedisSettings | undefined): settings is RedisSettings {
+export function redisConfigured<T extends Pick<RedisSettings, 'url' | 'sentinel' | 'cluster'>>(settings: T | undefined): settings is T {
   return settings !== undefined && (settings.url !== undefined || settings.sentinel !== undefined || settings.cluster !== undefined);
 }
 

@@ -61,12 +61,12 @@ export function optional(values: OptionValues, name: string): string | undefined
 export async function withApp<T>(config: Config, work: (app: AppContext) => Promise<T>): Promise<T> {
   const logger = createLogger({ env: config.env, log: { level: 'warn' } }, pino.destination(2));
   // Loaded on use: the whole server comes with it, and help or a bad argument should not wait for that.
-  const { openApp } = await import('../boot.js');
+  const { closeApp, openApp } = await import('../boot.js');
   const app = await openApp(config, logger);
   try {
     return await work(app);
   } finally {
-    await app.store.close();
+    await closeApp(app);
   }
 }
 
