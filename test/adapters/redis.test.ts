@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEphemeral, type RedisSettings } from '../../adapters/index.js';
 import { EphemeralUnavailableError, tenantKey, tenantPrefix, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { Store } from '../../adapters/store.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { describeEphemeralContract } from './ephemeral-contract.js';
 
@@ -236,6 +237,45 @@ describe.skipIf(!available)('Redis that goes away', () => {
       await expect(ephemeral.close()).resolves.toBeUndefined();
     } finally {
       await server.start();
+    }
+  });
+});
+
+describe.skipIf(!available)('Redis Cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+  const settings = () => redisSettings('redis://127.0.0.1', { url: undefined, cluster: { nodes: cluster.nodes } });
+
+  describeEphemeralContract('redis cluster', async () => {
+    const ephemeral = await openEphemeral(settings(), noStore, Date.now);
+    return { ephemeral, advance: (ms) => sleep(ms), close: () => ephemeral.close() };
+  });
+
+  it("keeps each tenant's keys on one slot, spreads tenants over the primaries, and deletes a tenant's keys wherever they are", async () => {
+    const ephemeral = await openEphemeral(settings(), noStore, Date.now);
+    const { Cluster } = await import('ioredis');
+    const raw = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: Number(node.split(':')[1]) })));
+    try {
+      const tenants = Array.from({ length: 12 }, (_, i) => `spread${i}`);
+      for (const tenant of tenants) {
+        for (const part of ['a', 'b', 'c']) await ephemeral.set(tenantKey(tenant, part), part, { ttlSeconds: 60 });
+        // Multi-key calls within a tenant work on Cluster: one slot.
+        expect(await ephemeral.getMany(['a', 'b', 'c', 'd'].map((part) => tenantKey(tenant, part)))).toEqual(['a', 'b', 'c', undefined]);
+        expect(await ephemeral.delete([tenantKey(tenant, 'c'), tenantKey(tenant, 'd')])).toBe(1);
+      }
+      const holding = await Promise.all(raw.nodes('master').map(async (node) => (await node.keys('gatehouse:{spread*')).length));
+      expect(holding.filter((count) => count > 0).length).toBeGreaterThan(1);
+      expect(holding.reduce((sum, count) => sum + count, 0)).toBe(24);
+      expect(await ephemeral.deletePrefix('{spread')).toBe(24);
+      expect(await ephemeral.get(tenantKey('spread0', 'a'))).toBeUndefined();
+    } finally {
+      raw.disconnect();
+      await ephemeral.close();
     }
   });
 });
