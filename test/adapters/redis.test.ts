@@ -4,20 +4,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEphemeral, type RedisSettings } from '../../adapters/index.js';
+import { openEphemeral } from '../../adapters/index.js';
 import { EphemeralUnavailableError, tenantKey, tenantPrefix, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { Store } from '../../adapters/store.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
-import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { redisServerAvailable, redisSettings, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { describeEphemeralContract } from './ephemeral-contract.js';
 
 const available = redisServerAvailable();
 /** Never used: with Redis configured, openEphemeral does not touch the store. */
 const noStore = {} as Store;
-
-export function redisSettings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
-  return { url, tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 1000, requireNoEviction: true, ...overrides };
-}
 
 interface Logged {
   level: 'warn' | 'info';

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RedisSettings } from '../../adapters/index.js';
 
 export interface RedisServer {
   readonly url: string;
@@ -89,4 +90,9 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Settings for short-lived state on `url`, as the configuration's defaults would give them. */
+export function redisSettings(url: string, overrides: Partial<RedisSettings> = {}): RedisSettings {
+  return { url, tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 1000, requireNoEviction: true, ...overrides };
 }
