@@ -2,11 +2,16 @@
  * Short-lived state on a real redis-server: the shared contract, then what only Redis has (key
  * prefixes, the eviction check, a server that dies and comes back).
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEphemeral } from '../../adapters/index.js';
 import { EphemeralUnavailableError, tenantKey, tenantPrefix, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { Store } from '../../adapters/store.js';
+import { freePort } from '../helpers/gatehouse.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { redisServerAvailable, redisSettings, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { describeEphemeralContract } from './ephemeral-contract.js';
@@ -271,6 +276,67 @@ describe.skipIf(!available)('Redis Cluster', () => {
       expect(await ephemeral.get(tenantKey('spread0', 'a'))).toBeUndefined();
     } finally {
       raw.disconnect();
+      await ephemeral.close();
+    }
+  });
+});
+
+/** A CA and a certificate for localhost signed by it, made with openssl (absent: the TLS tests are skipped, except in CI). */
+function makeCertificates(dir: string): boolean {
+  const openssl = (...args: string[]) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
+  if (!openssl('version')) {
+    if (process.env.CI) throw new Error('openssl is needed for the Redis TLS tests');
+    return false;
+  }
+  writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  return (
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Gatehouse test CA') &&
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost') &&
+    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext')
+  );
+}
+
+const certDir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-tls-'));
+const haveCertificates = available && makeCertificates(certDir);
+afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+
+describe.skipIf(!haveCertificates)('Redis over TLS', () => {
+  let server: RedisServer;
+  let tlsPort: number;
+  beforeAll(async () => {
+    tlsPort = await freePort();
+    const file = (name: string) => join(certDir, name);
+    server = await startRedisServer(['--tls-port', String(tlsPort), '--tls-cert-file', file('server.pem'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.pem'), '--tls-auth-clients', 'no']);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const url = () => `rediss://localhost:${tlsPort}`;
+
+  it('connects with the CA given in redis.tls.caFile', async () => {
+    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'ca.pem'), rejectUnauthorized: true } }), noStore, Date.now);
+    try {
+      await ephemeral.set('{t}:k', 'over tls', { ttlSeconds: 10 });
+      expect(await ephemeral.get('{t}:k')).toBe('over tls');
+    } finally {
+      await ephemeral.close();
+    }
+  });
+
+  it('refuses a certificate it cannot check, and a CA file it cannot read', async () => {
+    const started = Date.now();
+    await expect(openEphemeral(redisSettings(url()), noStore, Date.now)).rejects.toBeInstanceOf(EphemeralUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expect(openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'missing.pem'), rejectUnauthorized: true } }), noStore, Date.now)).rejects.toThrow(
+      /redis\.tls\.caFile: cannot read .*missing\.pem: ENOENT/,
+    );
+  });
+
+  it('skips the check only when told to (refused in production by the configuration)', async () => {
+    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { rejectUnauthorized: false } }), noStore, Date.now);
+    try {
+      await expect(ephemeral.ping()).resolves.toBeUndefined();
+    } finally {
       await ephemeral.close();
     }
   });
