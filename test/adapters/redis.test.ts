@@ -13,6 +13,7 @@ import { EphemeralUnavailableError, tenantKey, tenantPrefix, type EphemeralStore
 import type { Store } from '../../adapters/store.js';
 import { freePort } from '../helpers/gatehouse.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { startRedisSentinel, type RedisSentinel } from '../helpers/redis-sentinel.js';
 import { redisServerAvailable, redisSettings, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { describeEphemeralContract } from './ephemeral-contract.js';
 
@@ -278,6 +279,40 @@ describe.skipIf(!available)('Redis Cluster', () => {
       raw.disconnect();
       await ephemeral.close();
     }
+  });
+});
+
+describe.skipIf(!available)('Redis behind Sentinel', () => {
+  let primary: RedisServer;
+  let sentinel: RedisSentinel;
+  beforeAll(async () => {
+    primary = await startRedisServer();
+    sentinel = await startRedisSentinel(primary);
+  });
+  afterAll(async () => {
+    await sentinel?.close();
+    await primary?.close();
+  });
+
+  it('finds the primary through the sentinels and keeps its data there', async () => {
+    const ephemeral = await openEphemeral(redisSettings('redis://127.0.0.1', { url: undefined, sentinel: { sentinels: [sentinel.address], name: sentinel.name } }), noStore, Date.now);
+    try {
+      await ephemeral.set(tenantKey('acme', 'k'), 'via sentinel', { ttlSeconds: 10 });
+      expect(await ephemeral.increment(tenantKey('acme', 'n'), { a: 2 }, 10)).toEqual({ a: 2 });
+      const raw = await startRawClient(primary.url);
+      try {
+        expect(await raw.get('gatehouse:{acme}:k')).toBe('via sentinel');
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      await ephemeral.close();
+    }
+  });
+
+  it('refuses a name the sentinels do not monitor', async () => {
+    const settings = redisSettings('redis://127.0.0.1', { url: undefined, sentinel: { sentinels: [sentinel.address], name: 'unknown-primary' } });
+    await expect(openEphemeral(settings, noStore, Date.now)).rejects.toBeInstanceOf(EphemeralUnavailableError);
   });
 });
 
