@@ -16,8 +16,8 @@ async function start(config: Config): Promise<'running'> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    running.stop().then(
+    logger.info({ signal, drainDelayMs: config.http.drainDelayMs }, 'shutting down: readiness is red; serving requests until load balancers notice, then draining in-flight requests');
+    running.drain().then(
       () => {
         logger.info('stopped');
         process.exit(0);
