@@ -1,3 +1,4 @@
+import { tenantPrefix } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 
 /**
@@ -16,7 +17,7 @@ export async function deleteTenantAndData(app: AppContext, tenant: string): Prom
     app.store.collection('account_sessions').deleteMany({ tenant }),
     app.store.collection('api_keys').deleteMany({ tenant }),
     app.devices.deleteTenant(tenant),
-    app.throttle.clearPrefix(`login:${tenant}:`),
+    app.ephemeral.deletePrefix(tenantPrefix(tenant)),
   ]);
   await app.keys.deleteTenant(tenant);
   await app.tenants.delete(tenant);
