@@ -20,6 +20,9 @@ interface Backend {
 let now = Date.now();
 const clock = () => now;
 
+// Redis joins this list when adapters/redis/ephemeral.ts lands on main: `new RedisEphemeral(new
+// Redis(server.url), prefix)` over test/helpers/redis-server.ts (these tests passed against it
+// before it was merged; the counters' clock is the test's, only key lifetimes run in real time).
 const backends: Array<[string, () => Promise<Backend>]> = [
   [
     'store (nedb in memory)',
