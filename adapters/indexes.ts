@@ -30,13 +30,12 @@ export const indexes: Record<string, IndexSpec[]> = {
   keys: [{ fields: ['tenant'] }],
   roles: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
-  // Short-lived state: readers check `expiresAt` themselves, the TTL index only cleans up.
-  attempts: [{ fields: ['expiresAt'], ttl: true }],
-  // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key.
+  // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key
+  // (sign-in and machine-authentication counters, account console sessions among them). Readers
+  // check `expiresAt` themselves, the TTL index only cleans up.
   ephemeral: [{ fields: ['expiresAt'], ttl: true }],
   // `_id` is `${tenant}:${accountId}`; tenant deletion removes by tenant.
   sign_in_devices: [{ fields: ['tenant'] }],
-  account_sessions: [{ fields: ['expiresAt'], ttl: true }],
   // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.
   oidc: [
     // `{tenant}:{model}:{value}` lookup keys, present on every document (see OidcDoc).

@@ -260,3 +260,9 @@ export function createOidcAccountIndex(store: Store, tenantId: string, options: 
     },
   };
 }
+
+/** Removes every stored model of one tenant (the provider's and ours beside them): tenant deletion. */
+export async function deleteOidcTenant(store: Store, tenantId: string): Promise<void> {
+  assertTenantId(tenantId);
+  await store.collection<OidcDoc>('oidc').deleteMany({ tenant: tenantId });
+}

@@ -46,6 +46,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_TENANT_POOL_SIZE', path: 'tenants.poolSize', kind: 'integer' },
   { name: 'GATEHOUSE_BODY_LIMIT', path: 'http.bodyLimit', kind: 'integer' },
   { name: 'GATEHOUSE_SHUTDOWN_GRACE_MS', path: 'http.shutdownGraceMs', kind: 'integer' },
+  { name: 'GATEHOUSE_DRAIN_DELAY_MS', path: 'http.drainDelayMs', kind: 'integer' },
   { name: 'GATEHOUSE_HEADERS_TIMEOUT_MS', path: 'http.headersTimeoutMs', kind: 'integer' },
   { name: 'GATEHOUSE_REQUEST_TIMEOUT_MS', path: 'http.requestTimeoutMs', kind: 'integer' },
   { name: 'GATEHOUSE_MAX_CONNECTIONS', path: 'http.maxConnections', kind: 'integer' },

@@ -235,6 +235,11 @@ export const configSchema = z
         bodyLimit: wholeNumber(1024, 10 * 1024 * 1024).default(64 * 1024),
         /** Time given to in-flight requests on SIGTERM before the process exits, in ms. */
         shutdownGraceMs: wholeNumber(0, 120000).default(10000),
+        /**
+         * On SIGTERM, readiness turns red and requests are still served for this long before the
+         * listener closes, so load balancers stop sending new requests first, in ms.
+         */
+        drainDelayMs: wholeNumber(0, 120000).default(5000),
         /** A client must send all request headers within this time, in ms (slowloris). */
         headersTimeoutMs: wholeNumber(1000, 120000).default(10000),
         /** A client must send the whole request, headers and body, within this time, in ms. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { EphemeralStore } from '../adapters/ephemeral.js';
+import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
 import { StoreEphemeral } from '../adapters/ephemeral-store.js';
+import { deleteOidcTenant } from '../adapters/oidc-adapter.js';
 import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
@@ -14,6 +15,7 @@ import { KeyRepository } from './domain/keys.js';
 import { ResourceRepository } from './domain/resources.js';
 import { RoleRepository } from './domain/roles.js';
 import { SecretBox } from './domain/secrets.js';
+import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 
@@ -43,6 +45,8 @@ export interface AppContext {
   throttle: Throttle;
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
+  /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
+  tenantDeletion: TenantDeletion;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
   /** facts known only once the server listens */
@@ -58,7 +62,7 @@ export function createAppContext(
   ephemeral: EphemeralStore = new StoreEphemeral(store, clock),
 ): AppContext {
   const box = new SecretBox(masterKey);
-  return {
+  const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
     store,
@@ -73,11 +77,36 @@ export function createAppContext(
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box),
     passwords: new PasswordHasher(config.password),
-    attempts: new AttemptWindows(store, clock),
-    throttle: new Throttle(store, clock),
+    attempts: new AttemptWindows(ephemeral, clock),
+    throttle: new Throttle(ephemeral, clock),
     devices: new KnownDevices(store),
     clock,
     runtime: {},
+  };
+  return { ...app, tenantDeletion: tenantDeletionOf(app) };
+}
+
+/**
+ * Everything that keeps data of a tenant: a new repository or store of tenant data registers here.
+ * The tenant's audit events go with it (the system tenant's record of the deletion stays); its
+ * short-lived state (sign-in and client-authentication counters, console sessions, whatever moves
+ * there) is found by the tenant's key prefix.
+ */
+function tenantDeletionOf(app: Omit<AppContext, 'tenantDeletion'>): TenantDeletion {
+  return {
+    holders: [
+      app.users,
+      app.clients,
+      app.resources,
+      app.roles,
+      app.audit,
+      app.apiKeys,
+      app.devices,
+      { deleteTenant: (tenant) => deleteOidcTenant(app.store, tenant) },
+      { deleteTenant: (tenant) => app.ephemeral.deletePrefix(tenantPrefix(tenant)) },
+    ],
+    keys: app.keys,
+    tenants: app.tenants,
   };
 }
 

@@ -13,8 +13,10 @@ export interface Running {
   app: AppContext;
   gatehouse: Gatehouse;
   demo: { username: string; password: string } | null;
-  /** Drains requests, then closes short-lived state and the store. */
+  /** Closes the server (in-flight requests finish within the grace period), then short-lived state and the store. */
   stop(): Promise<void>;
+  /** SIGTERM: readiness red first, requests served for `http.drainDelayMs`, then {@link stop}. */
+  drain(): Promise<void>;
 }
 
 /** Opens the store and builds the process-wide context (shared by `start` and admin commands). */
@@ -79,6 +81,10 @@ export async function boot(config: Config, logger: Logger, options: BootOptions 
       demo,
       async stop() {
         await gatehouse.close();
+        await closeApp(app);
+      },
+      async drain() {
+        await gatehouse.drain();
         await closeApp(app);
       },
     };

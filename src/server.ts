@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import compose from 'koa-compose';
 import Koa from 'koa';
@@ -24,6 +24,11 @@ export interface Gatehouse {
   url: string;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes. */
   close(): Promise<void>;
+  /**
+   * What SIGTERM does: readiness turns red while requests are still served for `http.drainDelayMs`
+   * (answers then close their connection), then {@link close}.
+   */
+  drain(): Promise<void>;
 }
 
 /**
@@ -105,7 +110,15 @@ export async function startServer(app: AppContext, options: { host: string; port
     proxyTrust: trust,
     hsts: https,
   });
+  // Answers not yet sent, so that draining can make them end their connections too.
+  const unanswered = new Set<ServerResponse>();
   const server = createServer(serverLimits(app.config.http), (req, res) => {
+    // While draining, every answer ends its connection, so keep-alive clients move elsewhere.
+    if (state.shuttingDown) res.setHeader('Connection', 'close');
+    else {
+      unanswered.add(res);
+      res.once('close', () => unanswered.delete(res));
+    }
     if (!fastPath(req, res)) void koaHandler(req, res);
   });
   server.keepAliveTimeout = 5_000;
@@ -121,14 +134,25 @@ export async function startServer(app: AppContext, options: { host: string; port
   const url = `http://${host}:${address.port}`;
   app.runtime.localOrigin = url;
 
-  const close = async () => {
-    if (state.shuttingDown) return;
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= closeServer());
+  const endConnectionsAfterAnswers = () => {
     state.shuttingDown = true;
+    for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  const closeServer = async () => {
+    endConnectionsAfterAnswers();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
     server.closeAllConnections();
   };
-  return { server, pool, url, close };
+  const drain = async () => {
+    if (closing) return closing;
+    endConnectionsAfterAnswers();
+    await new Promise<void>((resolve) => setTimeout(resolve, app.config.http.drainDelayMs).unref());
+    await close();
+  };
+  return { server, pool, url, close, drain };
 }

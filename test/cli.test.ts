@@ -18,7 +18,8 @@ function run(args: string[], env: Record<string, string>, input?: string, timeou
 
 /** `gatehouse start` as a child process: its output so far, a wait for a line of it, and its exit code. */
 function startCli(env: Record<string, string>) {
-  const child = spawn(process.execPath, [...cli, 'start'], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A short drain on SIGTERM: long enough to pass through it, short enough for a test.
+  const child = spawn(process.execPath, [...cli, 'start'], { cwd: process.cwd(), env: { ...process.env, GATEHOUSE_DRAIN_DELAY_MS: '200', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -5,9 +5,12 @@ import type { AppContext } from '../app-context.js';
 import { formBody, csrfTokenFor, verifyForm } from '../http/forms.js';
 import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
-import { accountClientConfig } from './oidc-client.js';
-import { AccountSessions } from './sessions.js';
 import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
+import { displayName } from '../oidc/claims.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { accountClientConfig } from './oidc-client.js';
+import { providerSessionAlive } from './provider-session.js';
+import { CONSOLE_SESSION_SECONDS, ConsoleSessions, type ConsoleSession } from './sessions.js';
 
 const SESSION_COOKIE = 'gh_account';
 const FLOW_COOKIE = 'gh_account_flow';
@@ -18,12 +21,6 @@ interface Flow {
   verifier: string;
 }
 
-/** `undefined` for userinfo's 401 (the token is no longer accepted); anything else is an error. */
-function signedOutBy401(error: unknown): undefined {
-  if (error instanceof oidc.WWWAuthenticateChallengeError && error.status === 401) return undefined;
-  throw error;
-}
-
 /**
  * The account console: a small self-service page that signs its user in through its own tenant
  * with authorization code + PKCE (like Keycloak's account console), shows the profile, and signs
@@ -31,7 +28,7 @@ function signedOutBy401(error: unknown): undefined {
  */
 export function accountRouter(app: AppContext): Router {
   const router = new Router({ prefix: '/t/:tenant/account' });
-  const sessions = new AccountSessions(app.store);
+  const sessions = new ConsoleSessions(app.ephemeral, app.clock);
   const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
   const secure = app.config.publicUrl.startsWith('https:');
 
@@ -51,35 +48,44 @@ export function accountRouter(app: AppContext): Router {
     return renderPage(name, { title, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, ...locals });
   };
 
+  /**
+   * The signed-in user, or undefined (the cookie then goes): the console's session must be live,
+   * its user still enabled, and the provider's session it signed in through not ended.
+   */
+  const signedIn = async (ctx: Context) => {
+    const tenant = tenantOf(ctx);
+    const id = readSignedCookie(ctx, tenant, SESSION_COOKIE);
+    if (!id) return undefined;
+    const session = await sessions.find(tenant.id, id);
+    const user = session ? await app.users.findById(tenant.id, session.sub) : null;
+    if (session && user && !user.disabled && session.sid && (await providerSessionAlive(tenant, session.sub, session.sid))) return { id, session, user };
+    await sessions.delete(tenant.id, id);
+    setSignedCookie(ctx, tenant, SESSION_COOKIE, null, { path: pathOf(tenant), secure });
+    return undefined;
+  };
+
   router.get('/', async (ctx) => {
     const tenant = tenantOf(ctx);
-    const sessionId = readSignedCookie(ctx, tenant, SESSION_COOKIE);
-    const session = sessionId ? await sessions.find(tenant.id, sessionId) : null;
-    // A refused access token means the user was disabled or deleted (their tokens were revoked):
-    // the console's session is over too.
-    const claims = session ? await oidc.fetchUserInfo(await configOf(tenant), session.accessToken, session.sub).catch(signedOutBy401) : undefined;
-    if (session && !claims) {
-      await sessions.delete(tenant.id, session.id);
-      setSignedCookie(ctx, tenant, SESSION_COOKIE, null, { path: pathOf(tenant), secure });
-    }
-    if (!session || !claims) {
+    const current = await signedIn(ctx);
+    if (!current) {
       ctx.body = await page(ctx, 'account-signed-out', 'Your account', { signInUrl: `${pathOf(tenant)}/login` });
       return;
     }
-    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    // The profile comes from the repository: the console holds no token to ask userinfo with.
+    const { user } = current;
     ctx.body = await page(ctx, 'account', 'Your account', {
       user: {
-        sub: claims.sub,
-        name: text(claims.name) ?? text(claims.preferred_username) ?? claims.sub,
-        username: text(claims.preferred_username) ?? '',
-        email: text(claims.email),
-        emailVerified: claims.email_verified === true,
-        phone: text(claims.phone_number),
-        givenName: text(claims.given_name),
-        familyName: text(claims.family_name),
+        sub: user._id,
+        name: displayName(user) ?? user.username,
+        username: user.username,
+        email: user.email,
+        emailVerified: user.emailVerified === true,
+        phone: user.phone,
+        givenName: user.givenName,
+        familyName: user.familyName,
       },
       logoutUrl: `${pathOf(tenant)}/logout`,
-      csrfToken: csrfTokenFor(tenant, `account:${session.id}`),
+      csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
     });
   });
 
@@ -90,7 +96,11 @@ export function accountRouter(app: AppContext): Router {
     setSignedCookie(ctx, tenant, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), { path: pathOf(tenant), maxAgeMs: 10 * 60 * 1000, secure });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: `${tenant.issuer}/account/callback`,
-      scope: 'openid profile email phone',
+      // Only `openid`: the profile is read from the repository, the tokens are not kept.
+      scope: 'openid',
+      // The provider puts `sid` in an ID token only when asked (OIDC Core 5.5): the console keeps it
+      // to end with the provider's session it signed in through.
+      claims: JSON.stringify({ id_token: { sid: null } }),
       state: flow.state,
       nonce: flow.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
@@ -129,32 +139,35 @@ export function accountRouter(app: AppContext): Router {
       });
       return;
     }
+    // Validated by openid-client (signature, issuer, audience, nonce); only how the user signed in
+    // is kept, the tokens are dropped here.
     const claims = tokens.claims();
-    if (!claims || !tokens.id_token) throw new Error('token response without an ID token');
-    const id = await sessions.create({
-      tenant: tenant.id,
-      sub: String(claims.sub),
-      idToken: tokens.id_token,
-      accessToken: tokens.access_token,
-      expiresAt: new Date(Date.now() + (tokens.expiresIn() ?? 300) * 1000),
-    });
-    setSignedCookie(ctx, tenant, SESSION_COOKIE, id, { path: pathOf(tenant), secure });
+    if (!claims) throw new Error('token response without an ID token');
+    const session: Omit<ConsoleSession, 'exp'> = { sub: String(claims.sub) };
+    if (typeof claims.sid === 'string') session.sid = claims.sid;
+    if (typeof claims.acr === 'string') session.acr = claims.acr;
+    if (Array.isArray(claims.amr)) session.amr = claims.amr.map(String);
+    if (typeof claims.auth_time === 'number') session.auth_time = claims.auth_time;
+    const id = await sessions.create(tenant.id, session);
+    setSignedCookie(ctx, tenant, SESSION_COOKIE, id, { path: pathOf(tenant), maxAgeMs: CONSOLE_SESSION_SECONDS * 1000, secure });
     ctx.redirect(pathOf(tenant));
   });
 
   router.post('/logout', formBody(app.config.http.bodyLimit), async (ctx) => {
     const tenant = tenantOf(ctx);
-    const sessionId = readSignedCookie(ctx, tenant, SESSION_COOKIE);
-    const session = sessionId ? await sessions.find(tenant.id, sessionId) : null;
-    if (!session) {
+    const id = readSignedCookie(ctx, tenant, SESSION_COOKIE);
+    const session = id ? await sessions.find(tenant.id, id) : undefined;
+    if (!id || !session) {
       ctx.redirect(pathOf(tenant));
       return;
     }
-    verifyForm(ctx, tenant, `account:${session.id}`, new URL(app.config.publicUrl).origin);
-    await sessions.delete(tenant.id, session.id);
+    verifyForm(ctx, tenant, `account:${id}`, new URL(app.config.publicUrl).origin);
+    await sessions.delete(tenant.id, id);
     setSignedCookie(ctx, tenant, SESSION_COOKIE, null, { path: pathOf(tenant), secure });
+    // No ID token is kept for `id_token_hint`: the client id names the client instead (RP-Initiated
+    // Logout 1.0 section 2), and the provider asks the user to confirm, as it would with a hint.
     const url = oidc.buildEndSessionUrl(await configOf(tenant), {
-      id_token_hint: session.idToken,
+      client_id: ACCOUNT_CLIENT_ID,
       post_logout_redirect_uri: `${tenant.issuer}/account`,
     });
     ctx.status = 303;

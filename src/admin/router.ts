@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
+import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 import { AppError } from '../errors.js';
@@ -40,6 +41,15 @@ function bodyProblem(value: unknown, depth = 1): 'too_deep' | 'operator_key' | u
  */
 export const adminAuthThrottle: { windowSeconds: number; address: AttemptLimit } = { windowSeconds: 5 * 60, address: { failures: 30, concurrent: 20 } };
 
+/**
+ * The counters of admin authentications belong to no tenant: they live under the pseudo-tenant
+ * `_admin`, which no tenant id can be (ids are lower-case letters, digits and hyphens), so no
+ * tenant's prefix covers them and no tenant's deletion removes them.
+ */
+export function adminAuthScope(address: string): string {
+  return tenantKey('_admin', 'admin-auth', 'ip', address);
+}
+
 async function resolvePrincipal(resolvers: PrincipalResolver[], header: string): Promise<Principal> {
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
   if (!match) {
@@ -58,7 +68,7 @@ async function resolvePrincipal(resolvers: PrincipalResolver[], header: string):
  */
 function authenticate(resolvers: PrincipalResolver[], attempts: AttemptWindows): Middleware {
   return async (ctx, next) => {
-    const attempt = await attempts.begin(`admin-auth:ip:${ctx.ip}`, [['address', adminAuthThrottle.address]], adminAuthThrottle.windowSeconds);
+    const attempt = await attempts.begin(adminAuthScope(ctx.ip), [['address', adminAuthThrottle.address]], adminAuthThrottle.windowSeconds);
     if (!attempt.ok) {
       ctx.set('Retry-After', String(attempt.retryAfter));
       throw new AppError('too_many_requests', `Too many failed authentications from this address; retry in ${attempt.retryAfter} seconds.`);

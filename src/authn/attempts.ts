@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Collection, Store } from '../../adapters/store.js';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 
 /**
  * A limit on one source of machine authentications (an address, a client at an address): after
@@ -13,63 +13,53 @@ export interface AttemptLimit {
   concurrent: number;
 }
 
-/** One window's counters of one scope; `c.{name}.p` attempts in flight, `c.{name}.f` failures. */
-interface WindowDoc {
-  _id: string;
-  c: Record<string, { p?: number; f?: number }>;
-  expiresAt: Date;
-}
-
 export type Attempt = { ok: true; settle(failed: boolean): Promise<void> } | { ok: false; retryAfter: number };
 
-/** Counter names become field names: hashed, so a client id can never be a path or an operator. */
+/** Counter names become the port's counter names: hashed, so a client id can never be a path or an operator. */
 function field(name: string): string {
   return `k${createHash('sha256').update(name).digest('base64url').slice(0, 22)}`;
 }
 
 /**
  * Counts machine authentications (client secrets and assertions at the token endpoint, admin API
- * bearer tokens) in fixed windows kept in the store, so every instance sees the same counts. One
- * document per scope and window holds every counter of the attempt, so counting costs one atomic
- * upsert that returns the counts; settling costs one more write.
+ * bearer tokens) in fixed windows of the short-lived state port, so every instance sees the same
+ * counts. One key per scope and window (`{scope}:{window start}`) holds every counter of the
+ * attempt, so counting is one atomic `increment` that returns the counts after it (the n-th of n
+ * parallel attempts sees n, whichever backend, also at a window's start); settling is one more.
+ *
+ * Fixed windows rather than the sign-in's leaky buckets: a machine authentication has no owner to
+ * lock out and no growing delay to compute, so two counters per source are enough, and the
+ * port's atomic increment needs no read-then-write.
  */
 export class AttemptWindows {
-  readonly #windows: Collection<WindowDoc>;
-
   constructor(
-    store: Store,
+    private readonly ephemeral: EphemeralStore,
     private readonly now: () => number = Date.now,
-  ) {
-    this.#windows = store.collection<WindowDoc>('attempts');
-  }
+  ) {}
 
   /**
-   * Counts an attempt against each named counter of `scope` (all in one document), then answers
+   * Counts an attempt against each named counter of `scope` (all under one key), then answers
    * whether it may be checked. A refused attempt is taken back at once: it was never checked.
+   * `scope` is a key of the port: a tenant's under `tenantKey(tenant, ...)`.
    */
   async begin(scope: string, counters: Array<[name: string, limit: AttemptLimit]>, windowSeconds: number): Promise<Attempt> {
     const now = this.now();
     const windowMs = windowSeconds * 1000;
     const start = Math.floor(now / windowMs) * windowMs;
-    const _id = `${scope}:${start}`;
+    const key = `${scope}:${start}`;
+    // The key names its window, so it only has to outlive it; settling late (after the window)
+    // writes to a key nobody reads again.
+    const ttlSeconds = Math.max(1, Math.ceil((start + windowMs - now) / 1000));
     const names = counters.map(([name]) => field(name));
-    const expiresAt = new Date(start + windowMs);
-    // One atomic upserting increment that returns the counts after it: the n-th of n parallel
-    // attempts sees n. `expiresAt` is a function of `_id`, so it sits in the filter (matching the
-    // existing document, and set on the one an upsert creates) rather than being rewritten each time.
-    const doc = await this.#windows.findOneAndUpdate({ _id, expiresAt }, { $inc: Object.fromEntries(names.map((name) => [`c.${name}.p`, 1])) }, { upsert: true });
+    // Failures are incremented by zero so the answer carries them, in the same atomic call.
+    const counts = await this.ephemeral.increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, 1], [`${name}f`, 0]])), ttlSeconds);
     const over = counters.some(([, limit], index) => {
-      const counts = doc?.c[names[index]!] ?? {};
-      const failures = counts.f ?? 0;
-      return failures >= limit.failures || failures + (counts.p ?? 0) > limit.failures + limit.concurrent;
+      const name = names[index]!;
+      const failures = counts[`${name}f`] ?? 0;
+      return failures >= limit.failures || failures + (counts[`${name}p`] ?? 0) > limit.failures + limit.concurrent;
     });
     const settle = async (failed: boolean) => {
-      const inc: Record<string, number> = {};
-      for (const name of names) {
-        inc[`c.${name}.p`] = -1;
-        if (failed) inc[`c.${name}.f`] = 1;
-      }
-      await this.#windows.updateOne({ _id }, { $inc: inc });
+      await this.ephemeral.increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, -1], [`${name}f`, failed ? 1 : 0]])), ttlSeconds);
     };
     if (over) {
       await settle(false);
@@ -89,7 +79,7 @@ export class AttemptWindows {
   /** Failures counted so far for `name` of `scope` in the current window (tests, status). */
   async failures(scope: string, name: string, windowSeconds: number): Promise<number> {
     const windowMs = windowSeconds * 1000;
-    const doc = await this.#windows.findOne({ _id: `${scope}:${Math.floor(this.now() / windowMs) * windowMs}` });
-    return doc?.c[field(name)]?.f ?? 0;
+    const counts = await this.ephemeral.increment(`${scope}:${Math.floor(this.now() / windowMs) * windowMs}`, { [`${field(name)}f`]: 0 }, windowSeconds);
+    return counts[`${field(name)}f`] ?? 0;
   }
 }

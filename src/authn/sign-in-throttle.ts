@@ -1,3 +1,4 @@
+import { tenantKey } from '../../adapters/ephemeral.js';
 import type { BucketPolicy, Throttle } from './throttle.js';
 
 /**
@@ -20,12 +21,16 @@ export const signInPolicies = {
   address: { free: 100, cap: 100, drainSeconds: 9, maxDelaySeconds: 0, concurrent: 50 },
 } satisfies Record<string, BucketPolicy>;
 
-/** Bucket keys; an admin clearing a user's counters needs the same names. */
+/**
+ * Bucket keys, under the tenant's prefix of the short-lived state (so deleting the tenant deletes
+ * them); an admin clearing a user's counters needs the same names. `devicesOf` is the prefix of
+ * every device bucket of one account (account ids contain no `:`).
+ */
 export const signInKeys = {
-  identifier: (tenant: string, identifierKey: string) => `login:${tenant}:id:${identifierKey}`,
-  device: (tenant: string, accountId: string, deviceId: string) => `login:${tenant}:dev:${accountId}:${deviceId}`,
-  devicesOf: (tenant: string, accountId: string) => `login:${tenant}:dev:${accountId}:`,
-  address: (tenant: string, address: string) => `login:${tenant}:ip:${address}`,
+  identifier: (tenant: string, identifierKey: string) => tenantKey(tenant, 'signin', 'id', identifierKey),
+  device: (tenant: string, accountId: string, deviceId: string) => tenantKey(tenant, 'signin', 'dev', accountId, deviceId),
+  devicesOf: (tenant: string, accountId: string) => tenantKey(tenant, 'signin', 'dev', accountId, ''),
+  address: (tenant: string, address: string) => tenantKey(tenant, 'signin', 'ip', address),
 };
 
 export interface SignInAttempt {

@@ -1,5 +1,4 @@
-import { escapeRegExp } from '../domain/regexp.js';
-import { DuplicateKeyError, type Collection, type Store, type Update } from '../../adapters/store.js';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 
 /**
  * How one failure budget behaves. Failures fill a bucket that drains continuously, so the window
@@ -19,8 +18,8 @@ export interface BucketPolicy {
   concurrent: number;
 }
 
-interface BucketDoc {
-  _id: string;
+/** A bucket as stored (JSON under its key). */
+interface Bucket {
   /** failures, as of `levelAt` (drains from then on) */
   level: number;
   levelAt: number;
@@ -29,9 +28,6 @@ interface BucketDoc {
   /** attempts counted but not yet settled */
   pending: number;
   pendingAt: number;
-  /** compare-and-set version: every write bumps it */
-  v: number;
-  expiresAt: Date;
 }
 
 export type Take = { ok: true; settle(outcome: 'failed' | 'succeeded' | 'released'): Promise<void> } | { ok: false; retryAfter: number };
@@ -39,7 +35,12 @@ export type Take = { ok: true; settle(outcome: 'failed' | 'succeeded' | 'release
 /** An attempt counted but never settled (a crashed process) stops counting after this long. */
 const PENDING_STALE_MS = 60_000;
 /** Compare-and-set rounds before an attempt is refused as too contended (fails closed). */
-const MAX_ROUNDS = 8;
+const MAX_TAKE_ROUNDS = 8;
+/**
+ * Rounds before a settlement gives up. Higher than for a take: a lost settlement loses a failure,
+ * so it keeps trying through a burst (each round one writer wins, so a burst of n needs at most n).
+ */
+const MAX_SETTLE_ROUNDS = 128;
 
 /** The delay before the next attempt once `level` failures are in the bucket. */
 export function delaySeconds(level: number, policy: BucketPolicy): number {
@@ -48,77 +49,73 @@ export function delaySeconds(level: number, policy: BucketPolicy): number {
   return Math.min(policy.maxDelaySeconds, 2 ** (Math.ceil(level) - policy.free));
 }
 
+function parse(raw: string | undefined): Bucket | undefined {
+  return raw === undefined ? undefined : (JSON.parse(raw) as Bucket);
+}
+
 /**
- * Failure budgets kept in the store (collection `attempts`), so every instance sees the same
- * counts. Each attempt is counted *before* the work it guards (argon2) with a compare-and-set, so
- * parallel attempts cannot all pass a check made before any of them was recorded; the caller then
- * settles it as a failure, a success (the bucket empties: failures are counted while consecutive,
- * NIST SP 800-63B 5.2.2) or a release (neither: the attempt is given back).
+ * Failure budgets kept in the short-lived state port (adapters/ephemeral.ts), so every instance
+ * sees the same counts: one JSON bucket per key, replaced by compare-and-set against the exact
+ * string read, so of parallel writers one wins and the others re-read. Each attempt is counted
+ * *before* the work it guards (argon2), so parallel attempts cannot all pass a check made before
+ * any of them was recorded; the caller then settles it as a failure, a success (the bucket empties:
+ * failures are counted while consecutive, NIST SP 800-63B 5.2.2) or a release (neither: the
+ * attempt is given back). Algorithm: a leaky bucket (a sliding window: failures drain one by one).
  */
 export class Throttle {
-  readonly #buckets: Collection<BucketDoc>;
-
   constructor(
-    store: Store,
+    private readonly ephemeral: EphemeralStore,
     private readonly now: () => number = Date.now,
-  ) {
-    this.#buckets = store.collection<BucketDoc>('attempts');
-  }
+  ) {}
 
   /** Counts an attempt against `key`, or says how long to wait. */
   async take(key: string, policy: BucketPolicy): Promise<Take> {
-    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    for (let round = 0; round < MAX_TAKE_ROUNDS; round += 1) {
       const now = this.now();
-      const doc = await this.#buckets.findOne({ _id: key });
-      const state = doc ? this.#current(doc, policy, now) : { level: 0, pending: 0, lastFailureAt: 0 };
+      const raw = await this.ephemeral.get(key);
+      const state = this.#current(parse(raw), policy, now);
       const refusal = this.#refusal(state, policy, now);
       if (refusal !== undefined) return { ok: false, retryAfter: refusal };
-
-      const expiresAt = new Date(now + (state.level + 1) * policy.drainSeconds * 1000 + PENDING_STALE_MS);
-      const fields = { level: state.level, levelAt: now, lastFailureAt: state.lastFailureAt, pending: state.pending + 1, pendingAt: now, expiresAt };
-      if (doc) {
-        const won = await this.#buckets.findOneAndUpdate({ _id: key, v: doc.v }, { $set: fields, $inc: { v: 1 } });
-        if (won) return this.#taken(key);
-      } else {
-        try {
-          await this.#buckets.insertOne({ _id: key, ...fields, v: 1 });
-          return this.#taken(key);
-        } catch (error) {
-          if (!(error instanceof DuplicateKeyError)) throw error;
-        }
-      }
+      const next: Bucket = { level: state.level, levelAt: now, lastFailureAt: state.lastFailureAt, pending: state.pending + 1, pendingAt: now };
+      if (await this.ephemeral.compareAndSet(key, raw, JSON.stringify(next), this.#lifetime(next, policy))) return this.#taken(key, policy);
     }
     return { ok: false, retryAfter: 1 };
   }
 
   /** Failures in the bucket now (drained), for status displays and tests. */
   async level(key: string, policy: BucketPolicy): Promise<number> {
-    const doc = await this.#buckets.findOne({ _id: key });
-    return doc ? this.#current(doc, policy, this.now()).level : 0;
+    return this.#current(parse(await this.ephemeral.get(key)), policy, this.now()).level;
   }
 
-  /** Forgets the given buckets (an admin clearing a user's counters). */
-  async clear(keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    return this.#buckets.deleteMany({ _id: { $in: keys } });
+  /** Forgets the given buckets (an admin clearing a user's counters); answers how many existed. */
+  clear(keys: string[]): Promise<number> {
+    return this.ephemeral.delete(keys);
   }
 
   /** Forgets every bucket whose key starts with `prefix`. */
-  async clearPrefix(prefix: string): Promise<number> {
-    return this.#buckets.deleteMany({ _id: { $regex: new RegExp(`^${escapeRegExp(prefix)}`) } });
+  clearPrefix(prefix: string): Promise<number> {
+    return this.ephemeral.deletePrefix(prefix);
   }
 
-  #current(doc: BucketDoc, policy: BucketPolicy, now: number) {
-    const drained = Math.max(0, now - doc.levelAt) / (policy.drainSeconds * 1000);
+  #current(bucket: Bucket | undefined, policy: BucketPolicy, now: number): Bucket {
+    if (!bucket) return { level: 0, levelAt: now, lastFailureAt: 0, pending: 0, pendingAt: now };
+    const drained = Math.max(0, now - bucket.levelAt) / (policy.drainSeconds * 1000);
     return {
-      level: Math.max(0, doc.level - drained),
-      pending: now - doc.pendingAt > PENDING_STALE_MS ? 0 : Math.max(0, doc.pending),
-      lastFailureAt: doc.lastFailureAt,
+      level: Math.max(0, bucket.level - drained),
+      levelAt: now,
+      lastFailureAt: bucket.lastFailureAt,
+      pending: now - bucket.pendingAt > PENDING_STALE_MS ? 0 : Math.max(0, bucket.pending),
+      pendingAt: bucket.pendingAt,
     };
   }
 
+  /** Seconds a bucket must be kept: until its failures have drained and its pending attempts gone stale. */
+  #lifetime(bucket: Bucket, policy: BucketPolicy): number {
+    return Math.ceil((Math.ceil(bucket.level + 1) * policy.drainSeconds * 1000 + PENDING_STALE_MS) / 1000);
+  }
+
   /** Seconds to wait (the longest of every reason to), or undefined when the attempt may go ahead. */
-  #refusal(state: { level: number; pending: number; lastFailureAt: number }, policy: BucketPolicy, now: number): number | undefined {
+  #refusal(state: Bucket, policy: BucketPolicy, now: number): number | undefined {
     let wait = 0;
     if (state.level + 1 > policy.cap) wait = Math.ceil((state.level + 1 - policy.cap) * policy.drainSeconds);
     if (state.level + state.pending >= policy.free) {
@@ -131,22 +128,25 @@ export class Throttle {
     return wait > 0 ? wait : undefined;
   }
 
-  #taken(key: string): Take {
+  #taken(key: string, policy: BucketPolicy): Take {
     let settled = false;
     return {
       ok: true,
       settle: async (outcome) => {
         if (settled) return;
         settled = true;
-        const now = this.now();
-        // Every write bumps `v`, so a concurrent take retries on the new state instead of overwriting it.
-        const update: Update =
-          outcome === 'failed'
-            ? { $inc: { pending: -1, level: 1, v: 1 }, $set: { lastFailureAt: now } }
-            : outcome === 'succeeded'
-              ? { $inc: { pending: -1, v: 1 }, $set: { level: 0, levelAt: now, lastFailureAt: 0 } }
-              : { $inc: { pending: -1, v: 1 } };
-        await this.#buckets.updateOne({ _id: key }, update);
+        for (let round = 0; round < MAX_SETTLE_ROUNDS; round += 1) {
+          const now = this.now();
+          const raw = await this.ephemeral.get(key);
+          // Gone: an admin cleared it (or it expired with its attempt long stale); nothing to give back.
+          if (raw === undefined) return;
+          const state = this.#current(parse(raw), policy, now);
+          const next: Bucket = { ...state, pending: Math.max(0, state.pending - 1) };
+          if (outcome === 'failed') Object.assign(next, { level: state.level + 1, lastFailureAt: now });
+          else if (outcome === 'succeeded') Object.assign(next, { level: 0, lastFailureAt: 0 });
+          if (await this.ephemeral.compareAndSet(key, raw, JSON.stringify(next), this.#lifetime(next, policy))) return;
+        }
+        throw new Error(`sign-in budget ${key} is too contended to settle`);
       },
     };
   }

@@ -16,8 +16,12 @@ async function start(config: Config): Promise<'running'> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    running.stop().then(
+    logger.info(
+      signal === 'SIGTERM' ? { signal, drainDelayMs: config.http.drainDelayMs } : { signal },
+      signal === 'SIGTERM' ? 'shutting down: readiness is red; serving requests until load balancers notice, then draining in-flight requests' : 'shutting down: draining in-flight requests',
+    );
+    // Ctrl-C at a terminal stops at once; SIGTERM (orchestrators) first lets load balancers notice.
+    (signal === 'SIGTERM' ? running.drain() : running.stop()).then(
       () => {
         logger.info('stopped');
         process.exit(0);

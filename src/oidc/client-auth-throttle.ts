@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { decodeJwt } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 
 /**
@@ -123,7 +124,7 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
 
     const counters: Array<[string, AttemptLimit]> = [['address', clientAuthThrottle.address]];
     if (clientId) counters.push([`client:${clientId}`, clientAuthThrottle.clientAtAddress]);
-    const attempt = await attempts.begin(`client-auth:${tenant}:ip:${ctx.ip}`, counters, clientAuthThrottle.windowSeconds);
+    const attempt = await attempts.begin(tenantKey(tenant, 'client-auth', 'ip', ctx.ip), counters, clientAuthThrottle.windowSeconds);
     if (!attempt.ok) {
       ctx.status = 429;
       ctx.set('Retry-After', String(attempt.retryAfter));

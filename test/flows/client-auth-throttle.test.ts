@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantKey } from '../../adapters/ephemeral.js';
 import { clientAuthThrottle } from '../../src/oidc/client-auth-throttle.js';
 import { seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 
@@ -60,7 +61,7 @@ describe('client authentication throttling', () => {
     const blocked = await post(clientSecret!);
     expect(blocked.status).toBe(429);
     expect(await blocked.json()).toMatchObject({ error: 'invalid_client' });
-    expect(await gh.app.attempts.failures('client-auth:acme:ip:127.0.0.1', 'client:poster', clientAuthThrottle.windowSeconds)).toBe(10);
+    expect(await gh.app.attempts.failures(tenantKey('acme', 'client-auth', 'ip', '127.0.0.1'), 'client:poster', clientAuthThrottle.windowSeconds)).toBe(10);
   });
 
   it('applies it to client assertions (private_key_jwt) as well, keyed by the assertion’s subject', async () => {

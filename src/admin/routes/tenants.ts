@@ -198,7 +198,7 @@ export const tenantRoutes = [
     async handler(request) {
       if (request.tenant === SYSTEM_TENANT) throw new AppError('forbidden', 'The system tenant cannot be deleted.');
       request.pool.evict(request.tenant);
-      await deleteTenantAndData(request.app, request.tenant);
+      await deleteTenantAndData(request.app.tenantDeletion, request.tenant);
       request.pool.evict(request.tenant);
       await request.audit({ tenant: SYSTEM_TENANT, type: 'tenant.deleted', target: { type: 'tenant', id: request.tenant } });
       return {};
