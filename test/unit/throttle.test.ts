@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../adapters/index.js';
+import { openEphemeral, openStore } from '../../adapters/index.js';
 import { tenantKey, type EphemeralStore } from '../../adapters/ephemeral.js';
 import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import type { Store } from '../../adapters/store.js';
 import { AttemptWindows } from '../../src/authn/attempts.js';
 import { delaySeconds, Throttle, type BucketPolicy } from '../../src/authn/throttle.js';
+import { redisServerAvailable, redisSettings, startRedisServer } from '../helpers/redis-server.js';
 
 /**
  * The counting primitives on their own, over the short-lived state port, with a clock the test
@@ -20,9 +21,7 @@ interface Backend {
 let now = Date.now();
 const clock = () => now;
 
-// Redis joins this list when adapters/redis/ephemeral.ts lands on main: `new RedisEphemeral(new
-// Redis(server.url), prefix)` over test/helpers/redis-server.ts (these tests passed against it
-// before it was merged; the counters' clock is the test's, only key lifetimes run in real time).
+// The counters' clock is the test's; on Redis only key lifetimes run in real time.
 const backends: Array<[string, () => Promise<Backend>]> = [
   [
     'store (nedb in memory)',
@@ -32,6 +31,22 @@ const backends: Array<[string, () => Promise<Backend>]> = [
     },
   ],
 ];
+if (redisServerAvailable()) {
+  backends.push([
+    'redis',
+    async () => {
+      const server = await startRedisServer();
+      const ephemeral = await openEphemeral(redisSettings(server.url), {} as Store, clock);
+      return {
+        ephemeral,
+        async close() {
+          await ephemeral.close();
+          await server.close();
+        },
+      };
+    },
+  ]);
+}
 
 const policy: BucketPolicy = { free: 3, cap: 6, drainSeconds: 60, maxDelaySeconds: 8, concurrent: 4 };
 
