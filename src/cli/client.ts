@@ -119,6 +119,10 @@ export const clientCommands: Command[] = [
       if (name.length > MAX_NAME) throw new UsageError(`--name is at most ${MAX_NAME} characters`);
       const rules = await import('../admin/routes/client-metadata.js');
       const metadata = { ...metadataOf(rules, values, name, optional(values, 'id')), ...(await keysOf(rules, values)) };
+      // As the admin API does: a client the tenant's provider could not load is refused before it is stored.
+      const { clientMetadataProblem } = await import('../oidc/client-validation.js');
+      const problem = await clientMetadataProblem(metadata);
+      if (problem) throw new UsageError(`this client would be refused: ${problem.field ? `${problem.field}: ` : ''}${problem.description}`);
       const clientId = metadata.client_id;
       const kind = metadata['service_account'] === true ? 'service_account' : 'client';
       return withApp(config, async (app) => {

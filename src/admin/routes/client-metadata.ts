@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { errors, type ClientMetadata as ProviderClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
-import { clientAssertionAlgs, clientAuthMethods, usesSecret } from '../../oidc/client-auth.js';
+import { clientAssertionAlgs, clientAuthMethods } from '../../oidc/client-auth.js';
+import { clientMetadataProblem } from '../../oidc/client-validation.js';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/clients.js';
-import type { AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../scopes.js';
 import { clientJwks } from './client-jwks.js';
 export { assertHoldsPowersOf } from '../escalation.js';
@@ -155,29 +154,10 @@ export function refuseReserved(clientId: string): void {
 }
 
 /**
- * Runs the tenant's own oidc-provider client validation on the metadata to be stored, so a client
- * the API accepts is one the provider will load. Its errors (`invalid_client_metadata`,
- * `invalid_redirect_uri`) become a 400 naming the field.
+ * Checks the metadata to be stored as oidc-provider will when it loads the client, without the
+ * tenant's provider (or keys). Its refusals become a 400 naming the field.
  */
-export async function validateWithProvider(request: AdminRequest<unknown, unknown, unknown>, metadata: Record<string, unknown> & { client_id: string }): Promise<void> {
-  // RFC 7591 2.1: response and grant types must agree (the provider does not check this pair).
-  const grantTypes = (metadata['grant_types'] ?? ['authorization_code']) as string[];
-  const responseTypes = (metadata['response_types'] ?? ['code']) as string[];
-  if (responseTypes.includes('code') !== grantTypes.includes('authorization_code')) {
-    throw new AppError('invalid_request', 'Invalid body: "response_types": ["code"] goes with the "authorization_code" grant type, and only with it.');
-  }
-  const context = await request.pool.get(request.tenant);
-  if (!context) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);
-  // A placeholder secret: the provider insists secret-based clients have one, the real one is generated later.
-  const secret = usesSecret(metadata['token_endpoint_auth_method']) ? { client_secret: 'x'.repeat(43) } : {};
-  try {
-    await context.provider.Client.validate({ ...metadata, ...secret } as ProviderClientMetadata);
-  } catch (error) {
-    if (error instanceof errors.OIDCProviderError && (error.error === 'invalid_client_metadata' || error.error === 'invalid_redirect_uri')) {
-      const description = error.error_description ?? error.message;
-      const field = /^(?:invalid )?([a-z_]+)\b/.exec(description)?.[1];
-      throw new AppError('invalid_request', `Invalid body: ${field ? `"${field}": ` : ''}${description}`);
-    }
-    throw error;
-  }
+export async function validateWithProvider(metadata: Record<string, unknown> & { client_id: string }): Promise<void> {
+  const problem = await clientMetadataProblem(metadata);
+  if (problem) throw new AppError('invalid_request', `Invalid body: ${problem.field ? `"${problem.field}": ` : ''}${problem.description}`);
 }

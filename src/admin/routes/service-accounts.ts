@@ -67,7 +67,7 @@ export const serviceAccountRoutes = [
         token_endpoint_auth_method: 'client_secret_basic',
         service_account: true,
       };
-      await validateWithProvider(request, metadata);
+      await validateWithProvider(metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata, { roles: request.body.roles });
       const created = toJson((await request.app.clients.get(request.tenant, id))!);
       await request.audit({ type: 'service_account.created', target: { type: 'service_account', id }, after: created });
