@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import type { AppContext } from '../app-context.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { ACCOUNT_CLIENT_ID } from '../domain/clients.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
 /**

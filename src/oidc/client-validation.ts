@@ -2,7 +2,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type ClientMetadata, type Configuration } from 'oidc-provider';
 import { signingAlgs } from '../domain/keys.js';
 import { claimsByScope } from './claims.js';
-import { clientAuthentication, usesSecret } from './client-auth.js';
+import { usesSecret } from '../domain/client-auth-methods.js';
+import { clientAuthentication } from './client-auth.js';
 import { baseFeatures } from './features.js';
 
 /**

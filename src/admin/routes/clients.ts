@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { usesSecret } from '../../domain/client-auth-methods.js';
+import { clientFields, clientIdSchema, newClientId } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { assertHoldsPowersOf, clientFields, clientIdSchema, clientJson, clientOut, newClientId, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
+import { assertHoldsPowersOf, clientJson, clientOut, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 import { assertMayManageTrustedClient } from '../escalation.js';
-import { usesSecret } from '../../oidc/client-auth.js';
 
 const clientParam = tenantParam.extend({ id: clientIdSchema });
 

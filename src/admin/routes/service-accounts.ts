@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { newClientId } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { roleNamePattern } from '../../domain/roles.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { assertHoldsPowersOf, newClientId, validateWithProvider } from './client-metadata.js';
+import { assertHoldsPowersOf, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 import { serviceAccountKeyRoutes } from './service-account-keys.js';
 import { findServiceAccount, manageableServiceAccount, serviceAccountParam } from './service-account-lookup.js';
