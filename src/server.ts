@@ -1,21 +1,18 @@
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import compose from 'koa-compose';
 import Koa from 'koa';
-import { accountRouter } from './account/router.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
-import { brandingRouter } from './http/branding.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
-import { interactionRouter } from './interactions/router.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
+import { isOwnRoute, ownRouters, ownRoutes } from './tenant-routes.js';
 
 export interface Gatehouse {
   server: Server;
@@ -37,11 +34,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const koa = new Koa({ proxy: false });
   const secure = app.config.publicUrl.startsWith('https:');
   const health = healthRouter(app.store, () => state.shuttingDown);
-  const interactions = interactionRouter(app);
-  const account = accountRouter(app);
   const admin = adminRouter(app, pool);
-  const branding = brandingRouter();
-  const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods(), branding.routes(), branding.allowedMethods()]);
 
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);
@@ -59,7 +52,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   koa.use(serveAssets());
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
-  koa.use(resolveTenant(app, pool, ownRoutes as Koa.Middleware));
+  koa.use(resolveTenant(app, pool, ownRoutes(ownRouters(app)), isOwnRoute));
   koa.use(async (ctx) => {
     if (ctx.path === '/' && app.config.demo.seed) {
       ctx.redirect('/t/demo/account');
@@ -104,6 +97,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
     hsts: https,
+    isOwnRoute,
   });
   const server = createServer(serverLimits(app.config.http), (req, res) => {
     if (!fastPath(req, res)) void koaHandler(req, res);

@@ -24,13 +24,16 @@ function signedOutBy401(error: unknown): undefined {
   throw error;
 }
 
+/** Where under a tenant the account console is (`tenant-routes.ts`). */
+export const accountRoot = '/account';
+
 /**
  * The account console: a small self-service page that signs its user in through its own tenant
  * with authorization code + PKCE (like Keycloak's account console), shows the profile, and signs
  * out with RP-initiated logout.
  */
 export function accountRouter(app: AppContext): Router {
-  const router = new Router({ prefix: '/t/:tenant/account' });
+  const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
   const sessions = new AccountSessions(app.store);
   const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
   const secure = app.config.publicUrl.startsWith('https:');
