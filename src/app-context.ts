@@ -41,8 +41,6 @@ export interface AppContext {
   devices: KnownDevices;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
-  /** facts known only once the server listens */
-  runtime: { localOrigin?: string };
 }
 
 export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer, clock: () => number = Date.now): AppContext {
@@ -65,7 +63,6 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     throttle: new Throttle(store, clock),
     devices: new KnownDevices(store),
     clock,
-    runtime: {},
   };
 }
 

@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { adminRouter } from './admin/router.js';
+import type { LocalOrigin } from './account/oidc-client.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
@@ -27,7 +28,7 @@ export interface Gatehouse {
  * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
  * resolution -> our routes (interactions, account, the tenant's branding stylesheet) or the tenant's oidc-provider.
  */
-export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
+export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust, localOrigin: LocalOrigin): Koa {
   // Koa's own proxy support believes the left-most X-Forwarded-For entry and any peer's
   // X-Forwarded-Proto/Host, so it stays off: the client address comes from `clientAddressOf`, and
   // every URL we write comes from publicUrl, never from forwarded headers.
@@ -52,7 +53,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   koa.use(serveAssets());
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
-  koa.use(resolveTenant(app, pool, ownRoutes(ownRouters(app)), isOwnRoute));
+  koa.use(resolveTenant(app, pool, ownRoutes(ownRouters(app, localOrigin)), isOwnRoute));
   koa.use(async (ctx) => {
     if (ctx.path === '/' && app.config.demo.seed) {
       ctx.redirect('/t/demo/account');
@@ -89,7 +90,12 @@ export async function startServer(app: AppContext, options: { host: string; port
     // forwards TCP, every client would share its address and so its per-address limits.
     app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
   }
-  const koa = createApp(app, pool, state, trust);
+  let url: string | undefined;
+  const localOrigin = () => {
+    if (url === undefined) throw new Error('the account console calls its tenant over loopback, and the server is not listening yet');
+    return url;
+  };
+  const koa = createApp(app, pool, state, trust, localOrigin);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({
     pool,
@@ -112,8 +118,7 @@ export async function startServer(app: AppContext, options: { host: string; port
   });
   const address = server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  app.runtime.localOrigin = url;
+  url = `http://${host}:${address.port}`;
 
   const close = async () => {
     if (state.shuttingDown) return;

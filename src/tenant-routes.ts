@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
+import type { LocalOrigin } from './account/oidc-client.js';
 import { accountRoot, accountRouter } from './account/router.js';
 import type { AppContext } from './app-context.js';
 import { brandingRouter, brandingStylesheetPath } from './http/branding.js';
@@ -10,7 +11,7 @@ import { ownRouteMatcher } from './tenancy/handoff.js';
 /** One surface of our own under `/t/{tenant}`: the tenant-relative root its router serves, and the router. */
 interface TenantSurface {
   root: string;
-  router(app: AppContext): Router;
+  router(app: AppContext, localOrigin: LocalOrigin): Router;
 }
 
 /**
@@ -27,9 +28,9 @@ const surfaces: readonly TenantSurface[] = [
 /** Whether a path under a tenant (after `/t/{tenant}`) is served by our routers. */
 export const isOwnRoute = ownRouteMatcher(surfaces.map((surface) => surface.root));
 
-/** The routers of our own surfaces, built for this process. */
-export function ownRouters(app: AppContext): Router[] {
-  return surfaces.map((surface) => surface.router(app));
+/** The routers of our own surfaces, built for this process; `localOrigin` is the server's loopback origin. */
+export function ownRouters(app: AppContext, localOrigin: LocalOrigin): Router[] {
+  return surfaces.map((surface) => surface.router(app, localOrigin));
 }
 
 /** Our own surfaces as one middleware, for the tenant resolver to run on own paths. */

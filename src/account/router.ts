@@ -5,7 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { formBody, csrfTokenFor, verifyForm } from '../http/forms.js';
 import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
-import { accountClientConfig } from './oidc-client.js';
+import { accountClientConfig, type LocalOrigin } from './oidc-client.js';
 import { AccountSessions } from './sessions.js';
 import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
 
@@ -32,7 +32,7 @@ export const accountRoot = '/account';
  * with authorization code + PKCE (like Keycloak's account console), shows the profile, and signs
  * out with RP-initiated logout.
  */
-export function accountRouter(app: AppContext): Router {
+export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
   const sessions = new AccountSessions(app.store);
   const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
@@ -43,7 +43,7 @@ export function accountRouter(app: AppContext): Router {
   const configOf = (tenant: TenantContext) => {
     let config = configs.get(tenant);
     if (!config) {
-      config = accountClientConfig(app, tenant);
+      config = accountClientConfig(app, tenant, localOrigin);
       configs.set(tenant, config);
       config.catch(() => configs.delete(tenant));
     }

@@ -13,7 +13,7 @@ afterAll(() => gh.stop());
 /** Every route our routers register, with its parameters filled in: `[method, path]`. */
 function registeredRoutes(): Array<[string, string]> {
   const values: Record<string, string> = { tenant: 'acme', uid: 'some-uid', step: 'password' };
-  return ownRouters(gh.app).flatMap((router) =>
+  return ownRouters(gh.app, () => gh.gatehouse.url).flatMap((router) =>
     router.stack.flatMap((layer) => {
       if (typeof layer.path !== 'string') throw new Error(`a route registered by a pattern cannot be checked: ${String(layer.path)}`);
       const path = layer.path.replace(/:([A-Za-z]+)/g, (_match, name: string) => values[name] ?? `unknown-${name}`);
