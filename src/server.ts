@@ -1,8 +1,8 @@
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { adminRouter } from './admin/router.js';
 import type { LocalOrigin } from './account/oidc-client.js';
+import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
