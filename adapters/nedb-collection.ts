@@ -6,7 +6,7 @@
  * {@link NedbIndexes}) are check-then-write sequences that must not interleave.
  */
 import { randomUUID } from 'node:crypto';
-import * as nedb from '@seald-io/nedb';
+import { Datastore, type RawDatastore } from './nedb-datastore.js';
 import { NedbIndexes } from './nedb-indexes.js';
 import { checkDocument, checkFilter, checkFindOptions, checkUpdate, upsertBase, upsertId } from './store-guard.js';
 import {
@@ -20,11 +20,6 @@ import {
   type Update,
   type UpdateResult,
 } from './store.js';
-
-// The package is CommonJS (`module.exports = Datastore`) but its typings declare `export default`, so
-// under NodeNext the checker expects the class one `.default` deeper than Node puts it.
-export const Datastore = nedb.default as unknown as typeof nedb.default.default;
-export type RawDatastore = nedb.default<Record<string, unknown>>;
 
 /**
  * The document an upsert inserts, built directly when the update only `$set`s and `$unset`s

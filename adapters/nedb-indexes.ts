@@ -2,7 +2,7 @@
  * The index bookkeeping of one nedb datastore: what nedb builds natively, what is enforced here
  * ({@link PartialUniqueIndex}), which fields are TTL dates, and naming the fields of a violation.
  */
-import type { RawDatastore } from './nedb-collection.js';
+import type { RawDatastore } from './nedb-datastore.js';
 import { PartialUniqueIndex, valueAt } from './nedb-unique.js';
 import { checkIndexSpec, isPlainObject } from './store-guard.js';
 import type { Doc, IndexSpec } from './store.js';

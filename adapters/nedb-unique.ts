@@ -14,7 +14,7 @@
  * Not atomic on its own: callers hold the collection's write lock, so no other write of this
  * process runs between the check and the write (nedb is single-process anyway).
  */
-import type { RawDatastore } from './nedb-collection.js';
+import type { RawDatastore } from './nedb-datastore.js';
 import { DuplicateKeyError, type Doc } from './store.js';
 
 /** Reads a dotted path through nested objects (not through arrays; the value itself may be one). */

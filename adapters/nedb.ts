@@ -6,7 +6,8 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Datastore, NedbCollection, type RawDatastore } from './nedb-collection.js';
+import { NedbCollection } from './nedb-collection.js';
+import { Datastore, type RawDatastore } from './nedb-datastore.js';
 import { checkCollectionName } from './store-guard.js';
 import { lockStore, StoreLockedError, type StoreLock } from './store-lock.js';
 import { StoreUnavailableError, type Collection, type Doc, type IndexSpec, type Store } from './store.js';

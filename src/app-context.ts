@@ -49,8 +49,6 @@ export interface AppContext {
   tenantDeletion: TenantDeletion;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
-  /** facts known only once the server listens */
-  runtime: { localOrigin?: string };
 }
 
 export function createAppContext(
@@ -81,7 +79,6 @@ export function createAppContext(
     throttle: new Throttle(ephemeral, clock),
     devices: new KnownDevices(store),
     clock,
-    runtime: {},
   };
   return { ...app, tenantDeletion: tenantDeletionOf(app) };
 }

@@ -1,21 +1,19 @@
 import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import compose from 'koa-compose';
 import Koa from 'koa';
-import { accountRouter } from './account/router.js';
+import type { LocalOrigin } from './account/oidc-client.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';
-import { brandingRouter } from './http/branding.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
-import { interactionRouter } from './interactions/router.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
+import { isOwnRoute, ownRouters, ownRoutes } from './tenant-routes.js';
 
 export interface Gatehouse {
   server: Server;
@@ -35,18 +33,14 @@ export interface Gatehouse {
  * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
  * resolution -> our routes (interactions, account, the tenant's branding stylesheet) or the tenant's oidc-provider.
  */
-export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
+export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust, localOrigin: LocalOrigin): Koa {
   // Koa's own proxy support believes the left-most X-Forwarded-For entry and any peer's
   // X-Forwarded-Proto/Host, so it stays off: the client address comes from `clientAddressOf`, and
   // every URL we write comes from publicUrl, never from forwarded headers.
   const koa = new Koa({ proxy: false });
   const secure = app.config.publicUrl.startsWith('https:');
   const health = healthRouter(app.store, app.ephemeral, () => state.shuttingDown);
-  const interactions = interactionRouter(app);
-  const account = accountRouter(app);
   const admin = adminRouter(app, pool);
-  const branding = brandingRouter();
-  const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods(), branding.routes(), branding.allowedMethods()]);
 
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);
@@ -64,7 +58,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   koa.use(serveAssets());
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
-  koa.use(resolveTenant(app, pool, ownRoutes as Koa.Middleware));
+  koa.use(resolveTenant(app, pool, ownRoutes(ownRouters(app, localOrigin)), isOwnRoute));
   koa.use(async (ctx) => {
     if (ctx.path === '/' && app.config.demo.seed) {
       ctx.redirect('/t/demo/account');
@@ -101,7 +95,12 @@ export async function startServer(app: AppContext, options: { host: string; port
     // forwards TCP, every client would share its address and so its per-address limits.
     app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
   }
-  const koa = createApp(app, pool, state, trust);
+  let url: string | undefined;
+  const localOrigin = () => {
+    if (url === undefined) throw new Error('the account console calls its tenant over loopback, and the server is not listening yet');
+    return url;
+  };
+  const koa = createApp(app, pool, state, trust, localOrigin);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({
     pool,
@@ -109,6 +108,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
     hsts: https,
+    isOwnRoute,
   });
   // Answers not yet sent, so that draining can make them end their connections too.
   const unanswered = new Set<ServerResponse>();
@@ -131,8 +131,7 @@ export async function startServer(app: AppContext, options: { host: string; port
   });
   const address = server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  app.runtime.localOrigin = url;
+  url = `http://${host}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeServer());

@@ -251,6 +251,8 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--first-party'], 'cannot be --first-party', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://app.example/cb'], '--redirect-uri "http://app.example/cb": must use https', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'https://app.example/cb', '--id', 'bad id!'], '--id is 1-100 letters, digits', 'Usage: gatehouse client create'],
+      // oidc-provider's own client validation: a native app (private-use scheme) may not use https://localhost.
+      [['client', 'create', '--tenant', 'acme', '--name', 'App', '--redirect-uri', 'com.example.app:/cb', '--redirect-uri', 'https://localhost/cb'], 'this client would be refused: redirect_uris:', 'Usage: gatehouse client create'],
     ];
     const results = await Promise.all(cases.map(([args]) => runAsync(args, env)));
     results.forEach((result, index) => {

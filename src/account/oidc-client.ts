@@ -1,18 +1,23 @@
 import * as oidc from 'openid-client';
 import type { AppContext } from '../app-context.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { ACCOUNT_CLIENT_ID } from '../domain/clients.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
+
+/** This process's own origin over loopback (`http://127.0.0.1:port`); throws until the server listens. */
+export type LocalOrigin = () => string;
 
 /**
  * The account console's relying-party configuration for a tenant, discovered from the tenant's
  * own discovery document. Its back-channel calls (discovery, JWKS, token, userinfo) go to this
- * process over loopback: the public URL may be a proxy this process cannot reach.
+ * process over loopback, at the origin the server was started on: the public URL may be a proxy
+ * this process cannot reach, so it is never a fallback.
  */
-export async function accountClientConfig(app: AppContext, tenant: TenantContext): Promise<oidc.Configuration> {
+export async function accountClientConfig(app: AppContext, tenant: TenantContext, localOrigin: LocalOrigin): Promise<oidc.Configuration> {
   const origin = new URL(app.config.publicUrl).origin;
+  // Asked here rather than in each call, so a server that is not listening is this error, not openid-client's.
+  const local = localOrigin();
   const loopback: oidc.CustomFetch = (url, options) => {
-    const local = app.runtime.localOrigin;
-    const target = local && url.startsWith(origin) ? local + url.slice(origin.length) : url;
+    const target = url.startsWith(origin) ? local + url.slice(origin.length) : url;
     return fetch(target, options as RequestInit);
   };
   const config = await oidc.discovery(new URL(tenant.issuer), ACCOUNT_CLIENT_ID, undefined, oidc.None(), {

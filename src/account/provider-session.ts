@@ -1,4 +1,4 @@
-import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { ACCOUNT_CLIENT_ID } from '../domain/clients.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
 const PAGE_SIZE = 100;

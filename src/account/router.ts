@@ -7,8 +7,8 @@ import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
 import { displayName } from '../oidc/claims.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
-import { accountClientConfig } from './oidc-client.js';
+import { ACCOUNT_CLIENT_ID } from '../domain/clients.js';
+import { accountClientConfig, type LocalOrigin } from './oidc-client.js';
 import { providerSessionAlive } from './provider-session.js';
 import { CONSOLE_SESSION_SECONDS, ConsoleSessions, type ConsoleSession } from './sessions.js';
 
@@ -21,13 +21,16 @@ interface Flow {
   verifier: string;
 }
 
+/** Where under a tenant the account console is (`tenant-routes.ts`). */
+export const accountRoot = '/account';
+
 /**
  * The account console: a small self-service page that signs its user in through its own tenant
  * with authorization code + PKCE (like Keycloak's account console), shows the profile, and signs
  * out with RP-initiated logout.
  */
-export function accountRouter(app: AppContext): Router {
-  const router = new Router({ prefix: '/t/:tenant/account' });
+export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
+  const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
   const sessions = new ConsoleSessions(app.ephemeral, app.clock);
   const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
   const secure = app.config.publicUrl.startsWith('https:');
@@ -37,7 +40,7 @@ export function accountRouter(app: AppContext): Router {
   const configOf = (tenant: TenantContext) => {
     let config = configs.get(tenant);
     if (!config) {
-      config = accountClientConfig(app, tenant);
+      config = accountClientConfig(app, tenant, localOrigin);
       configs.set(tenant, config);
       config.catch(() => configs.delete(tenant));
     }

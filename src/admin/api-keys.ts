@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.js';
 import { ApiKeyRepository } from '../domain/api-keys.js';
 import { AppError } from '../errors.js';
 import type { PrincipalResolver } from './principal.js';
-import { adminApiIdentifier, allAdminScopes, type AdminScope } from './scopes.js';
+import { adminApiIdentifier, allAdminScopes, type AdminScope } from '../domain/admin-api.js';
 
 /** One message for every bad key, so a caller cannot tell a revoked key from a mistyped one. */
 const INVALID_KEY = 'The API key is not valid.';

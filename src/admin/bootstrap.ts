@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import { SYSTEM_TENANT } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
-import { ADMIN_ROLE, adminApiIdentifier, allAdminScopes } from './scopes.js';
+import { ADMIN_ROLE, adminApiIdentifier, allAdminScopes } from '../domain/admin-api.js';
 
 /**
  * First start: the `gatehouse-admin` role of the system tenant (every admin permission), the first

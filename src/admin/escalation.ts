@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import type { Principal } from './principal.js';
 import type { AdminRequest } from './route.js';
-import { adminApiIdentifier, allAdminScopes } from './scopes.js';
+import { adminApiIdentifier, allAdminScopes } from '../domain/admin-api.js';
 
 /**
  * The heart of both escalation guards (roles, and clients holding roles): the admin scopes among

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteSpec } from './route.js';
-import { adminApiIdentifier, adminScopes } from './scopes.js';
+import { adminApiIdentifier, adminScopes } from '../domain/admin-api.js';
 
 type JsonSchema = Record<string, unknown>;
 

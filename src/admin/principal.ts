@@ -5,7 +5,7 @@ import type { AuditActor } from '../domain/audit.js';
 import { isValidTenantId } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
-import { adminApiIdentifier, allAdminScopes, type AdminScope } from './scopes.js';
+import { adminApiIdentifier, allAdminScopes, type AdminScope } from '../domain/admin-api.js';
 
 /** Who is calling the admin API, in which tenant, with which admin scopes. */
 export interface Principal {

@@ -6,7 +6,7 @@ import { SYSTEM_TENANT } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import type { Principal } from './principal.js';
-import type { AdminScope } from './scopes.js';
+import type { AdminScope } from '../domain/admin-api.js';
 
 /** What a route handler gets: validated input, the caller, and the tenant it acts on. */
 export interface AdminRequest<P, Q, B> {

@@ -5,6 +5,7 @@ import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 import { AppError } from '../errors.js';
+import { jsonErrors, presentErrorsWith } from '../http/errors.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import { apiKeyPrincipals } from './api-keys.js';
 import { docsPageRenderer } from './docs-page.js';
@@ -97,6 +98,8 @@ function authenticate(resolvers: PrincipalResolver[], attempts: AttemptWindows):
  */
 export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: PrincipalResolver[] = []): Router {
   const router = new Router({ prefix: '/admin/v1' });
+  // An API: its errors are JSON even for a browser that prefers HTML.
+  router.use(presentErrorsWith(jsonErrors));
   const routes = adminRoutes();
   const openapi = buildOpenApi(app.config.publicUrl, routes);
 

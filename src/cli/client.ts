@@ -1,15 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import type { ClientMetadata } from '../domain/clients.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/clients.js';
+import { clientFields, clientIdSchema, newClientId } from '../domain/client-metadata.js';
+import { ACCOUNT_CLIENT_ID, type ClientMetadata } from '../domain/clients.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
 
 const MAX_NAME = 100;
 
-/** The admin API's client rules; loaded on use, as they bring oidc-provider along. */
-type Rules = typeof import('../admin/routes/client-metadata.js');
-
 /** Redirect URIs checked as the admin API checks them: https, http on loopback, or a native app's private-use scheme. */
-function redirectUris({ clientFields }: Rules, values: OptionValues): string[] {
+function redirectUris(values: OptionValues): string[] {
   const uris = [...new Set((values['redirect-uri'] as string[] | undefined) ?? [])];
   const result = clientFields.redirect_uris.safeParse(uris);
   if (!result.success) {
@@ -21,9 +18,8 @@ function redirectUris({ clientFields }: Rules, values: OptionValues): string[] {
 }
 
 /** The metadata of what the flags describe: an app that signs users in, or a service account. */
-function metadataOf(rules: Rules, values: OptionValues, name: string, requestedId: string | undefined): ClientMetadata {
-  const { clientIdSchema, newClientId } = rules;
-  const uris = redirectUris(rules, values);
+function metadataOf(values: OptionValues, name: string, requestedId: string | undefined): ClientMetadata {
+  const uris = redirectUris(values);
   const serviceAccount = values['service-account'] === true;
   const isPublic = values['public'] === true;
   if (serviceAccount && uris.length) throw new UsageError('use either --redirect-uri (an app that signs users in) or --service-account, not both');
@@ -57,7 +53,7 @@ function metadataOf(rules: Rules, values: OptionValues, name: string, requestedI
  * `--jwks-file` / `--jwks-uri`: the client signs `private_key_jwt` assertions instead of holding a
  * secret. The keys are checked as the admin API checks them (public signing keys only).
  */
-async function keysOf({ clientFields }: Rules, values: OptionValues): Promise<Partial<ClientMetadata>> {
+async function keysOf(values: OptionValues): Promise<Partial<ClientMetadata>> {
   const file = optional(values, 'jwks-file');
   const uri = optional(values, 'jwks-uri');
   if (file === undefined && uri === undefined) return {};
@@ -117,8 +113,12 @@ export const clientCommands: Command[] = [
       const tenantId = required(values, 'tenant', '<id>');
       const name = required(values, 'name').trim();
       if (name.length > MAX_NAME) throw new UsageError(`--name is at most ${MAX_NAME} characters`);
-      const rules = await import('../admin/routes/client-metadata.js');
-      const metadata = { ...metadataOf(rules, values, name, optional(values, 'id')), ...(await keysOf(rules, values)) };
+      const metadata = { ...metadataOf(values, name, optional(values, 'id')), ...(await keysOf(values)) };
+      // As the admin API does: a client the tenant's provider could not load is refused before it is stored.
+      // Loaded on use, as it brings oidc-provider along.
+      const { clientMetadataProblem } = await import('../oidc/client-validation.js');
+      const problem = await clientMetadataProblem(metadata);
+      if (problem) throw new UsageError(`this client would be refused: ${problem.field ? `${problem.field}: ` : ''}${problem.description}`);
       const clientId = metadata.client_id;
       const kind = metadata['service_account'] === true ? 'service_account' : 'client';
       return withApp(config, async (app) => {

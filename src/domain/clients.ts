@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
-import { usesSecret } from '../oidc/client-auth.js';
-import { hashClientSecret } from '../oidc/client-secrets.js';
-import type { SecretBox } from './secrets.js';
+import { usesSecret } from './client-auth-methods.js';
+import { hashClientSecret, type SecretBox } from './secrets.js';
+
+/** The account console's client id; reserved in every tenant. */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
 
 /** OIDC client metadata as RFC 7591 names it; validated by oidc-provider when the client loads. */
 export type ClientMetadata = Record<string, unknown> & { client_id: string };

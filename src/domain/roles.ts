@@ -35,10 +35,6 @@ export class RoleRepository {
     return this.#roles.findOne({ _id: key(tenant, name), tenant });
   }
 
-  async list(tenant: string): Promise<Role[]> {
-    return this.#roles.find({ tenant }, { sort: { name: 1 }, limit: 1000 });
-  }
-
   /** One page of a tenant's roles by name; `after` is the last name of the previous page. */
   async page(tenant: string, options: { after?: string; limit: number }): Promise<Role[]> {
     return this.#roles.find({ tenant, ...(options.after !== undefined ? { name: { $gt: options.after } } : {}) }, { sort: { name: 1 }, limit: options.limit });
@@ -55,13 +51,25 @@ export class RoleRepository {
     return role;
   }
 
-  /** Creates or replaces the role's description and permissions (bootstrap and seeding). */
+  /**
+   * Makes the role what `input` says (bootstrap applies its role at every start): replaces the
+   * permissions, and the description, removing one `input` leaves out; `createdAt` is set only by
+   * the insert. Of parallel first puts one inserts and the others update what it inserted.
+   */
   async put(tenant: string, input: NewRole, now = new Date()): Promise<void> {
-    await this.#roles.updateOne(
-      { _id: key(tenant, input.name) },
-      { $set: { tenant, name: input.name, permissions: input.permissions, ...(input.description ? { description: input.description } : {}), updatedAt: now, createdAt: now } },
-      { upsert: true },
-    );
+    const _id = key(tenant, input.name);
+    const { description } = input;
+    const update = {
+      $set: { permissions: input.permissions, ...(description ? { description } : {}), updatedAt: now },
+      ...(description ? {} : { $unset: { description: true as const } }),
+    };
+    if ((await this.#roles.updateOne({ _id, tenant }, update)).matched) return;
+    try {
+      await this.#roles.insertOne({ _id, tenant, name: input.name, permissions: input.permissions, ...(description ? { description } : {}), createdAt: now, updatedAt: now });
+    } catch (error) {
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      await this.#roles.updateOne({ _id, tenant }, update);
+    }
   }
 
   /**

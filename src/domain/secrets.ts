@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 /**
  * Encryption of secrets at rest (private keys, cookie keys, client secrets) with the master key.
@@ -29,4 +29,12 @@ export class SecretBox {
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
+}
+
+/**
+ * What is stored of a client secret: its SHA-256. Secrets are 256-bit random strings, so a fast
+ * hash is enough; oidc/client-secrets.ts compares presented secrets against it.
+ */
+export function hashClientSecret(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
 }

@@ -66,6 +66,9 @@ export function pageBrandingFor(tenantPath: string, branding: TenantBranding): P
   };
 }
 
+/** Where under a tenant its stylesheet is (`tenant-routes.ts`). */
+export const brandingStylesheetPath = '/branding.css';
+
 /**
  * `GET /t/{tenant}/branding.css`: the tenant's colours as a stylesheet of our own origin, so CSP keeps
  * `style-src 'self'` with no inline styles. A tenant without colours gets an empty sheet rather than a
@@ -73,7 +76,7 @@ export function pageBrandingFor(tenantPath: string, branding: TenantBranding): P
  */
 export function brandingRouter(): Router {
   const router = new Router();
-  router.get('/t/:tenant/branding.css', (ctx: Context) => {
+  router.get(`/t/:tenant${brandingStylesheetPath}`, (ctx: Context) => {
     const branding = (ctx.state.tenant as { branding: PageBranding }).branding;
     ctx.type = 'text/css; charset=utf-8';
     ctx.set('Cache-Control', 'public, max-age=3600');

@@ -18,13 +18,46 @@ function toAppError(error: unknown): AppError {
   return new AppError('server_error', 'Something went wrong on our side. Please try again.', { cause: error });
 }
 
-function wantsHtml(ctx: Context): boolean {
-  return ctx.accepts(['json', 'html']) === 'html' && !ctx.path.startsWith('/admin/');
+/** How one surface answers an error: the status and headers are set, the body is the presenter's. */
+export type ErrorPresenter = (ctx: Context, error: AppError) => Promise<void> | void;
+
+/** `{"error", "error_description"}`: APIs, whatever the client accepts. */
+export const jsonErrors: ErrorPresenter = (ctx, error) => {
+  ctx.body = { error: error.code, error_description: error.message };
+};
+
+/** The branded error page for browsers, JSON for everything else: the default, for pages and protocol paths. */
+export const pageOrJsonErrors: ErrorPresenter = async (ctx, error) => {
+  if (ctx.accepts(['json', 'html']) !== 'html') return jsonErrors(ctx, error);
+  ctx.type = 'html';
+  const tenant = ctx.state.tenant as PageTenant | undefined;
+  ctx.body = await renderPage('error', {
+    title: 'Error',
+    tenant: tenant ?? { id: '', name: 'Gatehouse' },
+    requestId: ctx.state.requestId as string,
+    heading: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+    message: error.message,
+    status: error.status,
+    backUrl: error.link?.href,
+    backLabel: error.link?.label,
+  });
+};
+
+/**
+ * A surface's router runs this first to choose how errors thrown below it are answered (the admin
+ * API: always JSON). Requests no router took keep {@link pageOrJsonErrors}.
+ */
+export function presentErrorsWith(presenter: ErrorPresenter): Middleware {
+  return (ctx, next) => {
+    ctx.state.errorPresenter = presenter;
+    return next();
+  };
 }
 
 /**
- * Turns anything thrown below into `{"error", "error_description"}` for APIs or the branded error
- * page for browsers. Unexpected errors are logged with their stack and shown only as a reference.
+ * Turns anything thrown below into an answer in the format of the surface that was handling the
+ * request ({@link presentErrorsWith}). Unexpected errors are logged with their stack and shown
+ * only as a reference.
  */
 export function errorHandler(): Middleware {
   return async (ctx, next) => {
@@ -37,22 +70,8 @@ export function errorHandler(): Middleware {
       else log?.info({ code: error.code, reason: error.message }, 'request refused');
       ctx.status = error.status;
       if (error.code === 'too_many_requests' && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '60');
-      if (wantsHtml(ctx)) {
-        ctx.type = 'html';
-        const tenant = ctx.state.tenant as PageTenant | undefined;
-        ctx.body = await renderPage('error', {
-          title: 'Error',
-          tenant: tenant ?? { id: '', name: 'Gatehouse' },
-          requestId: ctx.state.requestId as string,
-          heading: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
-          message: error.message,
-          status: error.status,
-          backUrl: error.link?.href,
-          backLabel: error.link?.label,
-        });
-      } else {
-        ctx.body = { error: error.code, error_description: error.message };
-      }
+      const present = (ctx.state.errorPresenter as ErrorPresenter | undefined) ?? pageOrJsonErrors;
+      await present(ctx, error);
     }
   };
 }

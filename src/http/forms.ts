@@ -3,7 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import type { TenantContext } from '../tenancy/tenant-context.js';
+import type { TenantMac } from './signed-cookie.js';
 
 /** URL-encoded form bodies only, bounded in size; anything else is not a form of ours. */
 export function formBody(limitBytes: number): Middleware {
@@ -11,7 +11,7 @@ export function formBody(limitBytes: number): Middleware {
 }
 
 /** A CSRF token for a form, bound to the tenant's cookie key and to what the form acts on. */
-export function csrfTokenFor(tenant: TenantContext, binding: string): string {
+export function csrfTokenFor(tenant: TenantMac, binding: string): string {
   return tenant.mac('csrf', binding);
 }
 
@@ -26,7 +26,7 @@ function equal(a: string, b: string): boolean {
  * token we issued for this binding (any current cookie key, so a key rotation does not break forms
  * already on screen). Fails closed with 403.
  */
-export function verifyForm(ctx: Context, tenant: TenantContext, binding: string, publicOrigin: string): Record<string, unknown> {
+export function verifyForm(ctx: Context, tenant: TenantMac, binding: string, publicOrigin: string): Record<string, unknown> {
   const origin = ctx.get('origin');
   if (origin && origin !== publicOrigin) throw new AppError('forbidden_origin', 'This form was submitted from another site.');
   const body = (ctx.request as { body?: unknown }).body;

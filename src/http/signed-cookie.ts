@@ -1,12 +1,22 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
-import type { TenantContext } from '../tenancy/tenant-context.js';
+
+/**
+ * What our cookies and forms need of a tenant: MACs under its cookie keys. A `TenantContext`
+ * (tenancy/) is one; naming only this keeps http/ below tenancy/.
+ */
+export interface TenantMac {
+  /** with the newest cookie key */
+  mac(purpose: string, value: string): string;
+  /** with every cookie key, newest first, for values signed before a rotation */
+  macAll(purpose: string, value: string): string[];
+}
 
 /**
  * Our own cookies (the account console's, the sign-in device cookie): `value.mac`, MACed with the tenant's cookie keys and
  * scoped to one path, `HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is https.
  */
-export function setSignedCookie(ctx: Context, tenant: TenantContext, name: string, value: string | null, options: { path: string; maxAgeMs?: number; secure: boolean }): void {
+export function setSignedCookie(ctx: Context, tenant: TenantMac, name: string, value: string | null, options: { path: string; maxAgeMs?: number; secure: boolean }): void {
   const signed = value === null ? null : `${value}.${tenant.mac(`cookie:${name}`, value)}`;
   ctx.cookies.set(name, signed, {
     path: options.path,
@@ -18,7 +28,7 @@ export function setSignedCookie(ctx: Context, tenant: TenantContext, name: strin
   });
 }
 
-export function readSignedCookie(ctx: Context, tenant: TenantContext, name: string): string | undefined {
+export function readSignedCookie(ctx: Context, tenant: TenantMac, name: string): string | undefined {
   const raw = ctx.cookies.get(name);
   if (!raw) return undefined;
   const dot = raw.lastIndexOf('.');

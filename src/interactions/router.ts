@@ -45,12 +45,15 @@ async function load(ctx: Context, app: AppContext): Promise<StepContext> {
   return step;
 }
 
+/** Where under a tenant the login pipeline's pages are (`tenant-routes.ts`). */
+export const interactionRoot = '/interaction';
+
 /**
  * The login pipeline's routes. GET shows whichever step the policy wants; each POST goes to the
  * step named in the URL, which must also be the step the policy wants now (no skipping ahead).
  */
 export function interactionRouter(app: AppContext): Router {
-  const router = new Router({ prefix: '/t/:tenant/interaction/:uid' });
+  const router = new Router({ prefix: `/t/:tenant${interactionRoot}/:uid` });
   const body = formBody(app.config.http.bodyLimit);
 
   router.get('/', async (ctx) => {

@@ -1,17 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import Provider from 'oidc-provider';
-
-/**
- * Client secrets are stored only as hashes. oidc-provider compares the secret a client presents
- * with the `client_secret` of the client's metadata, so when it loads a client during a request we
- * give it the presented secret if (and only if) it matches the stored hash, and otherwise a value
- * that can never equal what was presented. Secrets are 256-bit random strings, so a fast hash
- * (SHA-256) is enough; only `client_secret_basic` and `client_secret_post` are offered (methods that
- * need the plaintext, such as `client_secret_jwt`, are not: see client-auth.ts).
- */
-export function hashClientSecret(secret: string): string {
-  return `sha256:${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
-}
+import { hashClientSecret } from '../domain/secrets.js';
 
 function matches(presented: string, hash: string): boolean {
   const actual = Buffer.from(hashClientSecret(presented));
@@ -40,7 +29,14 @@ function presentedSecret(): string | undefined {
 // Two unguessable stand-ins, so the one handed out always differs from what was presented.
 const standIns = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')] as const;
 
-/** The `client_secret` to put in the metadata oidc-provider loads for a client with this hash. */
+/**
+ * Client secrets are stored only as hashes (`hashClientSecret`). oidc-provider compares the secret
+ * a client presents with the `client_secret` of the client's metadata, so when it loads a client
+ * during a request we give it the presented secret if (and only if) it matches the stored hash, and
+ * otherwise a value that can never equal what was presented. Only `client_secret_basic` and
+ * `client_secret_post` are offered (methods that need the plaintext, such as `client_secret_jwt`,
+ * are not: see client-auth.ts).
+ */
 export function secretForProvider(hash: string): string {
   const presented = presentedSecret();
   if (presented !== undefined && matches(presented, hash)) return presented;

@@ -1,9 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { ClientMetadata, ClientRepository } from '../domain/clients.js';
+import { ACCOUNT_CLIENT_ID, type ClientMetadata, type ClientRepository } from '../domain/clients.js';
 import { secretForProvider } from './client-secrets.js';
-
-/** The account console's client id; reserved in every tenant. */
-export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
 
 /**
  * The account console (`/t/{tenant}/account`) is a first-party, public client of its own tenant

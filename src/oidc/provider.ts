@@ -9,10 +9,11 @@ import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
 import type { PageTenant } from '../http/views.js';
-import { claimsByScope, findAccountFor } from './claims.js';
-import { clientAuthentication, pkceRequiredFor } from './client-auth.js';
+import { findAccountFor } from './claims.js';
+import { pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
 import { clientFinder } from './clients.js';
+import { clientMetadataSettings } from './client-validation.js';
 import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
 import { failClosedOnUnavailableBackend } from './fail-closed.js';
@@ -71,9 +72,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     findAccount,
     loadExistingGrant: loadExistingGrantFor({ tenant: tenant.id, clients: deps.clients, consents: deps.consents }),
-    claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
-    scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
-    responseTypes: ['code'],
+    // scopes, claims, response types, client authentication, extra client metadata
+    ...clientMetadataSettings,
     // ID tokens carry the claims of every granted scope (profile, email, roles...), as Keycloak and
     // Auth0 do, rather than only when no access token is issued (OIDC Core 5.4's conformant mode).
     conformIdTokenClaims: false,
@@ -83,16 +83,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
-    ...clientAuthentication,
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
-    extraClientMetadata: {
-      properties: ['first_party', 'service_account', 'admin_console', 'require_pkce'],
-      validator(_ctx, key, value) {
-        if (value !== undefined && typeof value !== 'boolean') {
-          throw new Error(`${key} must be a boolean`);
-        }
-      },
-    },
     interactions: { policy: interactionPolicyFor(), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
     // Refresh tokens for every client allowed the grant (not only with offline_access); they expire
     // with the session unless offline_access was granted, and every use rotates them.

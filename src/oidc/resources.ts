@@ -1,5 +1,5 @@
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { ADMIN_TOKEN_TTL_SECONDS, adminApiIdentifier, allAdminScopes } from '../admin/scopes.js';
+import { ADMIN_TOKEN_TTL_SECONDS, adminApiIdentifier, allAdminScopes } from '../domain/admin-api.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';

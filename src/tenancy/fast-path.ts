@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import { logRequest, requestIdFor } from '../http/request-context.js';
 import { securityHeaderList } from '../http/security-headers.js';
-import { handOff, isOwnRoute, tenantPath } from './handoff.js';
+import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
 
 /**
@@ -16,12 +16,12 @@ import type { TenantPool } from './pool.js';
  *
  * @returns false when the request is not for the fast path
  */
-export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean }) {
+export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean; isOwnRoute: (rest: string) => boolean }) {
   const headers = securityHeaderList({ hsts: options.hsts });
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
     const match = tenantPath.exec(url);
-    if (!match || isOwnRoute(match[2] ?? '')) return false;
+    if (!match || options.isOwnRoute(match[2] ?? '')) return false;
     const tenant = options.pool.peek(match[1]!);
     if (!tenant) return false;
 

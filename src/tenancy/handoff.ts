@@ -4,9 +4,12 @@ import type { TenantContext } from './tenant-context.js';
 /** `/t/{tenant}{rest}`: the tenant segment (still URL-encoded) and the rest of the path. */
 export const tenantPath = /^\/t\/([^/?]+)(\/[^?]*)?/;
 
-/** Paths under a tenant that our own routes serve; everything else is the tenant's provider's. */
-export function isOwnRoute(rest: string): boolean {
-  return rest.startsWith('/interaction/') || rest === '/account' || rest.startsWith('/account/') || rest === '/branding.css';
+/**
+ * Which paths under a tenant our own routes serve, from the tenant-relative roots their routers
+ * declare: a root itself and everything below it. Everything else is the tenant's provider's.
+ */
+export function ownRouteMatcher(roots: readonly string[]): (rest: string) => boolean {
+  return (rest) => roots.some((root) => rest === root || rest.startsWith(`${root}/`));
 }
 
 /**

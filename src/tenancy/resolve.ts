@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { AppContext } from '../app-context.js';
 import { isValidTenantId } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
-import { handOff, isOwnRoute, tenantPath } from './handoff.js';
+import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
 
 /**
@@ -11,7 +11,7 @@ import type { TenantPool } from './pool.js';
  * instance, with the path prefix stripped and the public URL stated in X-Forwarded-* headers so
  * every URL the provider writes is the configured public one, whatever Host the client sent.
  */
-export function resolveTenant(app: AppContext, pool: TenantPool, ownRoutes: Middleware): Middleware {
+export function resolveTenant(app: AppContext, pool: TenantPool, ownRoutes: Middleware, isOwnRoute: (rest: string) => boolean): Middleware {
   const publicUrl = new URL(app.config.publicUrl);
 
   return async (ctx, next) => {

@@ -1,4 +1,4 @@
-import type { AdminScope } from '../../src/admin/scopes.js';
+import type { AdminScope } from '../../src/domain/admin-api.js';
 import type { TestGatehouse } from '../helpers/gatehouse.js';
 import { adminApi, adminToken } from './helpers.js';
 

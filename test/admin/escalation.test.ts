@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allAdminScopes } from '../../src/admin/scopes.js';
+import { allAdminScopes } from '../../src/domain/admin-api.js';
 import { Browser } from '../helpers/browser.js';
 import { TEST_PASSWORD, seedTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, relyingParty } from '../helpers/login.js';

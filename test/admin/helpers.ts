@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import { allAdminScopes } from '../../src/admin/scopes.js';
+import { allAdminScopes } from '../../src/domain/admin-api.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 
 export const BOOTSTRAP = {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdminScope } from '../../src/admin/scopes.js';
+import type { AdminScope } from '../../src/domain/admin-api.js';
 import { seedTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { tenantAdmin, tokenRequest } from './client-helpers.js';
 import { adminApi, adminToken, call, startAdminGatehouse } from './helpers.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type ApiResource } from '../../domain/resources.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { adminApiIdentifier } from '../scopes.js';
+import { adminApiIdentifier } from '../../domain/admin-api.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 
 const apiParam = tenantParam.extend({ id: z.string().regex(/^api_[0-9a-f]{24}$/, 'an API id such as api_0123456789abcdef01234567') });

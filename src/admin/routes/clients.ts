@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { usesSecret } from '../../domain/client-auth-methods.js';
+import { clientFields, clientIdSchema, newClientId } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { assertHoldsPowersOf, clientFields, clientIdSchema, clientJson, clientOut, newClientId, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
+import { assertHoldsPowersOf, clientJson, clientOut, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 import { assertMayManageTrustedClient } from '../escalation.js';
-import { usesSecret } from '../../oidc/client-auth.js';
 
 const clientParam = tenantParam.extend({ id: clientIdSchema });
 
@@ -80,7 +81,7 @@ export const clientRoutes = [
         client_id: clientId,
       };
       assertMayManageTrustedClient(request.principal, metadata, 'register this client');
-      await validateWithProvider(request, metadata);
+      await validateWithProvider(metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata);
       request.pool.evict(request.tenant);
       const created = clientJson((await request.app.clients.get(request.tenant, clientId))!);
@@ -139,7 +140,7 @@ export const clientRoutes = [
         throw new AppError('invalid_request', 'Invalid body: "token_endpoint_auth_method": a client cannot switch between public ("none"), secret-based and key-based ("private_key_jwt") authentication; register a new client.');
       }
       assertMayManageTrustedClient(request.principal, metadata, 'make this client trusted');
-      await validateWithProvider(request, { ...metadata, client_id: id });
+      await validateWithProvider({ ...metadata, client_id: id });
       const updated = await request.app.clients.update(request.tenant, id, metadata);
       if (!updated) throw new AppError('not_found', `There is no client "${id}".`);
       // The tenant context caches client metadata: drop it so the change applies to the next request.

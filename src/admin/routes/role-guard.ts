@@ -5,7 +5,7 @@ import { SYSTEM_TENANT } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { adminScopesBeyond } from '../escalation.js';
 import type { Principal } from '../principal.js';
-import { ADMIN_ROLE, adminApiIdentifier, adminScopes } from '../scopes.js';
+import { ADMIN_ROLE, adminApiIdentifier, adminScopes } from '../../domain/admin-api.js';
 import { tenantParam, timestamps } from './common.js';
 
 /** Shared by the role and role-member routes: schemas, JSON mapping and the checks every change makes. */

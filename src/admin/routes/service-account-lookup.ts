@@ -1,7 +1,8 @@
+import { clientIdSchema } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
 import type { AdminRequest } from '../route.js';
-import { assertHoldsPowersOf, clientIdSchema } from './client-metadata.js';
+import { assertHoldsPowersOf } from './client-metadata.js';
 import { tenantParam } from './common.js';
 
 /** Path parameters `{tenant}` and `{id}` (the service account's client id). */

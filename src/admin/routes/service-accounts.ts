@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { newClientId } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { roleNamePattern } from '../../domain/roles.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
-import { assertHoldsPowersOf, newClientId, validateWithProvider } from './client-metadata.js';
+import { assertHoldsPowersOf, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
 import { serviceAccountKeyRoutes } from './service-account-keys.js';
 import { findServiceAccount, manageableServiceAccount, serviceAccountParam } from './service-account-lookup.js';
@@ -67,7 +68,7 @@ export const serviceAccountRoutes = [
         token_endpoint_auth_method: 'client_secret_basic',
         service_account: true,
       };
-      await validateWithProvider(request, metadata);
+      await validateWithProvider(metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata, { roles: request.body.roles });
       const created = toJson((await request.app.clients.get(request.tenant, id))!);
       await request.audit({ type: 'service_account.created', target: { type: 'service_account', id }, after: created });

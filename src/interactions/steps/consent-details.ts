@@ -1,4 +1,4 @@
-import { adminApiIdentifier, adminScopes } from '../../admin/scopes.js';
+import { adminApiIdentifier, adminScopes } from '../../domain/admin-api.js';
 import type { StepContext } from '../step.js';
 
 const scopeDescriptions: Record<string, string> = {

@@ -1,6 +1,8 @@
 /**
  * The admin API as a resource server of every tenant: tokens for it carry its identifier as
- * audience and, as scopes, only the admin permissions their subject's roles grant.
+ * audience and, as scopes, only the admin permissions their subject's roles grant. Its identity
+ * lives here, below both the provider that issues its tokens (oidc/resources.ts) and the admin
+ * API that accepts them (admin/).
  */
 export const adminScopes = {
   'admin:tenants': 'Create, list, update and delete tenants (system tenant only); change the own tenant’s name, branding and security policy',

@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
-import { clientAssertionAlgs } from '../../oidc/client-auth.js';
+import { clientAssertionAlgs } from './client-auth-methods.js';
 
 /** How many keys a client may register inline: enough for a rotation or two, few enough to try each. */
 export const MAX_CLIENT_KEYS = 10;
