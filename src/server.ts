@@ -96,6 +96,10 @@ export async function startServer(app: AppContext, options: { host: string; port
     // forwards TCP, every client would share its address and so its per-address limits.
     app.logger.warn('publicUrl is https but no proxy is trusted: if a proxy or load balancer forwards requests, set proxy.hops or proxy.trustedNetworks, otherwise every client shares its address for rate limits');
   }
+  if (app.store.kind === 'mongodb' && app.changes.kind === 'local') {
+    // Several instances may share this store, but nothing tells them of each other's changes.
+    app.logger.warn({ refreshSeconds: app.config.tenants.refreshSeconds }, 'no change feed (Redis is not configured): other instances see changes made here only when their cached tenants refresh');
+  }
   const koa = createApp(app, pool, state, trust);
   const koaHandler = koa.callback();
   const fastPath = protocolFastPath({
@@ -104,6 +108,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
     hsts: https,
+    fallback: (req, res) => void koaHandler(req, res),
   });
   const server = createServer(serverLimits(app.config.http), (req, res) => {
     if (!fastPath(req, res)) void koaHandler(req, res);
@@ -129,6 +134,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
     server.closeAllConnections();
+    pool.close();
   };
   return { server, pool, url, close };
 }

@@ -1,0 +1,137 @@
+import { Redis } from 'ioredis';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeChannel } from '../../adapters/redis/change-feed.js';
+import { call } from '../admin/helpers.js';
+import { adminToken } from '../admin/helpers.js';
+import { Browser, expectPage } from '../helpers/browser.js';
+import { startCluster, type Cluster, type ClusterInstance } from '../helpers/cluster.js';
+import { seedTenant, TEST_PASSWORD, type SeededTenant } from '../helpers/gatehouse.js';
+import { openLoginPage } from '../helpers/login.js';
+import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+/**
+ * Three instances sharing one store and one Redis: a change made through the admin API of one
+ * instance is in force on every other once the call has answered (issue 8, review defect 10).
+ */
+describe.runIf(redisServerAvailable())('changes seen by every instance at once', () => {
+  let redis: RedisServer;
+  let cluster: Cluster;
+  let acme: SeededTenant;
+  let token: string;
+  let a: ClusterInstance;
+  let b: ClusterInstance;
+  let c: ClusterInstance;
+
+  /** A client-credentials grant sent straight to one instance: the HTTP status. */
+  const grant = async (instance: ClusterInstance, clientId: string, secret: string): Promise<number> => {
+    const response = await fetch(`${instance.server.url}/t/acme/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  const everywhere = (clientId: string, secret: string) => Promise.all(cluster.instances.map((instance) => grant(instance, clientId, secret)));
+  const newClient = async (id: string): Promise<string> => {
+    const created = await call(a.direct, token, 'POST', '/tenants/acme/clients', { client_id: id, client_name: id, grant_types: ['client_credentials'], redirect_uris: [] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return String(created.body['client_secret']);
+  };
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    cluster = await startCluster({ size: 3, redisUrl: redis.url, overrides: { bootstrap: { clientId: 'ops-bot', clientSecret: 'ops-bot-secret-0123456789abcdefghijklmnop' } } });
+    [a, b, c] = cluster.instances as [ClusterInstance, ClusterInstance, ClusterInstance];
+    acme = await seedTenant({ app: a.app }, 'acme');
+    token = await adminToken(cluster.gh);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.close();
+  });
+
+  it('refuses a rotated secret on every other instance as soon as the rotation has answered', async () => {
+    const { clientId, clientSecret } = acme.client;
+    // Every instance has the client (and its secret) cached before the rotation.
+    expect(await everywhere(clientId, clientSecret)).toEqual([200, 200, 200]);
+    const rotated = await call(a.direct, token, 'POST', `/tenants/acme/clients/${clientId}/rotate-secret`);
+    expect(rotated.status).toBe(200);
+    const fresh = String(rotated.body['client_secret']);
+    expect(await Promise.all([grant(b, clientId, clientSecret), grant(c, clientId, clientSecret)])).toEqual([401, 401]);
+    expect(await everywhere(clientId, fresh)).toEqual([200, 200, 200]);
+    acme.client.clientSecret = fresh;
+  });
+
+  it('refuses a deleted client everywhere at once', async () => {
+    const secret = await newClient('doomed');
+    expect(await everywhere('doomed', secret)).toEqual([200, 200, 200]);
+    expect((await call(b.direct, token, 'DELETE', '/tenants/acme/clients/doomed')).status).toBe(204);
+    expect(await everywhere('doomed', secret)).toEqual([401, 401, 401]);
+  });
+
+  it('applies a tenant security policy change at the next login step of every instance', async () => {
+    // The login page of a browser pinned to instance B, which has the tenant built.
+    const viaB = (url: URL) => new URL(url.pathname + url.search, b.server.url);
+    const rp = await client.discovery(new URL(cluster.gh.issuer('acme')), acme.client.clientId, acme.client.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
+    const authorizeWithoutPkce = async () => {
+      const url = client.buildAuthorizationUrl(rp, { redirect_uri: acme.client.redirectUri, scope: 'openid' });
+      url.searchParams.delete('code_challenge');
+      const response = await fetch(viaB(url), { redirect: 'manual' });
+      await response.arrayBuffer();
+      return decodeURIComponent((response.headers.get('location') ?? '').replaceAll('+', ' '));
+    };
+    // New tenants require PKCE; the tenant's admins lift that on A, then restore it on C.
+    expect(await authorizeWithoutPkce()).toMatch(/error=invalid_request.*requires PKCE/);
+    expect((await call(a.direct, token, 'PATCH', '/tenants/acme', { security_policy: { require_pkce: false } })).status).toBe(200);
+    expect(await authorizeWithoutPkce()).toContain('/interaction/');
+    expect((await call(c.direct, token, 'PATCH', '/tenants/acme', { security_policy: { require_pkce: true } })).status).toBe(200);
+    expect(await authorizeWithoutPkce()).toMatch(/error=invalid_request.*requires PKCE/);
+
+    // The password policy is read by the change-password step of instance C (a Koa route).
+    const user = await call(a.direct, token, 'POST', '/tenants/acme/users', { username: 'mustchange', password: 'temporary pw 1' });
+    await call(a.direct, token, 'PUT', `/tenants/acme/users/${String(user.body['id'])}/password`, { password: 'temporary pw 1', must_change: true });
+    const browser = new Browser(cluster.gh.origin, (url) => new URL(url.pathname + url.search, c.server.url));
+    const login = await openLoginPage(browser, rp, acme.client.redirectUri);
+    const change = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'mustchange', password: 'temporary pw 1' }));
+    expect(change.$('#new_password-hint').text()).toContain('At least 8');
+    expect((await call(b.direct, token, 'PATCH', '/tenants/acme', { security_policy: { password: { min_length: 14 } } })).status).toBe(200);
+    const short = expectPage(await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'twelve chars', confirm_password: 'twelve chars' }));
+    expect(short.$('#new_password-error').text()).toMatch(/at least 14/);
+  });
+
+  it('ignores malformed messages on the channel and keeps serving', async () => {
+    const rogue = new Redis(redis.url);
+    try {
+      for (const message of ['{not json', 'null', '[]', '{"tenant":"acme","kind":"nuke"}', '{"tenant":{"$ne":1},"kind":"client"}', `{"tenant":"acme","kind":"client","id":"${'x'.repeat(5000)}"}`, 'x'.repeat(200_000)]) {
+        await rogue.publish(changeChannel('gatehouse:'), message);
+      }
+    } finally {
+      rogue.disconnect();
+    }
+    expect(await everywhere(acme.client.clientId, acme.client.clientSecret)).toEqual([200, 200, 200]);
+  });
+
+  it('drops what an instance cached when its subscription comes back (a flush)', async () => {
+    const secret = await newClient('quiet');
+    expect(await everywhere('quiet', secret)).toEqual([200, 200, 200]);
+    // Changed behind every instance's back (no feed, no change record): caches keep the old secret.
+    await a.app.clients.rotateSecret('acme', 'quiet');
+    expect(await grant(b, 'quiet', secret)).toBe(200);
+    // B's subscriber loses its connection and reconnects: it cannot know what it missed.
+    b.redis!.subscriber.disconnect(true);
+    await expect.poll(() => grant(b, 'quiet', secret), { timeout: 5_000, interval: 100 }).toBe(401);
+  });
+
+  it('refuses a rotated secret on an instance whose subscription is gone (the per-request check)', async () => {
+    const secret = await newClient('unheard');
+    expect(await everywhere('unheard', secret)).toEqual([200, 200, 200]);
+    // B hears nothing from now on: its subscriber is closed for good.
+    b.redis!.subscriber.disconnect();
+    const rotated = await call(a.direct, token, 'POST', '/tenants/acme/clients/unheard/rotate-secret');
+    expect(rotated.status).toBe(200);
+    expect(await grant(b, 'unheard', secret)).toBe(401);
+    expect(await grant(b, 'unheard', String(rotated.body['client_secret']))).toBe(200);
+  });
+});
