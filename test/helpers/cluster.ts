@@ -38,12 +38,13 @@ export interface Cluster {
  * change feed, behind a round-robin balancer whose origin is every instance's public URL. The
  * short-lived state is the store-backed default, shared through the one store object.
  */
-export async function startCluster(options: { size?: number; redisUrl?: string; overrides?: ConfigInput } = {}): Promise<Cluster> {
+export async function startCluster(options: { size?: number; redisUrl?: string; overrides?: ConfigInput; wrapStore?: (store: Store) => Store } = {}): Promise<Cluster> {
   const size = options.size ?? 3;
   const balancerPort = await freePort();
   const publicUrl = `http://127.0.0.1:${balancerPort}`;
   const masterKey = randomBytes(32);
-  const store = await openStore({ kind: 'memory', dataDir: '.', mongodb: { database: 'unused' } });
+  const opened = await openStore({ kind: 'memory', dataDir: '.', mongodb: { database: 'unused' } });
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const instances: ClusterInstance[] = [];
   const balancer = await startBalancer(balancerPort, () => instances.map((instance) => instance.server.url));
   for (let index = 0; index < size; index += 1) {
@@ -84,7 +85,7 @@ export async function startCluster(options: { size?: number; redisUrl?: string; 
         instance.redis?.publisher.disconnect();
         instance.redis?.subscriber.disconnect();
       }
-      await store.close();
+      await opened.close();
     },
   };
 }
