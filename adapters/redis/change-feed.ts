@@ -32,6 +32,8 @@ export class RedisChangeFeed implements ChangeFeed {
     options: { keyPrefix: string },
   ) {
     this.#channel = changeChannel(options.keyPrefix);
+    // ioredis reconnects by itself; an error here is only reported (and `ready` follows recovery).
+    subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'change feed subscriber connection error'));
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.#channel) this.#receive(message);
     });

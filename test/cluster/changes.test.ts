@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeChannel } from '../../adapters/redis/change-feed.js';
+import { StoreUnavailableError, type Collection, type Store } from '../../adapters/store.js';
 import { call } from '../admin/helpers.js';
 import { adminToken } from '../admin/helpers.js';
 import { Browser, expectPage } from '../helpers/browser.js';
@@ -9,6 +10,30 @@ import { startCluster, type Cluster, type ClusterInstance } from '../helpers/clu
 import { seedTenant, TEST_PASSWORD, type SeededTenant } from '../helpers/gatehouse.js';
 import { openLoginPage } from '../helpers/login.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+/** The store, whose short-lived collection fails while `down.ephemeral` is set (a backend gone). */
+function failableEphemeral(store: Store, down: { ephemeral: boolean }): Store {
+  const bind = (target: object, value: unknown) => (typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value);
+  return new Proxy(store, {
+    get(target, property) {
+      if (property !== 'collection') return bind(target, Reflect.get(target, property));
+      return (name: string) => {
+        const collection = target.collection(name);
+        if (name !== 'ephemeral') return collection;
+        return new Proxy(collection, {
+          get(inner, method) {
+            const value = Reflect.get(inner, method);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (down.ephemeral) return Promise.reject(new StoreUnavailableError('ephemeral store down (test)'));
+              return (value as (...a: unknown[]) => unknown).apply(inner, args);
+            };
+          },
+        }) as Collection;
+      };
+    },
+  });
+}
 
 /**
  * Three instances sharing one store and one Redis: a change made through the admin API of one
@@ -22,6 +47,7 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
   let a: ClusterInstance;
   let b: ClusterInstance;
   let c: ClusterInstance;
+  const down = { ephemeral: false };
 
   /** A client-credentials grant sent straight to one instance: the HTTP status. */
   const grant = async (instance: ClusterInstance, clientId: string, secret: string): Promise<number> => {
@@ -42,7 +68,7 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    cluster = await startCluster({ size: 3, redisUrl: redis.url, overrides: { bootstrap: { clientId: 'ops-bot', clientSecret: 'ops-bot-secret-0123456789abcdefghijklmnop' } } });
+    cluster = await startCluster({ size: 3, redisUrl: redis.url, overrides: { bootstrap: { clientId: 'ops-bot', clientSecret: 'ops-bot-secret-0123456789abcdefghijklmnop' } }, wrapStore: (store) => failableEphemeral(store, down) });
     [a, b, c] = cluster.instances as [ClusterInstance, ClusterInstance, ClusterInstance];
     acme = await seedTenant({ app: a.app }, 'acme');
     token = await adminToken(cluster.gh);
@@ -133,5 +159,35 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
     expect(rotated.status).toBe(200);
     expect(await grant(b, 'unheard', secret)).toBe(401);
     expect(await grant(b, 'unheard', String(rotated.body['client_secret']))).toBe(200);
+  });
+
+  it('fails closed (503) while the change record cannot be read, on the fast path and the Koa route', async () => {
+    const { clientId, clientSecret } = acme.client;
+    expect(await everywhere(clientId, clientSecret)).toEqual([200, 200, 200]);
+    down.ephemeral = true;
+    try {
+      expect(await everywhere(clientId, clientSecret)).toEqual([503, 503, 503]);
+      const page = await fetch(`${c.server.url}/t/acme/account`, { redirect: 'manual' });
+      await page.arrayBuffer();
+      expect(page.status).toBe(503);
+    } finally {
+      down.ephemeral = false;
+    }
+    expect(await everywhere(clientId, clientSecret)).toEqual([200, 200, 200]);
+  });
+
+  it('answers 503 when a change cannot be announced, and the change record still makes it hold', async () => {
+    const secret = await newClient('unannounced');
+    expect(await everywhere('unannounced', secret)).toEqual([200, 200, 200]);
+    await redis.kill();
+    try {
+      const rotated = await call(a.direct, token, 'POST', '/tenants/acme/clients/unannounced/rotate-secret');
+      expect(rotated.status).toBe(503);
+      expect(rotated.body.error_description).toMatch(/other instances/);
+      // The record was bumped before publishing failed: no instance accepts the old secret.
+      expect(await everywhere('unannounced', secret)).toEqual([401, 401, 401]);
+    } finally {
+      await redis.start();
+    }
   });
 });

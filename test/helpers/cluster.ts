@@ -57,7 +57,9 @@ export async function startCluster(options: { size?: number; redisUrl?: string; 
     let feed: ChangeFeed | undefined;
     let redis: ClusterInstance['redis'];
     if (options.redisUrl) {
-      redis = { publisher: new Redis(options.redisUrl), subscriber: new Redis(options.redisUrl) };
+      // Commands fail at once while Redis is down, as the real client factory's bounded timeouts make them.
+      redis = { publisher: new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), subscriber: new Redis(options.redisUrl) };
+      redis.publisher.on('error', () => undefined);
       const redisFeed = new RedisChangeFeed(redis.publisher, redis.subscriber, logger, { keyPrefix: 'gatehouse:' });
       await redisFeed.ready();
       feed = redisFeed;
