@@ -100,6 +100,17 @@ export function actedOnTenant(principal: Principal, pathTenant: string | undefin
   return tenant;
 }
 
+/** Announces a request's changes to every instance; any failure is a 503, never a silent success. */
+async function announceAll(app: AppContext, changes: Change[]): Promise<void> {
+  for (const change of changes) {
+    try {
+      await announceChange(app, change);
+    } catch (error) {
+      throw new AppError('store_unavailable', 'The change was saved, but other instances could not be told of it: they may not apply it yet. Please try again shortly.', { cause: error });
+    }
+  }
+}
+
 /** Runs a route: scopes, tenant, validation, handler, response. */
 export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, pool: TenantPool): Promise<void> {
   const principal = ctx.state.principal as Principal;
@@ -121,7 +132,7 @@ export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, p
   const body = parse(spec.body, (ctx.request as { body?: unknown }).body, 'body');
   const requestId = ctx.state.requestId as string;
   const changes: Change[] = [];
-  const result = await spec.handler({
+  const request: AdminRequest<unknown, unknown, unknown> = {
     app,
     pool,
     principal,
@@ -139,14 +150,17 @@ export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, p
     audit: async (event) => {
       await app.audit.record({ tenant: event.tenant ?? tenant, type: event.type, actor: principal.actor, target: event.target, before: event.before, after: event.after, ...(event.details !== undefined ? { details: event.details } : {}), requestId });
     },
-  });
-  for (const change of changes) {
-    try {
-      await announceChange(app, change);
-    } catch (error) {
-      throw new AppError('store_unavailable', 'The change was saved, but other instances could not be told of it: they may not apply it yet. Please try again shortly.', { cause: error });
-    }
+  };
+  // A handler that fails after changing something still announces what it changed.
+  let outcome: { result: unknown } | { error: unknown };
+  try {
+    outcome = { result: await spec.handler(request) };
+  } catch (error) {
+    outcome = { error };
   }
+  await announceAll(app, changes);
+  if ('error' in outcome) throw outcome.error;
+  const { result } = outcome;
   ctx.status = spec.status ?? 200;
   ctx.body = ctx.status === 204 ? undefined : spec.response.parse(result);
 }

@@ -15,7 +15,7 @@ import type { Change, ChangeFeed, ChangeKind } from '../../adapters/change-feed.
 export const RECENT = 32;
 /** Long, and renewed by every change: a record that expires only costs its readers one flush. */
 export const CHANGE_RECORD_TTL_SECONDS = 30 * 86400;
-const MAX_ROUNDS = 32;
+const MAX_ROUNDS = 64;
 
 export interface ChangeRecord {
   epoch: string;

@@ -3,8 +3,8 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeChannel } from '../../adapters/redis/change-feed.js';
 import { StoreUnavailableError, type Collection, type Store } from '../../adapters/store.js';
-import { call } from '../admin/helpers.js';
-import { adminToken } from '../admin/helpers.js';
+import { changeRecordKey } from '../../src/tenancy/change-log.js';
+import { adminToken, call } from '../admin/helpers.js';
 import { Browser, expectPage } from '../helpers/browser.js';
 import { startCluster, type Cluster, type ClusterInstance } from '../helpers/cluster.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant } from '../helpers/gatehouse.js';
@@ -159,6 +159,28 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
     expect(rotated.status).toBe(200);
     expect(await grant(b, 'unheard', secret)).toBe(401);
     expect(await grant(b, 'unheard', String(rotated.body['client_secret']))).toBe(200);
+  });
+
+  it('follows 40 parallel changes made on other instances while it hears nothing (more than the record keeps)', async () => {
+    // B's subscription is gone since the previous test.
+    const ids = ['p0', 'p1', 'p2', 'p3'];
+    const secrets = await Promise.all(ids.map(newClient));
+    await newClient('noisy');
+    for (const [index, id] of ids.entries()) expect(await grant(b, id, secrets[index]!)).toBe(200);
+    const seq = async () => (JSON.parse((await a.app.ephemeral.get(changeRecordKey('acme')))!) as { seq: number }).seq;
+    const before = await seq();
+    const writers = [a, c];
+    const answers = await Promise.all([
+      ...ids.map((id, index) => call(writers[index % 2]!.direct, token, 'POST', `/tenants/acme/clients/${id}/rotate-secret`)),
+      ...Array.from({ length: 36 }, (_, index) => call(writers[index % 2]!.direct, token, 'PATCH', '/tenants/acme/clients/noisy', { client_name: `noisy ${index}` })),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([...ids.map(() => 200), ...Array.from({ length: 36 }, () => 200)]);
+    // Parallel writers each got their own place in the record: none overwrote another.
+    expect((await seq()) - before).toBe(40);
+    for (const [index, id] of ids.entries()) {
+      expect(await Promise.all(cluster.instances.map((instance) => grant(instance, id, secrets[index]!)))).toEqual([401, 401, 401]);
+      expect(await grant(b, id, String(answers[index]!.body['client_secret']))).toBe(200);
+    }
   });
 
   it('fails closed (503) while the change record cannot be read, on the fast path and the Koa route', async () => {
