@@ -53,6 +53,7 @@ export async function boot(config: Config, logger: Logger, options: BootOptions 
       demo,
       async stop() {
         await gatehouse.close();
+        await app.changes.close();
         await app.store.close();
       },
     };

@@ -66,6 +66,7 @@ export async function readChanges(ephemeral: EphemeralStore, tenant: string): Pr
  * What must be applied to go from `applied` to the record `raw`: the changes in between, or
  * `flush` when they cannot be told (the record vanished, was recreated, went backwards, or more
  * than {@link RECENT} changes happened). Callers compare raw strings first: equal means nothing.
+ * Changes applied twice (heard on the feed, then found here) only cost a second invalidation.
  */
 export function missedChanges(applied: AppliedChanges | undefined, raw: string | undefined): { next: AppliedChanges; changes: ChangeRecord['recent'] | 'flush' } {
   const record = parseRecord(raw);
@@ -73,12 +74,15 @@ export function missedChanges(applied: AppliedChanges | undefined, raw: string |
   const before = applied?.record;
   // An older record read late (parallel requests): what was applied since stays applied.
   if (record && before && record.epoch === before.epoch && record.seq < before.seq) return { next: applied!, changes: [] };
-  if (!record || !before || record.epoch !== before.epoch) {
-    // No record ever and none now: nothing has changed. Anything else cannot be followed.
-    return { next, changes: !record && !before && applied !== undefined && applied.raw === undefined && raw === undefined ? [] : 'flush' };
-  }
-  const missed = record.recent.filter((entry) => entry.seq > before.seq);
-  const complete = record.seq === before.seq || (missed.length > 0 && missed[0]!.seq === before.seq + 1);
+  // The record vanished (expired, Redis restarted) or is not one: what changed cannot be told.
+  if (!record) return { next, changes: 'flush' };
+  // Seen with no record yet, the changes since are those of a record that starts at seq 1. (A
+  // record created, lost and created again between two reads is missed here, but losing it means
+  // Redis restarted, and the feed's resubscription flushes every tenant.)
+  const from = applied && applied.raw === undefined ? 0 : before && record.epoch === before.epoch ? before.seq : undefined;
+  if (from === undefined) return { next, changes: 'flush' };
+  const missed = record.recent.filter((entry) => entry.seq > from);
+  const complete = record.seq === from || (missed.length > 0 && missed[0]!.seq === from + 1);
   return { next, changes: complete ? missed : 'flush' };
 }
 

@@ -82,12 +82,16 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
     const { clientId, clientSecret } = acme.client;
     // Every instance has the client (and its secret) cached before the rotation.
     expect(await everywhere(clientId, clientSecret)).toEqual([200, 200, 200]);
+    const providers = cluster.instances.map((instance) => instance.server.pool.peek('acme')?.provider);
     const rotated = await call(a.direct, token, 'POST', `/tenants/acme/clients/${clientId}/rotate-secret`);
     expect(rotated.status).toBe(200);
     const fresh = String(rotated.body['client_secret']);
     expect(await Promise.all([grant(b, clientId, clientSecret), grant(c, clientId, clientSecret)])).toEqual([401, 401]);
     expect(await everywhere(clientId, fresh)).toEqual([200, 200, 200]);
     acme.client.clientSecret = fresh;
+    // Only the client was dropped: every instance kept the tenant's provider (review defect 10).
+    expect(cluster.instances.map((instance, index) => instance.server.pool.peek('acme')?.provider === providers[index])).toEqual([true, true, true]);
+    expect(providers.every((provider) => provider !== undefined)).toBe(true);
   });
 
   it('refuses a deleted client everywhere at once', async () => {
