@@ -131,7 +131,7 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
     expect(short.$('#new_password-error').text()).toMatch(/at least 14/);
   });
 
-  it('ignores malformed messages on the channel and keeps serving', async () => {
+  it('ignores malformed messages on the channel and malformed change records, and keeps serving', async () => {
     const rogue = new Redis(redis.url);
     try {
       for (const message of ['{not json', 'null', '[]', '{"tenant":"acme","kind":"nuke"}', '{"tenant":{"$ne":1},"kind":"client"}', `{"tenant":"acme","kind":"client","id":"${'x'.repeat(5000)}"}`, 'x'.repeat(200_000)]) {
@@ -141,6 +141,11 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
       rogue.disconnect();
     }
     expect(await everywhere(acme.client.clientId, acme.client.clientSecret)).toEqual([200, 200, 200]);
+    // A change record that is not one (garbage, an operator's typo) makes instances rebuild, not fail.
+    for (const value of ['{not json', '{"epoch":1,"seq":"x","recent":{}}', JSON.stringify({ epoch: 'e', seq: 1e300, recent: [] })]) {
+      await a.app.ephemeral.set(changeRecordKey('acme'), value, { ttlSeconds: 60 });
+      expect(await everywhere(acme.client.clientId, acme.client.clientSecret)).toEqual([200, 200, 200]);
+    }
   });
 
   it('drops what an instance cached when its subscription comes back (a flush)', async () => {
