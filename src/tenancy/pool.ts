@@ -40,8 +40,12 @@ export class TenantPool {
 
   /** The tenant's context, or `null` when no such tenant exists; with `checksChanges`, current as of the change record. */
   async get(tenantId: string): Promise<TenantContext | null> {
-    if (this.checksChanges) await this.catchUp(tenantId);
-    return this.#get(tenantId);
+    if (!this.checksChanges) return this.#get(tenantId);
+    await this.catchUp(tenantId);
+    const context = await this.#get(tenantId);
+    // Ids of no tenant (anyone can send them) leave nothing behind.
+    if (!context) this.#applied.delete(tenantId);
+    return context;
   }
 
   /**
