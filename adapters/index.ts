@@ -10,6 +10,10 @@ import { openMongoStore } from './mongodb.js';
 import { openNedbStore } from './nedb.js';
 import { closeRedisConnection, describeRedis, openRedisConnection, redisConfigured, type RedisLog, type RedisSettings } from './redis/client.js';
 import { RedisEphemeral } from './redis/ephemeral.js';
+import { RedisChangeFeed } from './redis/change-feed.js';
+import { LocalChangeFeed } from './local-change-feed.js';
+import type { ChangeFeed } from './change-feed.js';
+import type { Logger } from 'pino';
 import { checkRedisServer } from './redis/server-check.js';
 import type { Store } from './store.js';
 
@@ -58,4 +62,21 @@ export async function openEphemeral(settings: RedisSettings | undefined, store: 
     throw error;
   }
   return new RedisEphemeral(connection, settings.keyPrefix);
+}
+
+/**
+ * Opens the change feed: Redis pub/sub beside Redis short-lived state (publishing on its
+ * connection, subscribed on one of its own, in place before this resolves), else one process's.
+ */
+export async function openChangeFeed(settings: RedisSettings | undefined, ephemeral: EphemeralStore, logger: Logger): Promise<ChangeFeed> {
+  if (!redisConfigured(settings) || !(ephemeral instanceof RedisEphemeral)) return new LocalChangeFeed();
+  const subscriber = await openRedisConnection(settings, { purpose: 'subscriber', log: logger });
+  const feed = new RedisChangeFeed(ephemeral.redis, subscriber, logger, { keyPrefix: settings.keyPrefix });
+  try {
+    await feed.ready();
+  } catch (error) {
+    await feed.close();
+    throw error;
+  }
+  return feed;
 }

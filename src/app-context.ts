@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { ChangeFeed } from '../adapters/change-feed.js';
 import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
 import { StoreEphemeral } from '../adapters/ephemeral-store.js';
+import { LocalChangeFeed } from '../adapters/local-change-feed.js';
 import { deleteOidcTenant } from '../adapters/oidc-adapter.js';
 import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
@@ -29,6 +31,8 @@ export interface AppContext {
   store: Store;
   /** short-lived state (adapters/ephemeral.ts): Redis when configured, else over the store */
   ephemeral: EphemeralStore;
+  /** changes other instances must see (adapters/change-feed.ts): Redis pub/sub when configured, else this process only */
+  changes: ChangeFeed;
   box: SecretBox;
   tenants: TenantRepository;
   users: UserRepository;
@@ -58,6 +62,7 @@ export function createAppContext(
   masterKey: Buffer,
   clock: () => number = Date.now,
   ephemeral: EphemeralStore = new StoreEphemeral(store, clock),
+  changes: ChangeFeed = new LocalChangeFeed(),
 ): AppContext {
   const box = new SecretBox(masterKey);
   const app: Omit<AppContext, 'tenantDeletion'> = {
@@ -65,6 +70,7 @@ export function createAppContext(
     logger,
     store,
     ephemeral,
+    changes,
     box,
     tenants: new TenantRepository(store),
     users: new UserRepository(store),

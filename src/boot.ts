@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EphemeralStore } from '../adapters/ephemeral.js';
-import { openEphemeral, openStore } from '../adapters/index.js';
+import type { ChangeFeed } from '../adapters/change-feed.js';
+import { openChangeFeed, openEphemeral, openStore } from '../adapters/index.js';
 import { redisConfigured, type RedisSettings } from '../adapters/redis/client.js';
 import type { Config } from '../config/schema.js';
 import { createAppContext, type AppContext } from './app-context.js';
@@ -42,13 +43,16 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
   const clock = options.clock ?? Date.now;
   const store = await openStore({ kind: config.store.kind, dataDir: config.dataDir, mongodb: config.store.mongodb });
   let ephemeral: EphemeralStore | undefined;
+  let changes: ChangeFeed | undefined;
   try {
     ephemeral = await openEphemeral(config.redis, store, clock, logger);
+    changes = await openChangeFeed(config.redis, ephemeral, logger);
     for (const warning of startupWarnings(config)) logger.warn(warning);
     const master = await resolveMasterKey(config.masterKey, config.dataDir);
     if (master.generated) logger.warn({ path: master.path }, 'generated a development master key; back it up, data encrypted with it cannot be read without it');
-    return createAppContext(config, logger, store, master.key, clock, ephemeral);
+    return createAppContext(config, logger, store, master.key, clock, ephemeral, changes);
   } catch (error) {
+    await changes?.close().catch(() => undefined);
     await ephemeral?.close().catch(() => undefined);
     // Closing releases the file store's lock at once rather than when the process ends.
     await store.close().catch(() => undefined);
@@ -58,6 +62,7 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
 
 /** Closes what `openApp` opened (short-lived state first: it may live in the store). */
 export async function closeApp(app: AppContext): Promise<void> {
+  await app.changes.close().catch(() => undefined);
   await app.ephemeral.close().catch(() => undefined);
   await app.store.close();
 }

@@ -109,6 +109,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     proxyTrust: trust,
     hsts: https,
     isOwnRoute,
+    fallback: (req, res) => void koaHandler(req, res),
   });
   // Answers not yet sent, so that draining can make them end their connections too.
   const unanswered = new Set<ServerResponse>();
@@ -146,6 +147,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
     server.closeAllConnections();
+    pool.close();
   };
   const drain = async () => {
     if (closing) return closing;

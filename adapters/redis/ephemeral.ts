@@ -41,7 +41,8 @@ export class RedisEphemeral implements EphemeralStore {
   readonly kind = 'redis' as const;
 
   constructor(
-    private readonly redis: RedisConnection,
+    /** also the change feed's publisher (`openChangeFeed`): publishing needs no connection of its own */
+    readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
     defineScripts(redis);

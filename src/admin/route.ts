@@ -1,9 +1,11 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { Change } from '../../adapters/change-feed.js';
 import type { AppContext } from '../app-context.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import { SYSTEM_TENANT } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
+import { announceChange } from '../tenancy/change-log.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import type { Principal } from './principal.js';
 import type { AdminScope } from '../domain/admin-api.js';
@@ -21,6 +23,12 @@ export interface AdminRequest<P, Q, B> {
   requestId: string;
   /** Writes an audit event for a change, with this request's actor, tenant and id. */
   audit(event: Pick<NewAuditEvent, 'type' | 'target' | 'before' | 'after' | 'details'> & { tenant?: string }): Promise<void>;
+  /**
+   * Says what the handler changed (the acted-on tenant unless named): applied to this instance at
+   * once, and announced to every instance before the response is sent (a failed announcement
+   * answers 503: the change is stored but may not be in force everywhere).
+   */
+  changed(change: Omit<Change, 'tenant'> & { tenant?: string }): void;
   ctx: Context;
 }
 
@@ -92,6 +100,17 @@ export function actedOnTenant(principal: Principal, pathTenant: string | undefin
   return tenant;
 }
 
+/** Announces a request's changes to every instance; any failure is a 503, never a silent success. */
+async function announceAll(app: AppContext, changes: Change[]): Promise<void> {
+  for (const change of changes) {
+    try {
+      await announceChange(app, change);
+    } catch (error) {
+      throw new AppError('store_unavailable', 'The change was saved, but other instances could not be told of it: they may not apply it yet. Please try again shortly.', { cause: error });
+    }
+  }
+}
+
 /** Runs a route: scopes, tenant, validation, handler, response. */
 export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, pool: TenantPool): Promise<void> {
   const principal = ctx.state.principal as Principal;
@@ -112,7 +131,8 @@ export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, p
   const query = parse(spec.query, ctx.query, 'query');
   const body = parse(spec.body, (ctx.request as { body?: unknown }).body, 'body');
   const requestId = ctx.state.requestId as string;
-  const result = await spec.handler({
+  const changes: Change[] = [];
+  const request: AdminRequest<unknown, unknown, unknown> = {
     app,
     pool,
     principal,
@@ -122,10 +142,25 @@ export async function runRoute(spec: RouteSpec, ctx: Context, app: AppContext, p
     body,
     requestId,
     ctx,
+    changed: (change) => {
+      const full = { ...change, tenant: change.tenant ?? tenant };
+      pool.apply(full);
+      changes.push(full);
+    },
     audit: async (event) => {
       await app.audit.record({ tenant: event.tenant ?? tenant, type: event.type, actor: principal.actor, target: event.target, before: event.before, after: event.after, ...(event.details !== undefined ? { details: event.details } : {}), requestId });
     },
-  });
+  };
+  // A handler that fails after changing something still announces what it changed.
+  let outcome: { result: unknown } | { error: unknown };
+  try {
+    outcome = { result: await spec.handler(request) };
+  } catch (error) {
+    outcome = { error };
+  }
+  await announceAll(app, changes);
+  if ('error' in outcome) throw outcome.error;
+  const { result } = outcome;
   ctx.status = spec.status ?? 200;
   ctx.body = ctx.status === 204 ? undefined : spec.response.parse(result);
 }

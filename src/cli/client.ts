@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { clientFields, clientIdSchema, newClientId } from '../domain/client-metadata.js';
 import { ACCOUNT_CLIENT_ID, type ClientMetadata } from '../domain/clients.js';
+import { announceChange } from '../tenancy/change-log.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
 
 const MAX_NAME = 100;
@@ -126,6 +127,7 @@ export const clientCommands: Command[] = [
         if (!tenant) throw new UsageError(`there is no tenant "${tenantId}"`);
         // A taken client id is an AppError (conflict): exit code 2.
         const { clientSecret } = await app.clients.create(tenant._id, metadata);
+        await announceChange(app, { tenant: tenant._id, kind: 'client', id: clientId });
         const { client_id: _id, ...after } = metadata;
         await audit(app, { tenant: tenant._id, type: `${kind}.created`, target: { type: kind, id: clientId }, after: { client_id: clientId, ...after } });
         console.log(`client_id: ${clientId}`);

@@ -1,3 +1,4 @@
+import { announceChange } from '../tenancy/change-log.js';
 import { audit, required, optional, UsageError, withApp, type Command } from './command.js';
 
 /** `gatehouse keys rotate`: new signing and cookie keys, published before they sign. */
@@ -19,6 +20,8 @@ export const keysCommands: Command[] = [
         const tenant = await app.tenants.find(tenantId);
         if (!tenant) throw new UsageError(`there is no tenant "${tenantId}"`);
         const { activatesAt } = await app.keys.rotate(tenant._id, { activateAfterSeconds: delay });
+        // Running instances rebuild the tenant (and publish the new keys) as soon as they hear of it.
+        await announceChange(app, { tenant: tenant._id, kind: 'keys' });
         await audit(app, { tenant: tenant._id, type: 'keys.rotated', target: { type: 'tenant', id: tenant._id }, after: { activates_at: activatesAt.toISOString() } });
         console.log(`Added new signing keys (RS256, ES256) and a cookie key to tenant "${tenant._id}".`);
         console.log(`They are published within ${config.tenants.refreshSeconds} s and sign from ${activatesAt.toISOString()}; older keys stay published.`);

@@ -1,12 +1,13 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { EphemeralUnavailableError } from '../../adapters/ephemeral.js';
 import { StoreUnavailableError } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
 import { renderPage, type PageTenant } from './views.js';
 
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof StoreUnavailableError) {
+  if (error instanceof StoreUnavailableError || error instanceof EphemeralUnavailableError) {
     return new AppError('store_unavailable', 'The service is temporarily unavailable. Please try again shortly.', { cause: error });
   }
   const status = (error as { status?: number }).status;

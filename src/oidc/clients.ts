@@ -27,23 +27,42 @@ export function accountClientMetadata(issuer: string): ClientMetadata {
 export const CLIENT_CACHE_SECONDS = 30;
 
 /**
- * Looks a client up for oidc-provider: the account console first, then the tenant's registry.
- * Found clients are kept briefly (every token request needs its client, and the secret is stored
- * encrypted); this instance drops them with its tenant context when a client changes here, and
- * other instances see a change within {@link CLIENT_CACHE_SECONDS}. Unknown ids are not cached.
+ * A tenant's clients as oidc-provider looks them up (`TenantContext.clients`): the account console
+ * first, then the tenant's registry. Found clients are kept briefly (every token request needs its
+ * client, and the secret is stored encrypted). A change to one client drops that one entry
+ * (`invalidate`, from the change feed and the per-request change check), not the tenant's provider;
+ * {@link CLIENT_CACHE_SECONDS} is only the backstop where no change reaches this instance. Unknown
+ * ids are not cached. The provider's own client cache is keyed by a hash of the metadata this
+ * returns, so a changed secret or a deleted client never matches an instance it built before.
  */
-export function clientFinder(tenant: string, issuer: string, clients: ClientRepository) {
-  const cache = new LRUCache<string, { metadata: ClientMetadata; secretHash?: string }>({ max: 1000, ttl: CLIENT_CACHE_SECONDS * 1000 });
-  return async (clientId: string): Promise<ClientMetadata | undefined> => {
-    if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(issuer);
-    let found = cache.get(clientId);
+export class ClientCache {
+  readonly #cache = new LRUCache<string, { metadata: ClientMetadata; secretHash?: string }>({ max: 1000, ttl: CLIENT_CACHE_SECONDS * 1000 });
+
+  constructor(
+    private readonly tenant: string,
+    private readonly issuer: string,
+    private readonly clients: ClientRepository,
+  ) {}
+
+  /** The client's metadata as the provider takes it, or undefined. */
+  readonly find = async (clientId: string): Promise<ClientMetadata | undefined> => {
+    if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(this.issuer);
+    let found = this.#cache.get(clientId);
     if (!found) {
-      found = await clients.find(tenant, clientId);
+      found = await this.clients.find(this.tenant, clientId);
       if (!found) return undefined;
-      cache.set(clientId, found);
+      this.#cache.set(clientId, found);
     }
     return found.secretHash ? { ...found.metadata, client_secret: secretForProvider(found.secretHash) } : found.metadata;
   };
+
+  invalidate(clientId: string): void {
+    this.#cache.delete(clientId);
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import type { PageTenant } from '../http/views.js';
 import { findAccountFor } from './claims.js';
 import { pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
-import { clientFinder } from './clients.js';
+import type { ClientCache } from './clients.js';
 import { clientMetadataSettings } from './client-validation.js';
 import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
@@ -34,6 +34,8 @@ export interface ProviderDeps {
   store: Store;
   users: UserRepository;
   clients: ClientRepository;
+  /** the tenant's client cache (`TenantContext.clients`), which changes to one client invalidate */
+  clientCache: ClientCache;
   resources: ResourceRepository;
   roles: RoleRepository;
   logger: Logger;
@@ -56,7 +58,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const findAccount = findAccountFor(tenant.id, deps.users);
 
   const configuration: Configuration = {
-    adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: clientFinder(tenant.id, issuer, deps.clients) }),
+    adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: deps.clientCache.find }),
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,

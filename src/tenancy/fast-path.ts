@@ -5,6 +5,7 @@ import { logRequest, requestIdFor } from '../http/request-context.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
+import type { TenantContext } from './tenant-context.js';
 
 /**
  * Protocol requests (token, JWKS, discovery, userinfo, ...) for a tenant that is already built go
@@ -13,18 +14,25 @@ import type { TenantPool } from './pool.js';
  * would add is added here: request id, security headers, the request log line, and the client
  * address by the same rule (`clientAddressOf`). Anything else
  * (our pages, unknown or unbuilt tenants, errors before the hand-off) takes the Koa route.
+ * Where the pool checks each tenant's change record first (`TenantPool.checksChanges`), so does
+ * this path: a context the check drops goes to `fallback` (the Koa route, which rebuilds it), and
+ * a record that cannot be read answers 503, never a response from a possibly stale context.
  *
  * @returns false when the request is not for the fast path
  */
-export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean; isOwnRoute: (rest: string) => boolean }) {
-  const headers = securityHeaderList({ hsts: options.hsts });
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url ?? '/';
-    const match = tenantPath.exec(url);
-    if (!match || options.isOwnRoute(match[2] ?? '')) return false;
-    const tenant = options.pool.peek(match[1]!);
-    if (!tenant) return false;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+export function protocolFastPath(options: {
+  pool: TenantPool;
+  logger: Logger;
+  publicUrl: URL;
+  proxyTrust: ProxyTrust;
+  hsts: boolean;
+  isOwnRoute: (rest: string) => boolean;
+  fallback: Handler;
+}) {
+  const headers = securityHeaderList({ hsts: options.hsts });
+  const serve = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, url: string): void => {
     const requestId = requestIdFor(req.headers['x-request-id']);
     req.headers['x-request-id'] = requestId;
     res.setHeader('X-Request-Id', requestId);
@@ -37,6 +45,27 @@ export function protocolFastPath(options: { pool: TenantPool; logger: Logger; pu
       logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
     });
     void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
+  };
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const match = tenantPath.exec(url);
+    if (!match || options.isOwnRoute(match[2] ?? '')) return false;
+    const tenantId = match[1]!;
+    const tenant = options.pool.peek(tenantId);
+    if (!tenant) return false;
+    if (!options.pool.checksChanges) {
+      serve(tenant, req, res, url);
+      return true;
+    }
+    options.pool.current(tenantId).then(
+      (current) => (current ? serve(current, req, res, url) : options.fallback(req, res)),
+      (error: unknown) => {
+        options.logger.error({ err: error, tenant: tenantId }, 'could not read the tenant change record: refusing the request');
+        for (const [name, value] of headers) res.setHeader(name, value);
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable. Please try again shortly.' }));
+      },
+    );
     return true;
   };
 }

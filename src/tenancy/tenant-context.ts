@@ -9,6 +9,7 @@ import type { Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { pageBrandingFor, type PageBranding } from '../http/branding.js';
 import { contentSecurityPolicy } from '../http/security-headers.js';
+import { ClientCache } from '../oidc/clients.js';
 import { ConsentMemory } from '../oidc/consents.js';
 import { buildProvider } from '../oidc/provider.js';
 
@@ -16,6 +17,8 @@ import { buildProvider } from '../oidc/provider.js';
 export interface TenantContext {
   id: string;
   name: string;
+  /** the tenant's settings (security policy, branding, ...) as stored when the context was built */
+  settings: Tenant;
   issuer: string;
   provider: Provider;
   /** the provider's request handler (Koa callback), built once */
@@ -32,6 +35,8 @@ export interface TenantContext {
   byAccount: OidcAccountIndex;
   /** what users allowed clients before (`oidc/consents.ts`): read by the provider, written by the consent step */
   consents: ConsentMemory;
+  /** the tenant's clients as the provider finds them; a change to one client invalidates its entry */
+  clients: ClientCache;
   /** what every page of the tenant shows of its branding (`views/layout.ejs`) */
   branding: PageBranding;
   /** the CSP of the tenant's responses: the default one, plus the logo's origin in `img-src` */
@@ -65,6 +70,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   }
   const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
   const consents = new ConsentMemory(app.store, tenant._id);
+  const clients = new ClientCache(tenant._id, issuer, app.clients);
   const provider = buildProvider({
     tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,
@@ -72,6 +78,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     store: app.store,
     users: app.users,
     clients: app.clients,
+    clientCache: clients,
     resources: app.resources,
     roles: app.roles,
     logger: app.logger.child({ tenant: tenant._id }),
@@ -84,6 +91,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   return {
     id: tenant._id,
     name,
+    settings: tenant,
     issuer,
     provider,
     handle: provider.callback(),
@@ -93,6 +101,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
     byAccount: createOidcAccountIndex(app.store, tenant._id),
     consents,
+    clients,
     branding,
     contentSecurityPolicy: contentSecurityPolicy(branding.logoUrl ? [new URL(branding.logoUrl).origin] : []),
   };

@@ -83,7 +83,7 @@ export const clientRoutes = [
       assertMayManageTrustedClient(request.principal, metadata, 'register this client');
       await validateWithProvider(metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id: clientId });
       const created = clientJson((await request.app.clients.get(request.tenant, clientId))!);
       await request.audit({ type: 'client.created', target: { type: 'client', id: clientId }, after: created });
       request.ctx.set('Location', `/admin/v1/tenants/${request.tenant}/clients/${clientId}`);
@@ -143,8 +143,7 @@ export const clientRoutes = [
       await validateWithProvider({ ...metadata, client_id: id });
       const updated = await request.app.clients.update(request.tenant, id, metadata);
       if (!updated) throw new AppError('not_found', `There is no client "${id}".`);
-      // The tenant context caches client metadata: drop it so the change applies to the next request.
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'client.updated', target: { type: 'client', id }, before: clientJson(before), after: clientJson(updated) });
       return clientJson(updated);
     },
@@ -162,7 +161,7 @@ export const clientRoutes = [
       const { id } = request.params;
       const before = await manageableClient(request, id, 'delete this client');
       if (!(await request.app.clients.delete(request.tenant, id))) throw new AppError('not_found', `There is no client "${id}".`);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'client.deleted', target: { type: 'client', id }, before: clientJson(before) });
       return {};
     },
@@ -182,7 +181,7 @@ export const clientRoutes = [
       if (!client.confidential) throw new AppError('invalid_request', `Client "${id}" authenticates with token_endpoint_auth_method "${String(client.metadata['token_endpoint_auth_method'])}" and has no secret.`);
       const secret = await request.app.clients.rotateSecret(request.tenant, id);
       if (!secret) throw new AppError('not_found', `There is no client "${id}".`);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'client.secret_rotated', target: { type: 'client', id } });
       return { client_id: id, client_secret: secret };
     },

@@ -118,7 +118,7 @@ export const serviceAccountRoutes = [
       const before = await manageableServiceAccount(request, id, 'rename this service account');
       const updated = await request.app.clients.update(request.tenant, id, { ...before.metadata, client_name: request.body.name });
       if (!updated) throw new AppError('not_found', `There is no service account "${id}".`);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'service_account.updated', target: { type: 'service_account', id }, before: toJson(before), after: toJson(updated) });
       return toJson(updated);
     },
@@ -155,7 +155,7 @@ export const serviceAccountRoutes = [
       await manageableServiceAccount(request, id, 'rotate the secret of this service account');
       const secret = await request.app.clients.rotateSecret(request.tenant, id);
       if (!secret) throw new AppError('not_found', `There is no service account "${id}".`);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'service_account.secret_rotated', target: { type: 'service_account', id } });
       return { id, client_secret: secret };
     },
@@ -174,7 +174,7 @@ export const serviceAccountRoutes = [
       const before = await manageableServiceAccount(request, id, 'delete this service account');
       if (!(await request.app.clients.delete(request.tenant, id))) throw new AppError('not_found', `There is no service account "${id}".`);
       await request.app.apiKeys.deleteForServiceAccount(request.tenant, id);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'client', id });
       await request.audit({ type: 'service_account.deleted', target: { type: 'service_account', id }, before: toJson(before) });
       return {};
     },

@@ -180,7 +180,7 @@ export const tenantRoutes = [
       const unset = request.body.custom_host === null;
       const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
       if (!updated) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'tenant' });
       await request.audit({ type: 'tenant.updated', target: { type: 'tenant', id: request.tenant }, before: toJson(request, before), after: toJson(request, updated) });
       return toJson(request, updated);
     },
@@ -197,9 +197,9 @@ export const tenantRoutes = [
     status: 204,
     async handler(request) {
       if (request.tenant === SYSTEM_TENANT) throw new AppError('forbidden', 'The system tenant cannot be deleted.');
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'tenant' });
       await deleteTenantAndData(request.app.tenantDeletion, request.tenant);
-      request.pool.evict(request.tenant);
+      request.changed({ kind: 'tenant' });
       await request.audit({ tenant: SYSTEM_TENANT, type: 'tenant.deleted', target: { type: 'tenant', id: request.tenant } });
       return {};
     },

@@ -56,8 +56,9 @@ async function show(step: StepContext, minLength: number, errors: FieldErrors = 
   await step.render('change-password', 'Choose a new password', { action: `${step.base}/change-password`, client: await step.clientName(), minLength, fieldErrors: errors }, status);
 }
 
-async function policyFor(step: StepContext): Promise<number> {
-  return minPasswordLength(await step.app.tenants.find(step.tenant.id));
+/** The tenant's policy as its context holds it: loaded when the context was built, renewed by every change. */
+function policyFor(step: StepContext): number {
+  return minPasswordLength(step.tenant.settings);
 }
 
 /**
@@ -70,7 +71,7 @@ export const changePasswordStep: InteractionStep = {
   name: 'change-password',
 
   async render(step) {
-    await show(step, await policyFor(step));
+    await show(step, policyFor(step));
   },
 
   async submit(step) {
@@ -79,7 +80,7 @@ export const changePasswordStep: InteractionStep = {
     const user = progress ? await owingUser(step, progress) : null;
     if (!progress || !user) return restart(step);
 
-    const minLength = await policyFor(step);
+    const minLength = policyFor(step);
     const errors: FieldErrors = {};
     const length = passwordLength(form.new_password);
     if (form.new_password.length > MAX_PASSWORD_LENGTH) errors.new_password = `Use at most ${MAX_PASSWORD_LENGTH} characters.`;

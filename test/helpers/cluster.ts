@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { openStore } from '../../adapters/index.js';
+import type { ChangeFeed } from '../../adapters/change-feed.js';
+import { RedisChangeFeed } from '../../adapters/redis/change-feed.js';
+import type { Store } from '../../adapters/store.js';
+import { loadConfig } from '../../config/load.js';
+import type { ConfigInput } from '../../config/schema.js';
+import { bootstrapAdmin } from '../../src/admin/bootstrap.js';
+import { createAppContext, type AppContext } from '../../src/app-context.js';
+import { ensureSystemTenant } from '../../src/seed.js';
+import { startServer, type Gatehouse } from '../../src/server.js';
+import { startBalancer, type Balancer } from './balancer.js';
+import { freePort, type TestGatehouse } from './gatehouse.js';
+
+export interface ClusterInstance {
+  app: AppContext;
+  server: Gatehouse;
+  /** this instance's own Redis connections (with `redisUrl`): the subscriber is the feed's */
+  redis?: { publisher: Redis; subscriber: Redis };
+  /** the instance addressed directly, bypassing the balancer (its URLs are still the public ones) */
+  direct: TestGatehouse;
+}
+
+export interface Cluster {
+  instances: ClusterInstance[];
+  store: Store;
+  balancer: Balancer;
+  /** the balanced entry point, as a `TestGatehouse` for the existing helpers (`app` is instance 0's) */
+  gh: TestGatehouse;
+  close(): Promise<void>;
+}
+
+/**
+ * N Gatehouse instances in one test process that share nothing in memory but the durable store's
+ * handle (separate AppContexts, pools and caches) and, with `redisUrl`, one real Redis for the
+ * change feed, behind a round-robin balancer whose origin is every instance's public URL. The
+ * short-lived state is the store-backed default, shared through the one store object.
+ */
+export async function startCluster(options: { size?: number; redisUrl?: string; overrides?: ConfigInput; wrapStore?: (store: Store) => Store } = {}): Promise<Cluster> {
+  const size = options.size ?? 3;
+  const balancerPort = await freePort();
+  const publicUrl = `http://127.0.0.1:${balancerPort}`;
+  const masterKey = randomBytes(32);
+  const opened = await openStore({ kind: 'memory', dataDir: '.', mongodb: { database: 'unused' } });
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
+  const instances: ClusterInstance[] = [];
+  const balancer = await startBalancer(balancerPort, () => instances.map((instance) => instance.server.url));
+  for (let index = 0; index < size; index += 1) {
+    const port = await freePort();
+    const config = loadConfig({
+      env: { NODE_ENV: 'test' },
+      overrides: { publicUrl, host: '127.0.0.1', port, store: { kind: 'memory' }, masterKey: masterKey.toString('base64'), log: { level: 'silent' }, http: { shutdownGraceMs: 500 }, ...options.overrides },
+    });
+    const logger = pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }).child({ instance: index });
+    let feed: ChangeFeed | undefined;
+    let redis: ClusterInstance['redis'];
+    if (options.redisUrl) {
+      // Commands fail at once while Redis is down, as the real client factory's bounded timeouts make them.
+      redis = { publisher: new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), subscriber: new Redis(options.redisUrl) };
+      redis.publisher.on('error', () => undefined);
+      const redisFeed = new RedisChangeFeed(redis.publisher, redis.subscriber, logger, { keyPrefix: 'gatehouse:' });
+      await redisFeed.ready();
+      feed = redisFeed;
+    }
+    const app = createAppContext(config, logger, store, masterKey, undefined, undefined, feed);
+    if (index === 0) {
+      await ensureSystemTenant(app);
+      await bootstrapAdmin(app);
+    }
+    const server = await startServer(app, { host: '127.0.0.1', port });
+    const direct: TestGatehouse = { app, gatehouse: server, demo: null, stop: () => server.close(), drain: () => server.drain(), origin: server.url, issuer: (tenant) => `${publicUrl}/t/${tenant}` };
+    instances.push({ app, server, ...(redis ? { redis } : {}), direct });
+  }
+  const first = instances[0]!;
+  return {
+    instances,
+    store,
+    balancer,
+    gh: { app: first.app, gatehouse: first.server, demo: null, stop: async () => undefined, drain: async () => undefined, origin: publicUrl, issuer: (tenant) => `${publicUrl}/t/${tenant}` },
+    async close() {
+      await balancer.close();
+      for (const instance of instances) {
+        await instance.server.close();
+        await instance.app.changes.close();
+        instance.redis?.publisher.disconnect();
+        instance.redis?.subscriber.disconnect();
+      }
+      await opened.close();
+    },
+  };
+}
