@@ -1,3 +1,4 @@
+import { tenantPrefix } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 
 /**
@@ -13,6 +14,8 @@ export async function deleteTenantAndData(app: AppContext, tenant: string): Prom
     app.roles.deleteTenant(tenant),
     app.audit.deleteTenant(tenant),
     app.store.collection('oidc').deleteMany({ tenant }),
+    // Short-lived protocol state (sessions, codes, access tokens: adapters/oidc/routing.ts) and its lookups.
+    app.ephemeral.deletePrefix(tenantPrefix(tenant)),
     app.store.collection('account_sessions').deleteMany({ tenant }),
     app.store.collection('api_keys').deleteMany({ tenant }),
     app.devices.deleteTenant(tenant),

@@ -1,8 +1,8 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { Store } from '../../adapters/store.js';
+import type { OidcHomes } from '../../adapters/oidc/routing.js';
 import type { AttemptWindows } from '../authn/attempts.js';
-import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import { createOidcAdapterFactory } from '../../adapters/oidc/routing.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
@@ -29,7 +29,8 @@ export interface ProviderDeps {
   tenant: PageTenant & { requirePkce: boolean };
   issuer: string;
   keys: TenantKeys;
-  store: Store;
+  /** where the tenant's models live: short-lived ones on `ephemeral`, durable ones in `store` */
+  homes: OidcHomes;
   users: UserRepository;
   clients: ClientRepository;
   resources: ResourceRepository;
@@ -54,7 +55,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const findAccount = findAccountFor(tenant.id, deps.users);
 
   const configuration: Configuration = {
-    adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: clientFinder(tenant.id, issuer, deps.clients) }),
+    adapter: createOidcAdapterFactory({ ...deps.homes, findClient: clientFinder(tenant.id, issuer, deps.clients) }),
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,
