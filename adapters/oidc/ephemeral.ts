@@ -53,8 +53,10 @@ export class EphemeralModelAdapter implements OidcAdapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const ttlSeconds = typeof expiresIn === 'number' && expiresIn > 0 ? Math.min(Math.ceil(expiresIn), MAX_LIFETIME_SECONDS) : MAX_LIFETIME_SECONDS;
-    const stored: StoredInstance = { p: payload, e: this.now() + ttlSeconds * 1000 };
+    const lifetime = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? Math.min(expiresIn, MAX_LIFETIME_SECONDS) : MAX_LIFETIME_SECONDS;
+    // A lifetime already over (a replay entry for a proof that just expired) is stored dead.
+    const stored: StoredInstance = { p: payload, e: this.now() + lifetime * 1000 };
+    const ttlSeconds = secondsUntil(stored.e, this.now());
     const value = JSON.stringify(stored);
     const key = this.#keys.value(this.model, id);
     if (this.model === 'ReplayDetection') return this.#recordOnce(key, value, stored, ttlSeconds);

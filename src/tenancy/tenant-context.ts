@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, type JWK } from 'jose';
 import type Provider from 'oidc-provider';
-import { createOidcAccountIndex, type RoutedAccountIndex } from '../../adapters/oidc/routing.js';
+import { createOidcAccountIndex, shortLivedHomeOf, type RoutedAccountIndex } from '../../adapters/oidc/routing.js';
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import { acceptedBranding } from '../domain/branding.js';
@@ -65,7 +65,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   }
   const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
   const consents = new ConsentMemory(app.store, tenant._id);
-  const homes = { store: app.store, ephemeral: app.ephemeral, tenant: tenant._id, now: app.clock };
+  const homes = { store: app.store, ephemeral: shortLivedHomeOf(app.ephemeral), tenant: tenant._id, now: app.clock };
   const provider = buildProvider({
     tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,

@@ -246,7 +246,11 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
       await expect(clientsAdapter.destroy('app')).rejects.toThrow();
     });
 
-    if (options.ephemeral) {
+    if (!options.ephemeral) {
+      it('refuses to look up a browser session without the short-lived home, rather than find none', async () => {
+        await expect(accounts(tenant()).findBySessionUid('uid')).rejects.toThrow(/Redis/);
+      });
+    } else {
       describeRoutedOidcContract({
         adapters,
         accounts,

@@ -114,6 +114,22 @@ export function describeRoutedOidcContract(c: RoutedContractContext): void {
     expect(await c.accounts(c.tenant()).findBySessionUid('su')).toEqual([]);
   });
 
+  it('stores a lifetime already over as dead, and one never given for at most the documented maximum', async () => {
+    const factory = c.adapters(c.tenant());
+    await factory('AccessToken').upsert('past', { jti: 'past', grantId: 'g' }, -5);
+    await factory('AccessToken').upsert('now', { jti: 'now', grantId: 'g' }, 0);
+    expect(await factory('AccessToken').find('past')).toBeUndefined();
+    expect(await factory('AccessToken').find('now')).toBeUndefined();
+    // A replay entry whose proof has just expired blocks nothing.
+    await factory('ReplayDetection').upsert('gone', { jti: 'gone' }, 0);
+    await factory('ReplayDetection').upsert('gone', { jti: 'gone' }, 60);
+    await factory('Interaction').upsert('forever', { jti: 'forever', uid: 'fu' });
+    c.advance(29 * 86_400_000);
+    expect(await factory('Interaction').findByUid('fu')).toMatchObject({ jti: 'forever' });
+    c.advance(2 * 86_400_000);
+    expect(await factory('Interaction').find('forever')).toBeUndefined();
+  });
+
   it('keeps a session findable by uid when its id is reset (destroy of the old id, save of the new)', async () => {
     const sessions = c.adapters(c.tenant())('Session');
     await sessions.upsert('first', { jti: 'first', uid: 'u', accountId: 'acc' }, 600);

@@ -1,17 +1,21 @@
 /**
  * Where a tenant's protocol state lives (docs/architecture.md, "Where oidc-provider's models
- * live"): sessions, interactions, codes and access tokens on the short-lived state port, grants and
- * refresh tokens in the store. Revoking a grant reaches both homes; deleting a tenant empties both.
+ * live"): with Redis, sessions, interactions, codes and access tokens on the short-lived state port
+ * and grants and refresh tokens in the store; on the store-backed default, all in the store.
+ * Revoking a grant reaches both homes; deleting a tenant empties both. The expectations follow the
+ * Gatehouse under test, so the same file holds for a Redis-configured one.
  */
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantPrefix } from '../../adapters/ephemeral.js';
+import { createOidcAccountIndex, shortLivedHomeOf } from '../../adapters/oidc/routing.js';
 import { Browser, expectPage, expectRedirect } from '../helpers/browser.js';
 import { seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, relyingParty } from '../helpers/login.js';
 import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
 
 let gh: TestGatehouse;
+/** Whether the short-lived models are on the port (Redis) rather than in the store. */
+const routed = () => gh.app.ephemeral.kind === 'redis';
 
 beforeAll(async () => {
   gh = await startGatehouse({ bootstrap: BOOTSTRAP });
@@ -33,20 +37,23 @@ async function storedModels(tenantId: string): Promise<string[]> {
   return [...new Set(docs.map((doc) => doc.model))].sort();
 }
 
-/** The models of a tenant's live instances on the short-lived state port. */
-async function shortLivedModels(tenantId: string): Promise<string[]> {
-  const prefix = `${tenantPrefix(tenantId)}oidc:`;
-  const docs = await gh.app.store.collection<{ _id: string }>('ephemeral').find({ _id: { $gte: prefix, $lt: `${prefix}\uffff` } });
-  return [...new Set(docs.map((doc) => doc._id.slice(prefix.length).split(':')[0]!))].sort();
+/** The models of an account's live instances, in whichever home the tenant keeps them. */
+async function liveModels(tenantId: string, accountId: string): Promise<string[]> {
+  const index = createOidcAccountIndex({ store: gh.app.store, ephemeral: shortLivedHomeOf(gh.app.ephemeral), tenant: tenantId });
+  const models = ['Session', 'AuthorizationCode', 'AccessToken', 'Grant', 'RefreshToken'];
+  const found = await Promise.all(models.map(async (model) => ((await index.find(model, accountId, { limit: 10 })).length > 0 ? [model] : [])));
+  return found.flat().sort();
 }
 
 describe('the homes of oidc-provider models', () => {
   it('keeps the session, code and access token short-lived and the grant and refresh token durable', async () => {
-    const { rp, tokens } = await signedIn('homes');
+    const { tenant, rp, tokens } = await signedIn('homes');
     expect(tokens.refresh_token).toBeTruthy();
-    expect(await storedModels('homes')).toEqual(['Consent', 'Grant', 'RefreshToken']);
+    const durable = ['Consent', 'Grant', 'RefreshToken'];
     // The interaction was destroyed when the login finished; the consumed code stays until it expires.
-    expect(await shortLivedModels('homes')).toEqual(['AccessToken', 'AuthorizationCode', 'Session']);
+    const shortLived = ['AccessToken', 'AuthorizationCode', 'Session'];
+    expect(await storedModels('homes')).toEqual(routed() ? durable : [...durable, ...shortLived].sort());
+    expect(await liveModels('homes', tenant.userId)).toEqual(['AccessToken', 'AuthorizationCode', 'Grant', 'RefreshToken', 'Session']);
     // And the provider finds them there: the access token works and the refresh token rotates.
     expect((await client.tokenIntrospection(rp, tokens.access_token)).active).toBe(true);
     const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
@@ -75,7 +82,7 @@ describe('the homes of oidc-provider models', () => {
     expectRedirect(await browser.submit(confirm, 'form', {}, 'http://127.0.0.1:9/', { button: { name: 'logout', value: 'yes' } }));
     expect((await client.tokenIntrospection(rp, tokens.access_token)).active).toBe(false);
     await expect(client.refreshTokenGrant(rp, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect(await shortLivedModels('logout')).not.toContain('Session');
+    expect(await liveModels('logout', tenant.userId)).toEqual([]);
     expect(await storedModels('logout')).toEqual(['Consent']);
     // The browser has to sign in again.
     const again = await authorize(new Browser(gh.origin), rp, { redirectUri: tenant.client.redirectUri });
@@ -84,13 +91,12 @@ describe('the homes of oidc-provider models', () => {
 
   it('deleting a tenant deletes its state in both homes, and no other tenant’s', async () => {
     const root = await adminToken(gh);
-    await signedIn('doomed');
-    await signedIn('survivor');
-    expect(await shortLivedModels('doomed')).not.toEqual([]);
+    const doomed = await signedIn('doomed');
+    const survivor = await signedIn('survivor');
+    expect(await liveModels('doomed', doomed.tenant.userId)).toContain('Session');
     expect((await call(gh, root, 'DELETE', '/tenants/doomed')).status).toBe(204);
     expect(await storedModels('doomed')).toEqual([]);
-    const left = await gh.app.store.collection<{ _id: string }>('ephemeral').find({ _id: { $gte: tenantPrefix('doomed'), $lt: `${tenantPrefix('doomed')}\uffff` } });
-    expect(left.map((doc) => doc._id)).toEqual([]);
-    expect(await shortLivedModels('survivor')).toContain('Session');
+    expect(await liveModels('doomed', doomed.tenant.userId)).toEqual([]);
+    expect(await liveModels('survivor', survivor.tenant.userId)).toContain('Session');
   });
 });
