@@ -59,14 +59,15 @@ export interface OidcHomes {
 }
 
 /**
- * The short-lived home of the provider's models: the port when it is Redis. On the store-backed
- * default the short-lived models stay in the `oidc` collection beside the durable ones, where one
- * document carries the payload and every lookup key: through the port each save also writes its
- * marker, pointer and set documents, which `npm run bench` measured at a quarter to a third more
- * server time per login on the embedded store (docs/architecture.md, "Where oidc-provider's models live").
+ * The short-lived home of the provider's models: the port, whichever backend it has, so one code
+ * path runs (and is tested) everywhere. On the store-backed default it costs little: measured in
+ * process (`bench/oidc-layouts.ts`), a login's adapter calls take 1 to 1.7 ms more CPU than with
+ * every model in the `oidc` collection (2 to 4 % of a login's server time), and a client-credentials
+ * token slightly less (the `ephemeral` collection has fewer indexes to update). Returning `undefined`
+ * here on `kind === 'store'` would put everything back in the store, should a measurement say so.
  */
 export function shortLivedHomeOf(ephemeral: EphemeralStore): EphemeralStore | undefined {
-  return ephemeral.kind === 'redis' ? ephemeral : undefined;
+  return ephemeral;
 }
 
 /** Where a model lives when a short-lived home is given. */

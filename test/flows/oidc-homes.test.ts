@@ -1,7 +1,7 @@
 /**
  * Where a tenant's protocol state lives (docs/architecture.md, "Where oidc-provider's models
- * live"): with Redis, sessions, interactions, codes and access tokens on the short-lived state port
- * and grants and refresh tokens in the store; on the store-backed default, all in the store.
+ * live"): sessions, interactions, codes and access tokens on the short-lived state port (Redis or
+ * its store-backed default), grants and refresh tokens in the store.
  * Revoking a grant reaches both homes; deleting a tenant empties both. The expectations follow the
  * Gatehouse under test, so the same file holds for a Redis-configured one.
  */
@@ -14,8 +14,8 @@ import { authorize, relyingParty } from '../helpers/login.js';
 import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
 
 let gh: TestGatehouse;
-/** Whether the short-lived models are on the port (Redis) rather than in the store. */
-const routed = () => gh.app.ephemeral.kind === 'redis';
+/** Whether the short-lived models are on the port rather than in the store (`shortLivedHomeOf`). */
+const routed = () => shortLivedHomeOf(gh.app.ephemeral) !== undefined;
 
 beforeAll(async () => {
   gh = await startGatehouse({ bootstrap: BOOTSTRAP });
