@@ -48,6 +48,13 @@ const labels: Record<string, string> = {
   PreAuthorizedCode: 'pre-authorized code',
 };
 
+/** What a losing or late `consume` throws, the same in both homes (the provider maps it to the response). */
+export function consumeFailure(model: string, exists: boolean): Error {
+  if (model === 'PushedAuthorizationRequest') return new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+  const label = labels[model] ?? model;
+  return new errors.InvalidGrant(exists ? `${label} already consumed` : `${label} not found`);
+}
+
 const lookups = { grantId: 'grantKey', userCode: 'userCodeKey', uid: 'uidKey', accountId: 'accountKey' } as const;
 
 /** `{tenant}:{model}:{value}`: the `_id` of an instance, or the lookup key of a payload value. */
@@ -136,12 +143,7 @@ class StoreModelAdapter implements OidcAdapter {
       { $set: { consumed: Math.floor(this.now() / 1000) } },
     );
     if (won) return;
-    const exists = (await this.docs.count({ _id, tenant: this.tenant })) > 0;
-    if (this.model === 'PushedAuthorizationRequest') {
-      throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
-    }
-    const label = labels[this.model] ?? this.model;
-    throw new errors.InvalidGrant(exists ? `${label} already consumed` : `${label} not found`);
+    throw consumeFailure(this.model, (await this.docs.count({ _id, tenant: this.tenant })) > 0);
   }
 
   async destroy(id: string): Promise<void> {
@@ -155,7 +157,7 @@ class StoreModelAdapter implements OidcAdapter {
 }
 
 /** Clients are read from the tenant's repository; the provider never writes them. */
-class ClientAdapter implements OidcAdapter {
+export class ClientAdapter implements OidcAdapter {
   constructor(private readonly findClient: OidcAdapterOptions['findClient']) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -188,17 +190,17 @@ class ClientAdapter implements OidcAdapter {
 }
 
 /** `:` separates the parts of `_id`; a tenant id containing one could alias another tenant's ids. */
-function assertTenantId(tenantId: string): void {
+export function assertTenantId(tenantId: string): void {
   if (typeof tenantId !== 'string' || tenantId === '' || tenantId.includes(':')) {
     throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)} for the oidc adapter`);
   }
 }
 
 /**
- * Returns the `adapter` option of one tenant's provider: oidc-provider calls it once per model name
- * (a plain, non-async function, which the provider treats as a factory rather than a class).
+ * The adapters of one tenant with every model in the store (the durable home). The provider's
+ * `adapter` option routes between homes: `adapters/oidc/routing.ts`.
  */
-export function createOidcAdapterFactory(
+export function createStoreAdapterFactory(
   store: Store,
   tenantId: string,
   options: OidcAdapterOptions,
@@ -237,7 +239,7 @@ export interface OidcAccountIndex {
   remove(model: string, id: string): Promise<boolean>;
 }
 
-export function createOidcAccountIndex(store: Store, tenantId: string, options: { now?: () => number } = {}): OidcAccountIndex {
+export function createStoreAccountIndex(store: Store, tenantId: string, options: { now?: () => number } = {}): OidcAccountIndex {
   assertTenantId(tenantId);
   const docs = store.collection<OidcDoc>('oidc');
   const now = options.now ?? Date.now;

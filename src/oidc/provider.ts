@@ -1,8 +1,8 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { Store } from '../../adapters/store.js';
+import type { OidcHomes } from '../../adapters/oidc/routing.js';
 import type { AttemptWindows } from '../authn/attempts.js';
-import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import { createOidcAdapterFactory } from '../../adapters/oidc/routing.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { TenantKeys } from '../domain/keys.js';
 import type { ResourceRepository } from '../domain/resources.js';
@@ -31,7 +31,8 @@ export interface ProviderDeps {
   tenant: PageTenant & { requirePkce: boolean };
   issuer: string;
   keys: TenantKeys;
-  store: Store;
+  /** where the tenant's models live: short-lived ones on `ephemeral`, durable ones in `store` */
+  homes: OidcHomes;
   users: UserRepository;
   clients: ClientRepository;
   /** the tenant's client cache (`TenantContext.clients`), which changes to one client invalidate */
@@ -58,7 +59,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const findAccount = findAccountFor(tenant.id, deps.users);
 
   const configuration: Configuration = {
-    adapter: createOidcAdapterFactory(deps.store, tenant.id, { findClient: deps.clientCache.find }),
+    adapter: createOidcAdapterFactory({ ...deps.homes, findClient: deps.clientCache.find }),
     jwks: deps.keys.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.keys.cookieKeys,

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, type JWK } from 'jose';
 import type Provider from 'oidc-provider';
-import { createOidcAccountIndex, type OidcAccountIndex } from '../../adapters/oidc-adapter.js';
+import { createOidcAccountIndex, shortLivedHomeOf, type RoutedAccountIndex } from '../../adapters/oidc/routing.js';
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import { acceptedBranding } from '../domain/branding.js';
@@ -32,7 +32,7 @@ export interface TenantContext {
   /** the tenant's published signing keys, for verifying its JWTs locally */
   jwks: ReturnType<typeof createLocalJWKSet>;
   /** the provider's sessions and grants by account, for ending them (`oidc/end-sessions.ts`) */
-  byAccount: OidcAccountIndex;
+  byAccount: RoutedAccountIndex;
   /** what users allowed clients before (`oidc/consents.ts`): read by the provider, written by the consent step */
   consents: ConsentMemory;
   /** the tenant's clients as the provider finds them; a change to one client invalidates its entry */
@@ -71,11 +71,12 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
   const consents = new ConsentMemory(app.store, tenant._id);
   const clients = new ClientCache(tenant._id, issuer, app.clients);
+  const homes = { store: app.store, ephemeral: shortLivedHomeOf(app.ephemeral), tenant: tenant._id, now: app.clock };
   const provider = buildProvider({
     tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
     issuer,
     keys,
-    store: app.store,
+    homes,
     users: app.users,
     clients: app.clients,
     clientCache: clients,
@@ -99,7 +100,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
     ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
-    byAccount: createOidcAccountIndex(app.store, tenant._id),
+    byAccount: createOidcAccountIndex(homes),
     consents,
     clients,
     branding,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, MongoNetworkError, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import { openMongoStore, toIndexDescription, translateMongoError } from '../../adapters/mongodb.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../../adapters/store.js';
 import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
@@ -29,7 +30,12 @@ if (uri) {
   const stores = disposableDatabase(uri, 'store');
   const oidc = disposableDatabase(uri, 'oidc');
   describeStoreContract('mongodb', stores.open, stores.drop);
-  describeOidcAdapterContract('mongodb', oidc.open, oidc.drop);
+  describeOidcAdapterContract('mongodb', oidc.open, { cleanup: oidc.drop });
+  const routed = disposableDatabase(uri, 'oidc_routed');
+  describeOidcAdapterContract('mongodb, short-lived models on the store-backed ephemeral', routed.open, {
+    cleanup: routed.drop,
+    ephemeral: (store, now) => new StoreEphemeral(store, now),
+  });
   const ephemeral = disposableDatabase(uri, 'ephemeral');
   describeEphemeralContract('store: mongodb', () => storeEphemeralUnderTest(ephemeral.open, ephemeral.drop));
 } else {

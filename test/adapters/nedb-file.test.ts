@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import { openNedbStore } from '../../adapters/nedb.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../../adapters/store.js';
 import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
@@ -21,6 +22,9 @@ afterAll(async () => {
 // A directory per open: one process at a time may open a directory, and the contract opens a second store.
 describeStoreContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
 describeOidcAdapterContract('nedb files', async () => openNedbStore({ dir: await tempDir() }));
+describeOidcAdapterContract('nedb files, short-lived models on the store-backed ephemeral', async () => openNedbStore({ dir: await tempDir() }), {
+  ephemeral: (store, now) => new StoreEphemeral(store, now),
+});
 describeEphemeralContract('store: nedb files', () => storeEphemeralUnderTest(async () => openNedbStore({ dir: await tempDir() })));
 
 describe('nedb files, backend details', () => {

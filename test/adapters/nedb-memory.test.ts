@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import { openNedbStore } from '../../adapters/nedb.js';
 import { describeEphemeralContract, storeEphemeralUnderTest } from './ephemeral-contract.js';
 import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
@@ -6,6 +7,9 @@ import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('nedb in memory', () => openNedbStore({}));
 describeOidcAdapterContract('nedb in memory', () => openNedbStore({}));
+describeOidcAdapterContract('nedb in memory, short-lived models on the store-backed ephemeral', () => openNedbStore({}), {
+  ephemeral: (store, now) => new StoreEphemeral(store, now),
+});
 describeEphemeralContract('store: nedb in memory', () => storeEphemeralUnderTest(async () => openNedbStore({})));
 
 describe('nedb in memory, backend details', () => {

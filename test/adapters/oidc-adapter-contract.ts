@@ -2,38 +2,49 @@
  * The oidc-provider adapter contract, run over every store backend: what the provider relies on
  * (find/upsert/consume/destroy/revokeByGrantId, lookups by uid and user code) plus what Gatehouse
  * adds: expiry checked on read, atomic single use, tenant isolation, clients from the repository.
+ * With `ephemeral`, the short-lived models live there and the durable ones in the store
+ * (adapters/oidc/routing.ts), and the cases that span both homes run too.
  */
 import { errors } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import { indexes } from '../../adapters/indexes.js';
-import { createOidcAccountIndex, createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import { createOidcAccountIndex, createOidcAdapterFactory } from '../../adapters/oidc/routing.js';
 import type { Store } from '../../adapters/store.js';
+import { describeRoutedOidcContract } from './oidc-routed-contract.js';
 
-export function describeOidcAdapterContract(label: string, open: () => Promise<Store>, cleanup?: () => Promise<void>): void {
+export interface OidcContractOptions {
+  cleanup?: () => Promise<void>;
+  /** The short-lived home under test, on the contract's clock; without it every model is in the store. */
+  ephemeral?: (store: Store, now: () => number) => EphemeralStore | Promise<EphemeralStore>;
+}
+
+export function describeOidcAdapterContract(label: string, open: () => Promise<Store>, options: OidcContractOptions = {}): void {
   describe(`oidc adapter contract: ${label}`, () => {
     let store: Store | undefined;
+    let ephemeral: EphemeralStore | undefined;
     let clock = Date.UTC(2030, 0, 1);
     let counter = 0;
     const clients: Record<string, Record<string, unknown>> = { app: { client_id: 'app', redirect_uris: ['https://rp.example/cb'] } };
     const findClient = vi.fn(async (clientId: string) => clients[clientId]);
     /** A fresh tenant per test, so tests never see each other's documents. */
     const tenant = () => `tenant-${++counter}`;
-    const adapters = (tenantId: string) => {
+    const homes = (tenantId: string) => {
       if (!store) throw new Error('the store did not open');
-      return createOidcAdapterFactory(store, tenantId, { findClient, now: () => clock });
+      return { store, ...(ephemeral ? { ephemeral } : {}), tenant: tenantId, now: () => clock };
     };
-    const accounts = (tenantId: string) => {
-      if (!store) throw new Error('the store did not open');
-      return createOidcAccountIndex(store, tenantId, { now: () => clock });
-    };
+    const adapters = (tenantId: string) => createOidcAdapterFactory({ ...homes(tenantId), findClient });
+    const accounts = (tenantId: string) => createOidcAccountIndex(homes(tenantId));
 
     beforeAll(async () => {
       store = await open();
       await store.ensureIndexes('oidc', indexes.oidc ?? []);
+      if (options.ephemeral) ephemeral = await options.ephemeral(store, () => clock);
     });
     afterAll(async () => {
+      await ephemeral?.close();
       await store?.close();
-      await cleanup?.();
+      await options.cleanup?.();
     });
 
     it('upserts and finds a payload, dotted keys and all; unknown ids are undefined', async () => {
@@ -234,5 +245,22 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
       await expect(clientsAdapter.upsert('new', { client_id: 'new' }, 60)).rejects.toThrow(/dynamic registration/);
       await expect(clientsAdapter.destroy('app')).rejects.toThrow();
     });
+
+    if (!options.ephemeral) {
+      it('refuses to look up a browser session without the short-lived home, rather than find none', async () => {
+        await expect(accounts(tenant()).findBySessionUid('uid')).rejects.toThrow(/Redis/);
+      });
+    } else {
+      describeRoutedOidcContract({
+        adapters,
+        accounts,
+        tenant,
+        advance: (ms) => {
+          clock += ms;
+        },
+        now: () => clock,
+        ephemeral: () => ephemeral!,
+      });
+    }
   });
 }

@@ -1,7 +1,7 @@
 /** Store contract, lifecycle: kind, ping, collection names, close, and TTL-style expiry via the oidc adapter. */
 import { describe, expect, it } from 'vitest';
 import { indexes } from '../../adapters/indexes.js';
-import { createOidcAdapterFactory } from '../../adapters/oidc-adapter.js';
+import { createStoreAdapterFactory } from '../../adapters/oidc-adapter.js';
 import { StoreUnavailableError } from '../../adapters/store.js';
 import type { StoreContractContext } from './store-contract.js';
 
@@ -32,7 +32,7 @@ export function lifecycleContract(context: StoreContractContext): void {
     it('hides expired documents through the oidc adapter, whatever the TTL monitor has done', async () => {
       await context.store.ensureIndexes('oidc', indexes.oidc ?? []);
       let clock = Date.now();
-      const factory = createOidcAdapterFactory(context.store, `ttl-${clock}`, { findClient: async () => undefined, now: () => clock });
+      const factory = createStoreAdapterFactory(context.store, `ttl-${clock}`, { findClient: async () => undefined, now: () => clock });
       const sessions = factory('Session');
       await sessions.upsert('s1', { uid: 'u1', accountId: 'a' }, 60);
       expect(await sessions.find('s1')).toMatchObject({ accountId: 'a' });
