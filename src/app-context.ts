@@ -14,6 +14,7 @@ import { RoleRepository } from './domain/roles.js';
 import { SecretBox } from './domain/secrets.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { keyRetention } from './tenancy/key-timing.js';
 
 /**
  * Everything process-wide, built once in `main` and passed down (no module-global handles).
@@ -59,7 +60,7 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     roles: new RoleRepository(store),
     audit: new AuditRepository(store),
     apiKeys: new ApiKeyRepository(store),
-    keys: new KeyRepository(store, box),
+    keys: new KeyRepository(store, box, keyRetention()),
     passwords: new PasswordHasher(config.password),
     attempts: new AttemptWindows(store, clock),
     throttle: new Throttle(store, clock),

@@ -5,13 +5,15 @@ import { logRequest, requestIdFor } from '../http/request-context.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, isOwnRoute, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
+import { servePrecomputed } from './precomputed.js';
 
 /**
  * Protocol requests (token, JWKS, discovery, userinfo, ...) for a tenant that is already built go
  * straight to its provider, skipping the root Koa app: the provider is a Koa app of its own, and
  * passing through two costs a fifth of a token request (see docs/benchmarks.md). What the root app
  * would add is added here: request id, security headers, the request log line, and the client
- * address by the same rule (`clientAddressOf`). Anything else
+ * address by the same rule (`clientAddressOf`). The JWKS and discovery document are answered from
+ * the tenant's precomputed responses without reaching the provider at all. Anything else
  * (our pages, unknown or unbuilt tenants, errors before the hand-off) takes the Koa route.
  *
  * @returns false when the request is not for the fast path
@@ -36,7 +38,7 @@ export function protocolFastPath(options: { pool: TenantPool; logger: Logger; pu
     res.once('finish', () => {
       logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
     });
-    void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
+    if (!servePrecomputed(tenant.precomputed, match[2] ?? '', req, res)) void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
     return true;
   };
 }
