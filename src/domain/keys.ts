@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { Collection, Store } from '../../adapters/store.js';
+import { DuplicateKeyError, type Collection, type Store } from '../../adapters/store.js';
 import { AppError } from '../errors.js';
 import { keyTimelines, nextStateChange, type KeyRetention, type KeyState, type KeyTimeline } from './key-states.js';
 import type { SecretBox } from './secrets.js';
@@ -19,6 +19,8 @@ interface KeyDoc {
   createdAt: Date;
   /** from when the key signs; before that it is only published (JWKS) or accepted (cookies) */
   activatesAt?: Date;
+  /** cookie keys: which of the tenant's {@link MAX_KEY_SETS} places the rotation took (unique index in `adapters/indexes.ts`) */
+  slot?: number;
 }
 
 export interface TenantKeys {
@@ -96,31 +98,48 @@ export class KeyRepository {
   /**
    * Adds a new key of every algorithm and a new cookie key, published at once and signing from
    * `activateAfterSeconds` on (immediately for a tenant that has no keys yet). Older keys stay
-   * published until what they signed has expired; keys past that are deleted here. A tenant
-   * holding {@link MAX_KEY_SETS} sets already is refused (a conflict) until older ones leave.
+   * published until what they signed has expired; keys past that are deleted here.
+   *
+   * A tenant holds at most {@link MAX_KEY_SETS} sets, and the store decides it, not a count read
+   * before the write: each rotation's cookie key takes a free place (slot) under a unique index, so
+   * of many simultaneous rotations at most the free places succeed (the others get a conflict).
    */
   async rotate(tenant: string, options: { activateAfterSeconds?: number; now?: Date } = {}): Promise<{ activatesAt: Date; kids: string[] }> {
     const now = options.now ?? new Date();
     const timelines = await this.#timelines(tenant, now);
     const gone = timelines.filter((timeline) => timeline.state === 'unpublished').map((timeline) => timeline.key._id);
     if (gone.length) await this.#keys.deleteMany({ tenant, _id: { $in: gone } });
-    const cookieSets = timelines.filter((timeline) => timeline.key.kind === 'cookie' && timeline.state !== 'unpublished').length;
-    if (cookieSets >= MAX_KEY_SETS) {
-      throw new AppError('conflict', `Tenant ${tenant} holds ${cookieSets} key sets, the most it may; rotate again once older keys are unpublished (see GET /admin/v1/tenants/${tenant}/keys).`);
-    }
+    const cookies = timelines.filter((timeline) => timeline.key.kind === 'cookie' && timeline.state !== 'unpublished').map((timeline) => timeline.key);
     const hasKeys = (await this.load(tenant, now)) !== null;
     const activatesAt = new Date(now.getTime() + (hasKeys ? (options.activateAfterSeconds ?? 0) * 1000 : 0));
+    const cookieId = await this.#insertCookieKey(tenant, cookies, { createdAt: now, activatesAt });
     const kids: string[] = [];
     for (const alg of signingAlgs) {
       const kid = randomUUID();
-      kids.push(kid);
       const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
       const jwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
       await this.#insert({ _id: kid, tenant, kind: 'signing', alg, createdAt: now, activatesAt }, JSON.stringify(jwk));
+      kids.push(kid);
     }
-    const cookieId = randomUUID();
-    await this.#insert({ _id: cookieId, tenant, kind: 'cookie', createdAt: now, activatesAt }, randomBytes(32).toString('base64url'));
     return { activatesAt, kids: [...kids, cookieId] };
+  }
+
+  /** The rotation's cookie key, in the first free place; a conflict when every place is held. */
+  async #insertCookieKey(tenant: string, held: KeyDoc[], times: { createdAt: Date; activatesAt: Date }): Promise<string> {
+    // Keys from before places fill the top ones, which are never handed out meanwhile.
+    const places = MAX_KEY_SETS - held.filter((key) => key.slot === undefined).length;
+    const taken = new Set(held.map((key) => key.slot));
+    for (let slot = 0; slot < places; slot += 1) {
+      if (taken.has(slot)) continue;
+      const _id = randomUUID();
+      try {
+        await this.#insert({ _id, tenant, kind: 'cookie', slot, ...times }, randomBytes(32).toString('base64url'));
+        return _id;
+      } catch (error) {
+        if (!(error instanceof DuplicateKeyError)) throw error;
+      }
+    }
+    throw new AppError('conflict', `Tenant ${tenant} holds ${MAX_KEY_SETS} key sets, the most it may; rotate again once older keys are unpublished (see GET /admin/v1/tenants/${tenant}/keys).`);
   }
 
   async deleteTenant(tenant: string): Promise<void> {
