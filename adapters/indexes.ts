@@ -27,7 +27,9 @@ export const indexes: Record<string, IndexSpec[]> = {
     { fields: ['tenant', 'serviceAccountId', 'name'], unique: true },
     { fields: ['tenant', 'serviceAccountId', 'slot'], unique: true, sparse: true },
   ],
-  keys: [{ fields: ['tenant'] }],
+  // Each rotation's cookie key takes one of the tenant's places (slots), which cap its key sets
+  // (sparse: signing keys and cookie keys from before places have none).
+  keys: [{ fields: ['tenant'] }, { fields: ['tenant', 'slot'], unique: true, sparse: true }],
   roles: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
   // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key

@@ -32,6 +32,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_MONGODB_DATABASE', path: 'store.mongodb.database', kind: 'string' },
   { name: 'GATEHOUSE_MASTER_KEY', path: 'masterKey', kind: 'string' },
   { name: 'GATEHOUSE_KEYS_AUTO_GENERATE', path: 'keys.autoGenerate', kind: 'boolean' },
+  { name: 'GATEHOUSE_JWKS_CACHE_SECONDS', path: 'keys.jwksCacheSeconds', kind: 'integer' },
   { name: 'GATEHOUSE_DEMO_SEED', path: 'demo.seed', kind: 'boolean' },
   { name: 'GATEHOUSE_DEMO_USERNAME', path: 'demo.username', kind: 'string' },
   { name: 'GATEHOUSE_DEMO_PASSWORD', path: 'demo.password', kind: 'string' },

@@ -4,7 +4,7 @@ import type { Config } from './schema.js';
 
 type Parsed = Omit<Config, 'publicUrl' | 'keys' | 'demo'> & {
   readonly publicUrl?: string | undefined;
-  readonly keys: { readonly autoGenerate?: boolean | undefined };
+  readonly keys: { readonly autoGenerate?: boolean | undefined; readonly jwksCacheSeconds: number };
   readonly demo: { readonly seed?: boolean | undefined; readonly username: string; readonly password: string };
 };
 

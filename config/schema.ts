@@ -178,6 +178,13 @@ export const configSchema = z
          * Unset means "not in production"; `loadConfig` resolves it.
          */
         autoGenerate: flag().optional(),
+        /**
+         * `Cache-Control: max-age` of the JWKS and discovery responses: how long relying parties
+         * may keep them. A rotated key is published at least this long plus `tenants.refreshSeconds`
+         * before it signs (`gatehouse keys rotate`), so a relying party never meets a token signed
+         * by a key its cached JWKS lacks.
+         */
+        jwksCacheSeconds: wholeNumber(0, 86400).default(300),
       })
       .strict()
       .prefault({}),
@@ -332,7 +339,7 @@ type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonl
 export type Config = DeepReadonly<
   Omit<Parsed, 'publicUrl' | 'keys' | 'demo'> & {
     publicUrl: string;
-    keys: { autoGenerate: boolean };
+    keys: { autoGenerate: boolean; jwksCacheSeconds: number };
     demo: { seed: boolean; username: string; password: string };
   }
 >;

@@ -20,6 +20,7 @@ import { SecretBox } from './domain/secrets.js';
 import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { keyRetention } from './tenancy/key-timing.js';
 
 /**
  * Everything process-wide, built once in `main` and passed down (no module-global handles).
@@ -79,7 +80,7 @@ export function createAppContext(
     roles: new RoleRepository(store),
     audit: new AuditRepository(store),
     apiKeys: new ApiKeyRepository(store),
-    keys: new KeyRepository(store, box),
+    keys: new KeyRepository(store, box, keyRetention()),
     passwords: new PasswordHasher(config.password),
     attempts: new AttemptWindows(ephemeral, clock),
     throttle: new Throttle(ephemeral, clock),

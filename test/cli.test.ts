@@ -163,6 +163,38 @@ describe('gatehouse commands', { timeout: 120_000 }, () => {
     }
   });
 
+  // Six CLI processes one after another (four more side by side): slow on a busy machine.
+  it('refuses a key activation sooner than the JWKS cache time unless forced, and lists keys with their states', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-keys-'));
+    try {
+      const env = { NODE_ENV: 'development', GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_DEMO_SEED: 'false' };
+      expect(run(['migrate'], env).status).toBe(0);
+      expect(run(['keys', 'rotate', '--tenant', 'system'], env).status).toBe(0);
+      // Refused before the store is opened, so these run side by side. Sooner than relying parties
+      // may cache the JWKS (300 s) plus the refresh interval (300 s) is refused unless forced.
+      const [fraction, tooLong, soon, noTenant] = await Promise.all(
+        [['1.5'], [String(31 * 86400)], ['10']].map((value) => runAsync(['keys', 'rotate', '--tenant', 'system', '--activate-in', ...value], env)).concat(runAsync(['keys', 'list'], env)),
+      );
+      for (const refused of [fraction!, tooLong!, soon!, noTenant!]) expect(refused.status, refused.stderr).toBe(2);
+      expect(soon!.stderr).toContain('at least 600');
+      expect(soon!.stderr).toContain('--force');
+      const forced = run(['keys', 'rotate', '--tenant', 'system', '--activate-in', '500', '--force'], env);
+      expect(forced.status, forced.stderr).toBe(0);
+      const listed = run(['keys', 'list', '--tenant', 'system'], env);
+      expect(listed.status, listed.stderr).toBe(0);
+      const lines = listed.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^KID\s+KIND\s+ALG\s+STATE\s+ACTIVATES\s+RETIRES\s+UNPUBLISHED$/);
+      // The first rotation gave the tenant its keys (active at once); the forced one's sign in 500 s.
+      expect(lines.slice(1)).toHaveLength(6);
+      expect(lines.filter((line) => /\sactive\s/.test(line))).toHaveLength(3);
+      expect(lines.filter((line) => /\snext\s/.test(line))).toHaveLength(3);
+      expect(listed.stdout).not.toMatch(/"d"|PRIVATE/);
+      expect(run(['keys', 'list', '--tenant', 'nope'], env).stderr).toContain('no tenant "nope"');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
   it('migrate gives users stored before identifier keys their keys, oldest first, and reports the conflicts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-migrate-'));
     try {

@@ -60,7 +60,7 @@ describe('defaults', () => {
       proxy: { hops: 0, trustedNetworks: [] },
       dataDir: './data',
       store: { kind: 'nedb', mongodb: { database: 'gatehouse' } },
-      keys: { autoGenerate: true },
+      keys: { autoGenerate: true, jwksCacheSeconds: 300 },
       demo: { seed: true, username: 'demo', password: 'gatehouse-demo' },
       bootstrap: {},
       password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
@@ -128,6 +128,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_MONGODB_DATABASE: ['idp', 'idp'],
       GATEHOUSE_MASTER_KEY: [masterKey, masterKey],
       GATEHOUSE_KEYS_AUTO_GENERATE: ['0', false],
+      GATEHOUSE_JWKS_CACHE_SECONDS: ['60', 60],
       GATEHOUSE_DEMO_SEED: ['no', false],
       GATEHOUSE_DEMO_USERNAME: ['alice', 'alice'],
       GATEHOUSE_DEMO_PASSWORD: ['correct horse battery', 'correct horse battery'],
@@ -232,6 +233,12 @@ describe('invalid values', () => {
     expectProblems({ env: { GATEHOUSE_PORT: 'abc' } }, 'port (GATEHOUSE_PORT): expected a whole number from 0 to 65535, got "abc"');
     expectProblems({ env: { GATEHOUSE_PORT: '70000' } }, 'port (GATEHOUSE_PORT)', 'got 70000');
     expectProblems({ env: { PORT: '3000.5' } }, 'port (PORT)');
+  });
+
+  it('rejects a JWKS cache time that is not a whole number of seconds up to a day', () => {
+    expectProblems({ env: { GATEHOUSE_JWKS_CACHE_SECONDS: '-1' } }, 'keys.jwksCacheSeconds (GATEHOUSE_JWKS_CACHE_SECONDS)');
+    expectProblems({ env: { GATEHOUSE_JWKS_CACHE_SECONDS: '86401' } }, 'keys.jwksCacheSeconds', 'got 86401');
+    expectProblems({ env: { GATEHOUSE_JWKS_CACHE_SECONDS: '1.5' } }, 'keys.jwksCacheSeconds');
   });
 
   it('does not coerce numbers written as strings in the file', () => {

@@ -15,6 +15,8 @@ export const adminScopes = {
   'admin:roles:read': 'Read roles and their permissions',
   'admin:roles:write': 'Create, update and delete roles',
   'admin:audit:read': 'Read audit events',
+  'admin:keys:read': 'Read a tenant’s signing and cookie keys: ids, algorithms, states and times (never key material)',
+  'admin:keys:write': 'Rotate a tenant’s keys',
 } as const;
 
 export type AdminScope = keyof typeof adminScopes;

@@ -27,6 +27,12 @@ export type NewApiResource = Pick<ApiResource, 'identifier' | 'name' | 'scopes'>
   Partial<Pick<ApiResource, 'accessTokenFormat' | 'accessTokenTTL'>>;
 
 /**
+ * The longest access token lifetime an API may have, in seconds. Signing keys stay published this
+ * long after their retirement (`tenancy/key-timing.ts`), so it bounds that too.
+ */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
+
+/**
  * An API's access token lifetime unless its admin chooses one, in seconds. API tokens are JWTs by
  * default, which resource servers verify on their own: one stays valid until it expires even after
  * its user is disabled or deleted and its grant revoked. Fifteen minutes (the admin API's own

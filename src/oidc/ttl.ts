@@ -1,8 +1,20 @@
 import type { Configuration } from 'oidc-provider';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../domain/resources.js';
 
 const minute = 60;
 const hour = 60 * minute;
 const day = 24 * hour;
+
+/** ID tokens, also the longest-lived JWT the provider signs apart from API access tokens. */
+export const ID_TOKEN_TTL_SECONDS = hour;
+/** Logout tokens (back-channel logout): oidc-provider signs them for 120 s, not configurable. */
+export const LOGOUT_TOKEN_TTL_SECONDS = 120;
+
+/** Sessions, and so the provider's session cookie. */
+export const SESSION_TTL_SECONDS = 14 * day;
+
+/** An API's own lifetime, never beyond the maximum the key retention is computed from. */
+const apiTtl = (ttl: number) => Math.min(ttl, MAX_ACCESS_TOKEN_TTL_SECONDS);
 
 /**
  * Lifetimes, in seconds. Codes are short (RFC 9700 asks for minutes at most); refresh tokens and
@@ -14,14 +26,14 @@ const day = 24 * hour;
  * checks the account at every call and loses the token when its grant is revoked; an hour is safe.
  */
 export const ttl: NonNullable<Configuration['ttl']> = {
-  AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? hour,
+  AccessToken: (_ctx, token) => (token.resourceServer?.accessTokenTTL ? apiTtl(token.resourceServer.accessTokenTTL) : hour),
   AuthorizationCode: minute,
   BackchannelAuthenticationRequest: 10 * minute,
-  ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 10 * minute,
+  ClientCredentials: (_ctx, token) => (token.resourceServer?.accessTokenTTL ? apiTtl(token.resourceServer.accessTokenTTL) : 10 * minute),
   DeviceCode: 10 * minute,
   Grant: 14 * day,
-  IdToken: hour,
+  IdToken: ID_TOKEN_TTL_SECONDS,
   Interaction: hour,
   RefreshToken: 14 * day,
-  Session: 14 * day,
+  Session: SESSION_TTL_SECONDS,
 };

@@ -5,6 +5,7 @@ import { logRequest, requestIdFor } from '../http/request-context.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
+import { servePrecomputed } from './precomputed.js';
 import type { TenantContext } from './tenant-context.js';
 
 /**
@@ -12,7 +13,8 @@ import type { TenantContext } from './tenant-context.js';
  * straight to its provider, skipping the root Koa app: the provider is a Koa app of its own, and
  * passing through two costs a fifth of a token request (see docs/benchmarks.md). What the root app
  * would add is added here: request id, security headers, the request log line, and the client
- * address by the same rule (`clientAddressOf`). Anything else
+ * address by the same rule (`clientAddressOf`). The JWKS and discovery document are answered from
+ * the tenant's precomputed responses without reaching the provider at all. Anything else
  * (our pages, unknown or unbuilt tenants, errors before the hand-off) takes the Koa route.
  * Where the pool checks each tenant's change record first (`TenantPool.checksChanges`), so does
  * this path: a context the check drops goes to `fallback` (the Koa route, which rebuilds it), and
@@ -32,7 +34,7 @@ export function protocolFastPath(options: {
   fallback: Handler;
 }) {
   const headers = securityHeaderList({ hsts: options.hsts });
-  const serve = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, url: string): void => {
+  const serve = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, url: string, rest: string): void => {
     const requestId = requestIdFor(req.headers['x-request-id']);
     req.headers['x-request-id'] = requestId;
     res.setHeader('X-Request-Id', requestId);
@@ -44,7 +46,7 @@ export function protocolFastPath(options: {
     res.once('finish', () => {
       logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
     });
-    void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
+    if (!servePrecomputed(tenant.precomputed, rest, req, res)) void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
   };
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
@@ -54,11 +56,11 @@ export function protocolFastPath(options: {
     const tenant = options.pool.peek(tenantId);
     if (!tenant) return false;
     if (!options.pool.checksChanges) {
-      serve(tenant, req, res, url);
+      serve(tenant, req, res, url, match[2] ?? '');
       return true;
     }
     options.pool.current(tenantId).then(
-      (current) => (current ? serve(current, req, res, url) : options.fallback(req, res)),
+      (current) => (current ? serve(current, req, res, url, match[2] ?? '') : options.fallback(req, res)),
       (error: unknown) => {
         options.logger.error({ err: error, tenant: tenantId }, 'could not read the tenant change record: refusing the request');
         for (const [name, value] of headers) res.setHeader(name, value);

@@ -18,7 +18,7 @@ export function ownRouteMatcher(roots: readonly string[]): (rest: string) => boo
  * and the client address we resolved, replacing whatever the client sent. So every URL the provider
  * writes is the public one, and its view of the client address cannot be spoofed.
  */
-export function handOff(tenant: TenantContext, req: IncomingMessage, res: ServerResponse, publicUrl: URL, clientIp: string): Promise<void> {
+export function handOff(tenant: Pick<TenantContext, 'handle'>, req: IncomingMessage, res: ServerResponse, publicUrl: URL, clientIp: string): Promise<void> {
   const request = req as IncomingMessage & { originalUrl?: string };
   const url = request.url ?? '/';
   const segment = tenantPath.exec(url)?.[1];

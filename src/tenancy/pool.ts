@@ -7,7 +7,8 @@ import { buildTenantContext, type TenantContext } from './tenant-context.js';
 /**
  * Built tenant contexts, kept in an LRU. Building is lazy and deduplicated: concurrent first
  * requests for one tenant share one build. An entry lives at most `tenants.refreshSeconds` (and
- * never past the moment a published key starts signing), so changes made through the store by any
+ * never past the next key state change: a next key starts signing, a retired one leaves the JWKS),
+ * so changes made through the store by any
  * instance reach this one even with no change feed (the backstop).
  *
  * Changes arrive by the change feed (`apply`): tenant settings and keys rebuild the tenant's
@@ -30,7 +31,7 @@ export class TenantPool {
 
   constructor(
     private readonly app: AppContext,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = app.clock,
   ) {
     this.#refreshMs = app.config.tenants.refreshSeconds * 1000;
     this.#cache = new LRUCache({ max: app.config.tenants.poolSize, ttl: this.#refreshMs, ttlAutopurge: false });
@@ -103,7 +104,7 @@ export class TenantPool {
   }
 
   #get(tenantId: string): Promise<TenantContext | null> {
-    let entry = this.#cache.get(tenantId);
+    let entry = this.#current(tenantId);
     if (!entry) {
       const building = this.#build(tenantId);
       entry = building;
@@ -130,8 +131,23 @@ export class TenantPool {
 
   /** The tenant's context if it is built and current, without building or waiting. */
   peek(tenantId: string): TenantContext | undefined {
-    const entry = this.#cache.get(tenantId);
+    const entry = this.#current(tenantId);
     return entry && this.#built.get(entry);
+  }
+
+  /**
+   * The cached entry unless its context's keys have changed state since it was built. The LRU's
+   * own expiry (set from `rebuildAt` below) runs on the real clock; this check follows the
+   * application's clock, the one key states are computed with, so the two always agree.
+   */
+  #current(tenantId: string): Promise<TenantContext | null> | undefined {
+    const entry = this.#cache.get(tenantId);
+    const rebuildAt = entry && this.#built.get(entry)?.rebuildAt;
+    if (rebuildAt !== undefined && rebuildAt <= this.now()) {
+      this.#cache.delete(tenantId);
+      return undefined;
+    }
+    return entry;
   }
 
   evict(tenantId: string): void {

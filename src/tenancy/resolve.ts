@@ -4,6 +4,7 @@ import { isValidTenantId } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
+import { servePrecomputed } from './precomputed.js';
 
 /**
  * Resolves `/t/{tenant}/...` to the tenant's built context (`ctx.state.tenant`). Our own routes
@@ -33,6 +34,7 @@ export function resolveTenant(app: AppContext, pool: TenantPool, ownRoutes: Midd
     if (isOwnRoute(match[2] ?? '')) return ownRoutes(ctx, next);
 
     ctx.respond = false;
+    if (servePrecomputed(tenant.precomputed, match[2] ?? '', ctx.req, ctx.res)) return;
     await handOff(tenant, ctx.req, ctx.res, publicUrl, ctx.ip);
   };
 }

@@ -12,6 +12,7 @@ import { contentSecurityPolicy } from '../http/security-headers.js';
 import { ClientCache } from '../oidc/clients.js';
 import { ConsentMemory } from '../oidc/consents.js';
 import { buildProvider } from '../oidc/provider.js';
+import { precompute, type PrecomputedResponses } from './precomputed.js';
 
 /** The composition root of one tenant: its provider and the values its routes need. */
 export interface TenantContext {
@@ -27,8 +28,10 @@ export interface TenantContext {
   mac(purpose: string, value: string): string;
   /** all cookie keys, newest first, for verifying values signed before a rotation */
   macAll(purpose: string, value: string): string[];
-  /** epoch ms when a published key starts signing, so the context must be rebuilt */
+  /** epoch ms when a key changes state (a next key signs, a retired one leaves the JWKS): the context must be rebuilt then */
   rebuildAt?: number;
+  /** the JWKS and discovery document, asked of the provider once and served from memory (`precomputed.ts`) */
+  precomputed: PrecomputedResponses;
   /** the tenant's published signing keys, for verifying its JWTs locally */
   jwks: ReturnType<typeof createLocalJWKSet>;
   /** the provider's sessions and grants by account, for ending them (`oidc/end-sessions.ts`) */
@@ -50,11 +53,12 @@ function publicJwk({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }: 
 
 /** Builds a tenant's context; generates its keys first when allowed and missing. */
 export async function buildTenantContext(app: AppContext, tenant: Tenant): Promise<TenantContext> {
-  let keys = await app.keys.load(tenant._id);
+  const now = new Date(app.clock());
+  let keys = await app.keys.load(tenant._id, now);
   if (!keys && app.config.keys.autoGenerate) {
     app.logger.info({ tenant: tenant._id }, 'generating signing keys for tenant');
-    await app.keys.rotate(tenant._id);
-    keys = await app.keys.load(tenant._id);
+    await app.keys.rotate(tenant._id, { now });
+    keys = await app.keys.load(tenant._id, now);
   }
   if (!keys) {
     throw new AppError('no_signing_keys', `tenant ${tenant._id} has no signing keys; an operator must run: gatehouse keys rotate --tenant ${tenant._id}`);
@@ -89,16 +93,18 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
   const cookieKeys = keys.cookieKeys;
+  const handle = provider.callback();
   return {
     id: tenant._id,
     name,
     settings: tenant,
     issuer,
     provider,
-    handle: provider.callback(),
+    handle,
     mac: (purpose, value) => macWith(cookieKeys[0]!, purpose, value),
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
-    ...(keys.nextActivation ? { rebuildAt: keys.nextActivation.getTime() } : {}),
+    ...(keys.nextChange ? { rebuildAt: keys.nextChange.getTime() } : {}),
+    precomputed: await precompute(handle, tenant._id, new URL(app.config.publicUrl), app.config.keys.jwksCacheSeconds),
     jwks: createLocalJWKSet({ keys: keys.jwks.keys.map(publicJwk) }),
     byAccount: createOidcAccountIndex(homes),
     consents,

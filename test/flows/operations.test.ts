@@ -127,7 +127,7 @@ describe('operations', () => {
     const newest = later!.jwks.keys.find((key) => key.alg === 'RS256')!.kid!;
     expect(newest).not.toBe(signingBefore);
     expect(published).toContain(newest);
-    expect((await gh.app.keys.load('staged'))!.nextActivation).toEqual(activatesAt);
+    expect((await gh.app.keys.load('staged'))!.nextChange).toEqual(activatesAt);
   });
 
   it('builds a tenant once for many concurrent first requests', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type ApiResource } from '../../domain/resources.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS, type ApiResource } from '../../domain/resources.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { adminApiIdentifier } from '../../domain/admin-api.js';
@@ -33,7 +33,7 @@ const editable = {
     .max(100)
     .refine((scopes) => new Set(scopes.map((item) => item.name)).size === scopes.length, 'scope names must be unique'),
   access_token_format: z.enum(['jwt', 'opaque']),
-  access_token_ttl: z.number().int().min(60).max(86400),
+  access_token_ttl: z.number().int().min(60).max(MAX_ACCESS_TOKEN_TTL_SECONDS),
 };
 
 const apiOut = z.object({

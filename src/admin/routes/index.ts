@@ -2,6 +2,7 @@ import type { RouteSpec } from '../route.js';
 import { apiRoutes } from './apis.js';
 import { auditRoutes } from './audit.js';
 import { clientRoutes } from './clients.js';
+import { keyRoutes } from './keys.js';
 import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
 import { serviceAccountRoutes } from './service-accounts.js';
@@ -12,5 +13,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes];
+  return [...meRoutes, ...tenantRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes];
 }

@@ -131,7 +131,7 @@ export const tenantRoutes = [
       const { id, ...rest } = request.body;
       const tenant = await request.app.tenants.create({ id, displayName: rest.display_name, ...changesOf(rest) });
       // Keys now, so the new tenant can sign from its first request even where keys are not generated on demand.
-      await request.app.keys.rotate(id);
+      await request.app.keys.rotate(id, { now: new Date(request.app.clock()) });
       await request.audit({ tenant: id, type: 'tenant.created', target: { type: 'tenant', id }, after: toJson(request, tenant) });
       request.ctx.set('Location', `/admin/v1/tenants/${id}`);
       return toJson(request, tenant);

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import inject from 'light-my-request';
+import { handOff } from './handoff.js';
+import type { TenantContext } from './tenant-context.js';
+
+/** A provider answer captured once, served from memory. */
+interface Captured {
+  body: Buffer;
+  contentType: string;
+  etag: string;
+}
+
+/** The tenant's JWKS and discovery answers by path below the tenant, and their `Cache-Control`. */
+export interface PrecomputedResponses {
+  byPath: ReadonlyMap<string, Captured>;
+  cacheControl: string;
+}
+
+/** Paths (below `/t/{tenant}`) answered from memory: oidc-provider's defaults for these routes. */
+export const precomputedPaths = ['/jwks', '/.well-known/openid-configuration'] as const;
+
+/**
+ * Asks the tenant's provider once, on a synthetic request handed off exactly as a real one is
+ * (same URL rewriting and public-URL headers), for its JWKS and discovery document. Neither depends
+ * on the request: the provider writes every URL from the public URL that `handOff` states, whatever
+ * Host the client sent, so one answer per tenant is the answer for every request until the
+ * context is rebuilt (a key state change, an eviction, the refresh interval).
+ */
+export async function precompute(handle: TenantContext['handle'], tenantId: string, publicUrl: URL, maxAgeSeconds: number): Promise<PrecomputedResponses> {
+  const byPath = new Map<string, Captured>();
+  for (const path of precomputedPaths) {
+    const response = await inject((req, res) => void handOff({ handle }, req as IncomingMessage, res as ServerResponse, publicUrl, '127.0.0.1'), { method: 'GET', url: `/t/${tenantId}${path}`, headers: { accept: 'application/json' } });
+    if (response.statusCode !== 200) throw new Error(`tenant ${tenantId}: the provider answered ${response.statusCode} for ${path}`);
+    const body = response.rawPayload;
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    byPath.set(path, { body, contentType: String(response.headers['content-type']), etag });
+  }
+  return { byPath, cacheControl: `public, max-age=${maxAgeSeconds}` };
+}
+
+/** RFC 9110 13.1.2: If-None-Match compares weakly, so `W/"x"` matches `"x"`; `*` matches any. */
+function matches(ifNoneMatch: string, etag: string): boolean {
+  return ifNoneMatch.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
+}
+
+/**
+ * Answers a GET or HEAD of the JWKS or discovery document from memory, with the headers the
+ * provider would add (CORS as its open endpoints do), `Cache-Control` and `ETag`, or 304 when the
+ * client has it already. Anything else (another path or method, a trailing slash, OPTIONS) is left
+ * to the provider.
+ *
+ * @returns false when the request is not one of these
+ */
+export function servePrecomputed(responses: PrecomputedResponses, rest: string, req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const captured = responses.byPath.get(rest.split('?', 1)[0]!);
+  if (!captured) return false;
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Allow-Origin', req.headers.origin || '*');
+  res.setHeader('Cache-Control', responses.cacheControl);
+  res.setHeader('ETag', captured.etag);
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch && matches(ifNoneMatch, captured.etag)) {
+    res.statusCode = 304;
+    res.end();
+    return true;
+  }
+  res.statusCode = 200;
+  res.setHeader('Content-Type', captured.contentType);
+  res.setHeader('Content-Length', captured.body.length);
+  res.end(req.method === 'HEAD' ? undefined : captured.body);
+  return true;
+}
