@@ -51,6 +51,12 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_MAX_CONNECTIONS', path: 'http.maxConnections', kind: 'integer' },
   { name: 'GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH', path: 'http.allowPrivateNetworkFetch', kind: 'boolean' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_ENABLED', path: 'metrics.enabled', kind: 'boolean' },
+  { name: 'GATEHOUSE_METRICS_PORT', path: 'metrics.port', kind: 'integer' },
+  { name: 'GATEHOUSE_METRICS_HOST', path: 'metrics.host', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TOKEN', path: 'metrics.token', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TENANT_LABEL', path: 'metrics.tenantLabel', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TOP_TENANTS', path: 'metrics.topTenants', kind: 'integer' },
 ];
 
 /** Names the config file rather than a key, so it is known but not in the table. */

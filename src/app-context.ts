@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { instrumentStore } from '../adapters/instrument.js';
 import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
@@ -14,6 +15,7 @@ import { RoleRepository } from './domain/roles.js';
 import { SecretBox } from './domain/secrets.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { Metrics } from './metrics/metrics.js';
 
 /**
  * Everything process-wide, built once in `main` and passed down (no module-global handles).
@@ -39,14 +41,21 @@ export interface AppContext {
   throttle: Throttle;
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
+  /** this process's Prometheus metrics (a registry of its own, not prom-client's global one) */
+  metrics: Metrics;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
   /** facts known only once the server listens */
   runtime: { localOrigin?: string };
 }
 
-export function createAppContext(config: Config, logger: Logger, store: Store, masterKey: Buffer, clock: () => number = Date.now): AppContext {
+export function createAppContext(config: Config, logger: Logger, backend: Store, masterKey: Buffer, clock: () => number = Date.now): AppContext {
   const box = new SecretBox(masterKey);
+  const metrics = new Metrics(config.metrics);
+  // Every repository and the provider's adapter get the timed store, so no caller can bypass it.
+  const store = config.metrics.enabled ? instrumentStore(backend, metrics.operations) : backend;
+  const passwords = new PasswordHasher(config.password);
+  metrics.watch({ passwords: () => passwords.load });
   return {
     config,
     logger,
@@ -60,10 +69,11 @@ export function createAppContext(config: Config, logger: Logger, store: Store, m
     audit: new AuditRepository(store),
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box),
-    passwords: new PasswordHasher(config.password),
+    passwords,
     attempts: new AttemptWindows(store, clock),
     throttle: new Throttle(store, clock),
     devices: new KnownDevices(store),
+    metrics,
     clock,
     runtime: {},
   };

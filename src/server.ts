@@ -10,9 +10,12 @@ import { brandingRouter } from './http/branding.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
+import { httpMetrics, metricsEndpoint } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { interactionRouter } from './interactions/router.js';
+import { metricsAccess } from './metrics/access.js';
+import { startMetricsListener, type MetricsListener } from './metrics/listener.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
@@ -22,6 +25,8 @@ export interface Gatehouse {
   pool: TenantPool;
   /** `http://127.0.0.1:port` (or the bound address) once listening */
   url: string;
+  /** the metrics listener's URL, when `metrics.port` is set */
+  metricsUrl?: string;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes. */
   close(): Promise<void>;
 }
@@ -43,6 +48,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const branding = brandingRouter();
   const ownRoutes = compose([interactions.routes(), interactions.allowedMethods(), account.routes(), account.allowedMethods(), branding.routes(), branding.allowedMethods()]);
 
+  if (app.config.metrics.enabled) koa.use(httpMetrics(app.metrics));
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);
     await next();
@@ -56,6 +62,8 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
     await next();
   });
   koa.use(health.routes());
+  const exposure = mainPortExposure(app.config);
+  if (exposure) koa.use(metricsEndpoint(app.metrics, metricsAccess(exposure)));
   koa.use(serveAssets());
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
@@ -69,6 +77,17 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
     ctx.body = { error: 'not_found', error_description: 'Nothing here. Tenants live under /t/{tenant}, e.g. /t/{tenant}/.well-known/openid-configuration' };
   });
   return koa;
+}
+
+/**
+ * How `/metrics` is served on the main port, if at all: never when disabled or on a port of its
+ * own; behind the token when there is one; otherwise only outside production, to loopback peers.
+ */
+function mainPortExposure(config: AppContext['config']): { token?: string; loopbackOnly: boolean } | undefined {
+  const { enabled, port, token } = config.metrics;
+  if (!enabled || port !== undefined) return undefined;
+  if (token !== undefined) return { token, loopbackOnly: false };
+  return config.env === 'production' ? undefined : { loopbackOnly: true };
 }
 
 /**
@@ -101,6 +120,7 @@ export async function startServer(app: AppContext, options: { host: string; port
   const fastPath = protocolFastPath({
     pool,
     logger: app.logger,
+    ...(app.config.metrics.enabled ? { metrics: app.metrics } : {}),
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
     hsts: https,
@@ -116,6 +136,13 @@ export async function startServer(app: AppContext, options: { host: string; port
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  let metricsListener: MetricsListener | undefined;
+  try {
+    metricsListener = await startMetrics(app, pool);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -129,6 +156,20 @@ export async function startServer(app: AppContext, options: { host: string; port
     const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
     server.closeAllConnections();
+    await metricsListener?.close();
   };
-  return { server, pool, url, close };
+  return { server, pool, url, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}), close };
+}
+
+/** Process and pool metrics for a serving process, and the metrics listener when `metrics.port` is set. */
+async function startMetrics(app: AppContext, pool: TenantPool): Promise<MetricsListener | undefined> {
+  const { enabled, port, host, token } = app.config.metrics;
+  if (!enabled) return undefined;
+  app.metrics.collectProcessMetrics();
+  app.metrics.watch({ poolSize: () => pool.size });
+  if (port !== undefined) return startMetricsListener(app.metrics, { host, port, token });
+  if (token === undefined && app.config.env === 'production') {
+    app.logger.warn('metrics are collected but not served: set metrics.port (GATEHOUSE_METRICS_PORT) for a listener of their own, or metrics.token (GATEHOUSE_METRICS_TOKEN) to serve /metrics on the main port behind a bearer token');
+  }
+  return undefined;
 }

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import { logRequest, requestIdFor } from '../http/request-context.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { methodLabel, providerRoute } from '../metrics/routes.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, isOwnRoute, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
@@ -16,7 +18,7 @@ import type { TenantPool } from './pool.js';
  *
  * @returns false when the request is not for the fast path
  */
-export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean }) {
+export function protocolFastPath(options: { pool: TenantPool; logger: Logger; publicUrl: URL; proxyTrust: ProxyTrust; hsts: boolean; metrics?: Metrics }) {
   const headers = securityHeaderList({ hsts: options.hsts });
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
@@ -34,7 +36,9 @@ export function protocolFastPath(options: { pool: TenantPool; logger: Logger; pu
     const started = performance.now();
     const path = url.split('?', 1)[0]!;
     res.once('finish', () => {
-      logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
+      const ms = performance.now() - started;
+      logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(ms), tenant: tenant.id });
+      options.metrics?.httpRequest(methodLabel(req.method), providerRoute(match[2] ?? ''), res.statusCode, ms / 1000);
     });
     void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
     return true;
