@@ -43,6 +43,23 @@ describe('metrics on a port of their own', () => {
     expect((await fetch(`${metricsUrl}/metrics?x=1`)).status).toBe(200);
   });
 
+  it('asks for the token on the metrics port too when one is set', async () => {
+    const token = randomBytes(32).toString('base64url');
+    const both = await startGatehouse({ metrics: { port: 0, token } });
+    try {
+      const url = `${both.gatehouse.metricsUrl}/metrics`;
+      const refused = await rawGet(url, {});
+      expect(refused.status).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="gatehouse-metrics"');
+      expect((await rawGet(url, { authorization: 'Bearer wrong' })).status).toBe(401);
+      await scrape(url, { authorization: `Bearer ${token}` });
+      // The main port still has no /metrics, token or not.
+      expect((await rawGet(`${both.origin}/metrics`, { authorization: `Bearer ${token}` })).status).toBe(404);
+    } finally {
+      await both.stop();
+    }
+  });
+
   it('stops the metrics listener with the server', async () => {
     const other = await startGatehouse({ metrics: { port: 0 } });
     const url = `${other.gatehouse.metricsUrl}/metrics`;
@@ -91,5 +108,19 @@ describe('metrics behind a bearer token on the main port', () => {
   it('compares every wrong token in parallel without letting one through', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, index) => rawGet(`${gh.origin}/metrics`, { authorization: `Bearer ${token.slice(0, index)}` })));
     expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(401));
+  });
+});
+
+describe('metrics turned off', () => {
+  it('serves /metrics nowhere and opens no metrics listener', async () => {
+    const gh = await startGatehouse({ metrics: { enabled: false, port: 0 } });
+    try {
+      expect(gh.gatehouse.metricsUrl).toBeUndefined();
+      const response = await fetch(`${gh.origin}/metrics`);
+      expect(response.status).toBe(404);
+      expect(await response.text()).not.toContain('gatehouse_');
+    } finally {
+      await gh.stop();
+    }
   });
 });

@@ -119,6 +119,13 @@ describe('metrics', () => {
     expect((await fetch(`${gh.origin}/t/${random}/token`, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${gh.origin}/admin/v1/tenants/acme/users/${random}`)).status).toBe(401);
     expect((await fetch(`${gh.origin}/t/acme/interaction/${random}`)).status).toBeGreaterThanOrEqual(400);
+    // A grant type the client makes up is not a label value either.
+    const madeUp = await fetch(`${gh.issuer('acme')}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${acme.client.clientId}:${acme.client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=urn:${random}`,
+    });
+    expect(madeUp.status).toBe(400);
     const text = await (await fetch(metricsUrl())).text();
     expect(text).not.toContain(random);
     const after = parseMetrics(text);
@@ -127,6 +134,7 @@ describe('metrics', () => {
     expect(moved('gatehouse_http_requests_total', { method: 'POST', route: '/t/:tenant/token', status: '404' })).toBe(1);
     expect(moved('gatehouse_http_requests_total', { method: 'GET', route: '/admin/v1/tenants/:tenant/users/:id', status: '401' })).toBe(1);
     expect(moved('gatehouse_http_requests_total', { method: 'GET', route: '/t/:tenant/interaction/:uid' })).toBe(1);
+    expect(moved('gatehouse_token_errors_total', { grant_type: 'other', error: 'unsupported_grant_type' })).toBe(1);
     // Every route label is a template: no path segment other than fixed words and :parameters.
     for (const route of labelValues(after, 'route')) expect(route).toMatch(/^(unmatched|(\/(:?[a-z][a-z0-9_.-]*|\.well-known))+\/?)$/i);
   });
@@ -169,6 +177,39 @@ describe('metrics', () => {
       const proxied = await fetch(metricsUrl(), { headers: { [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' } });
       expect(proxied.status, header).toBe(404);
       expect(await proxied.text()).not.toContain('gatehouse_');
+    }
+  });
+});
+
+describe('argon2 metrics', () => {
+  it('shows password checks waiting for the argon2 limit, and never more running than it allows', async () => {
+    const own = await startGatehouse({ password: { maxConcurrentHashes: 1 } });
+    try {
+      const seeded = await seedTenant(own, 'busy');
+      const ownRp = await relyingParty(own, 'busy', seeded.client.clientId, seeded.client.clientSecret);
+      const pages = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const browser = new Browser(own.origin);
+          return { browser, page: await openLoginPage(browser, ownRp, seeded.client.redirectUri) };
+        }),
+      );
+      let done = false;
+      const attempts = Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username: `user-${index}`, password: 'wrong' }, seeded.client.redirectUri))).finally(() => {
+        done = true;
+      });
+      const seen: Array<{ running: number; waiting: number }> = [];
+      while (!done) {
+        const samples = await scrape(`${own.origin}/metrics`);
+        seen.push({ running: total(samples, 'gatehouse_argon2_in_flight'), waiting: total(samples, 'gatehouse_argon2_queue_length') });
+      }
+      expect((await attempts).map((result) => ('status' in result ? result.status : 0))).toEqual(Array(8).fill(401));
+      expect(seen.every(({ running }) => running <= 1)).toBe(true);
+      expect(seen.some(({ running, waiting }) => running === 1 && waiting > 0)).toBe(true);
+      const after = await scrape(`${own.origin}/metrics`);
+      expect(total(after, 'gatehouse_argon2_concurrency_limit')).toBe(1);
+      expect(total(after, 'gatehouse_argon2_queue_length')).toBe(0);
+    } finally {
+      await own.stop();
     }
   });
 });
