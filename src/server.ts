@@ -15,7 +15,8 @@ import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { interactionRouter } from './interactions/router.js';
 import { metricsAccess } from './metrics/access.js';
-import { startMetricsListener, type MetricsListener } from './metrics/listener.js';
+import { mainPortExposure, startMetrics } from './metrics/exposure.js';
+import type { MetricsListener } from './metrics/listener.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
@@ -32,7 +33,7 @@ export interface Gatehouse {
 }
 
 /**
- * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
+ * The root Koa app: request metrics -> request context -> security headers -> errors -> health, /metrics, assets -> tenant
  * resolution -> our routes (interactions, account, the tenant's branding stylesheet) or the tenant's oidc-provider.
  */
 export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust): Koa {
@@ -77,17 +78,6 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
     ctx.body = { error: 'not_found', error_description: 'Nothing here. Tenants live under /t/{tenant}, e.g. /t/{tenant}/.well-known/openid-configuration' };
   });
   return koa;
-}
-
-/**
- * How `/metrics` is served on the main port, if at all: never when disabled or on a port of its
- * own; behind the token when there is one; otherwise only outside production, to loopback peers.
- */
-function mainPortExposure(config: AppContext['config']): { token?: string; loopbackOnly: boolean } | undefined {
-  const { enabled, port, token } = config.metrics;
-  if (!enabled || port !== undefined) return undefined;
-  if (token !== undefined) return { token, loopbackOnly: false };
-  return config.env === 'production' ? undefined : { loopbackOnly: true };
 }
 
 /**
@@ -161,15 +151,3 @@ export async function startServer(app: AppContext, options: { host: string; port
   return { server, pool, url, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}), close };
 }
 
-/** Process and pool metrics for a serving process, and the metrics listener when `metrics.port` is set. */
-async function startMetrics(app: AppContext, pool: TenantPool): Promise<MetricsListener | undefined> {
-  const { enabled, port, host, token } = app.config.metrics;
-  if (!enabled) return undefined;
-  app.metrics.collectProcessMetrics();
-  app.metrics.watch({ poolSize: () => pool.size });
-  if (port !== undefined) return startMetricsListener(app.metrics, { host, port, token });
-  if (token === undefined && app.config.env === 'production') {
-    app.logger.warn('metrics are collected but not served: set metrics.port (GATEHOUSE_METRICS_PORT) for a listener of their own, or metrics.token (GATEHOUSE_METRICS_TOKEN) to serve /metrics on the main port behind a bearer token');
-  }
-  return undefined;
-}
