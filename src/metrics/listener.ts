@@ -41,6 +41,8 @@ export async function startMetricsListener(metrics: Metrics, options: { host: st
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
+  // A few scrapers keep a connection each; a flood of connections cannot grow past this.
+  server.maxConnections = 64;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
