@@ -64,6 +64,12 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_REDIS_CONNECT_TIMEOUT_MS', path: 'redis.connectTimeoutMs', kind: 'integer' },
   { name: 'GATEHOUSE_REDIS_REQUIRE_NO_EVICTION', path: 'redis.requireNoEviction', kind: 'boolean' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_ENABLED', path: 'metrics.enabled', kind: 'boolean' },
+  { name: 'GATEHOUSE_METRICS_PORT', path: 'metrics.port', kind: 'integer' },
+  { name: 'GATEHOUSE_METRICS_HOST', path: 'metrics.host', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TOKEN', path: 'metrics.token', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TENANT_LABEL', path: 'metrics.tenantLabel', kind: 'string' },
+  { name: 'GATEHOUSE_METRICS_TOP_TENANTS', path: 'metrics.topTenants', kind: 'integer' },
 ];
 
 /** Names the config file rather than a key, so it is known but not in the table. */

@@ -44,6 +44,9 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
         '(1 for one nginx, HAProxy or cloud load balancer), or proxy.trustedNetworks (GATEHOUSE_PROXY_TRUSTED_NETWORKS) to the networks they connect from',
     );
   }
+  if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {
+    add('metrics.port', `must differ from port (${config.port}): the metrics listener is a server of its own; leave metrics.port unset to serve /metrics on the main port behind metrics.token`);
+  }
   if (config.env !== 'production') return problems;
 
   if (config.demo.seed) {

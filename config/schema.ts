@@ -110,6 +110,17 @@ function isBase64Key(value: string): boolean {
 export const storeKinds = ['nedb', 'memory', 'mongodb'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const envNames = ['development', 'test', 'production'] as const;
+export const tenantLabelModes = ['off', 'all', 'top'] as const;
+
+/**
+ * A bearer token for `/metrics`: long enough that guessing is hopeless (the endpoint is not
+ * throttled), and only characters a `Bearer` credential may carry (RFC 6750 b64token).
+ */
+const metricsToken = z
+  .string({ error: 'expected a string' })
+  .min(32, { error: 'must be at least 32 characters (create one with `openssl rand -base64 32`)' })
+  .max(512, { error: 'must be at most 512 characters' })
+  .regex(/^[A-Za-z0-9._~+/-]+=*$/, { error: 'may contain only letters, digits and . _ ~ + / - (then = padding), as a Bearer token must' });
 
 export const configSchema = z
   .object({
@@ -323,11 +334,40 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Prometheus metrics at `/metrics`. Exposed on a listener of their own (`port`, on `host`), or on
+     * the main port behind a bearer token (`token`); with neither, only development and test serve
+     * them, on the main port, to loopback peers (never in production).
+     */
+    metrics: z
+      .object({
+        enabled: flag().default(true),
+        /** A separate listener serving only `/metrics`; 0 picks a free port (tests). */
+        port: wholeNumber(0, 65535).optional(),
+        /** Interface of the metrics listener: loopback unless the scraper runs elsewhere. */
+        host: nonEmpty().default('127.0.0.1'),
+        /** Secret: required as `Authorization: Bearer <token>` on `/metrics` (either port). */
+        token: metricsToken.optional(),
+        /** Tenant ids as label values: `off` (one value, `_all`), `all`, or the first `topTenants` seen (`top`). */
+        tenantLabel: oneOf(tenantLabelModes).default('off'),
+        topTenants: wholeNumber(1, 1000).default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
 /** Dotted paths whose values are secrets: never echoed in error messages. */
-export const secretPaths: ReadonlySet<string> = new Set(['masterKey', 'demo.password', 'store.mongodb.uri', 'bootstrap.adminPassword', 'bootstrap.clientSecret', 'redis.url', 'redis.sentinel.password']);
+export const secretPaths: ReadonlySet<string> = new Set([
+  'masterKey',
+  'demo.password',
+  'store.mongodb.uri',
+  'bootstrap.adminPassword',
+  'bootstrap.clientSecret',
+  'redis.url',
+  'redis.sentinel.password',
+  'metrics.token',
+]);
 
 /** What a config file or `loadConfig({ overrides })` may contain: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeed } from '../adapters/change-feed.js';
 import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
 import { StoreEphemeral } from '../adapters/ephemeral-store.js';
+import { instrumentStore } from '../adapters/instrument.js';
 import { LocalChangeFeed } from '../adapters/local-change-feed.js';
 import { deleteOidcTenant } from '../adapters/oidc-adapter.js';
 import type { Store } from '../adapters/store.js';
@@ -20,6 +21,7 @@ import { SecretBox } from './domain/secrets.js';
 import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { Metrics } from './metrics/metrics.js';
 import { keyRetention } from './tenancy/key-timing.js';
 
 /**
@@ -52,6 +54,8 @@ export interface AppContext {
   devices: KnownDevices;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
   tenantDeletion: TenantDeletion;
+  /** this process's Prometheus metrics (a registry of its own, not prom-client's global one) */
+  metrics: Metrics;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
 }
@@ -59,13 +63,18 @@ export interface AppContext {
 export function createAppContext(
   config: Config,
   logger: Logger,
-  store: Store,
+  backend: Store,
   masterKey: Buffer,
   clock: () => number = Date.now,
-  ephemeral: EphemeralStore = new StoreEphemeral(store, clock),
+  ephemeral: EphemeralStore = new StoreEphemeral(backend, clock),
   changes: ChangeFeed = new LocalChangeFeed(),
 ): AppContext {
   const box = new SecretBox(masterKey);
+  const metrics = new Metrics(config.metrics);
+  // Every repository and the provider's adapter get the timed store, so no caller can bypass it.
+  const store = config.metrics.enabled ? instrumentStore(backend, metrics.operations) : backend;
+  const passwords = new PasswordHasher(config.password);
+  metrics.watch({ passwords: () => passwords.load });
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
@@ -81,10 +90,11 @@ export function createAppContext(
     audit: new AuditRepository(store),
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box, keyRetention()),
-    passwords: new PasswordHasher(config.password),
+    passwords,
     attempts: new AttemptWindows(ephemeral, clock),
     throttle: new Throttle(ephemeral, clock),
     devices: new KnownDevices(store),
+    metrics,
     clock,
   };
   return { ...app, tenantDeletion: tenantDeletionOf(app) };

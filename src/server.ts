@@ -8,8 +8,12 @@ import { serveAssets } from './http/assets.js';
 import { clientAddressOf, proxyTrust, type ProxyTrust } from './http/client-address.js';
 import { errorHandler } from './http/errors.js';
 import { healthRouter } from './http/health.js';
+import { httpMetrics, metricsEndpoint } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
+import { metricsAccess } from './metrics/access.js';
+import { mainPortExposure, startMetrics } from './metrics/exposure.js';
+import type { MetricsListener } from './metrics/listener.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
@@ -20,6 +24,8 @@ export interface Gatehouse {
   pool: TenantPool;
   /** `http://127.0.0.1:port` (or the bound address) once listening */
   url: string;
+  /** the metrics listener's URL, when `metrics.port` is set */
+  metricsUrl?: string;
   /** Stops accepting connections, lets in-flight requests finish (up to the grace period), closes. */
   close(): Promise<void>;
   /**
@@ -30,7 +36,7 @@ export interface Gatehouse {
 }
 
 /**
- * The root Koa app: request context -> security headers -> errors -> health, assets -> tenant
+ * The root Koa app: request metrics -> request context -> security headers -> errors -> health, /metrics, assets -> tenant
  * resolution -> our routes (interactions, account, the tenant's branding stylesheet) or the tenant's oidc-provider.
  */
 export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDown: boolean }, trust: ProxyTrust, localOrigin: LocalOrigin): Koa {
@@ -42,6 +48,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const health = healthRouter(app.store, app.ephemeral, () => state.shuttingDown);
   const admin = adminRouter(app, pool);
 
+  if (app.config.metrics.enabled) koa.use(httpMetrics(app.metrics));
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);
     await next();
@@ -55,6 +62,8 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
     await next();
   });
   koa.use(health.routes());
+  const exposure = mainPortExposure(app.config);
+  if (exposure) koa.use(metricsEndpoint(app.metrics, metricsAccess(exposure)));
   koa.use(serveAssets());
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
@@ -105,6 +114,7 @@ export async function startServer(app: AppContext, options: { host: string; port
   const fastPath = protocolFastPath({
     pool,
     logger: app.logger,
+    ...(app.config.metrics.enabled ? { metrics: app.metrics } : {}),
     publicUrl: new URL(app.config.publicUrl),
     proxyTrust: trust,
     hsts: https,
@@ -130,6 +140,13 @@ export async function startServer(app: AppContext, options: { host: string; port
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  let metricsListener: MetricsListener | undefined;
+  try {
+    metricsListener = await startMetrics(app, pool);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `http://${host}:${address.port}`;
@@ -148,6 +165,7 @@ export async function startServer(app: AppContext, options: { host: string; port
     await Promise.race([closed, grace]);
     server.closeAllConnections();
     pool.close();
+    await metricsListener?.close();
   };
   const drain = async () => {
     if (closing) return closing;
@@ -155,5 +173,6 @@ export async function startServer(app: AppContext, options: { host: string; port
     await new Promise<void>((resolve) => setTimeout(resolve, app.config.http.drainDelayMs).unref());
     await close();
   };
-  return { server, pool, url, close, drain };
+  return { server, pool, url, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}), close, drain };
 }
+

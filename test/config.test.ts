@@ -68,6 +68,7 @@ describe('defaults', () => {
       http: { bodyLimit: 65536, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
       log: { level: 'info' },
+      metrics: { enabled: true, host: '127.0.0.1', tenantLabel: 'off', topTenants: 10 },
     });
   });
 
@@ -158,6 +159,12 @@ describe('sources and precedence', () => {
       GATEHOUSE_REDIS_COMMAND_TIMEOUT_MS: ['500', 500],
       GATEHOUSE_REDIS_CONNECT_TIMEOUT_MS: ['3000', 3000],
       GATEHOUSE_REDIS_REQUIRE_NO_EVICTION: ['false', false],
+      GATEHOUSE_METRICS_ENABLED: ['false', false],
+      GATEHOUSE_METRICS_PORT: ['9464', 9464],
+      GATEHOUSE_METRICS_HOST: ['0.0.0.0', '0.0.0.0'],
+      GATEHOUSE_METRICS_TOKEN: ['m'.repeat(40), 'm'.repeat(40)],
+      GATEHOUSE_METRICS_TENANT_LABEL: ['top', 'top'],
+      GATEHOUSE_METRICS_TOP_TENANTS: ['25', 25],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.
     // Sentinel and Cluster exclude each other, so the Cluster variable is sampled on its own.
@@ -434,6 +441,19 @@ describe('proxy trust and connection limits', () => {
     expectProblems({ env: { GATEHOUSE_PROXY_TRUSTED_NETWORKS: '10.0.0.0/8,0.0.0.0/0' } }, 'proxy.trustedNetworks.1', 'would trust every address');
     expectProblems({ file: configFile({ proxy: { trustedNetworks: ['::/0'] } }) }, 'would trust every address');
     expectProblems({ file: configFile({ proxy: { trustedNetworks: '10.0.0.0/8' } }) }, 'proxy.trustedNetworks', 'expected a list of networks');
+  });
+
+  it('keeps the metrics token long and header-safe without echoing it, and the metrics port apart from the main one', () => {
+    const short = 'short-metrics-token';
+    const error = expectProblems({ env: { GATEHOUSE_METRICS_TOKEN: short } }, 'metrics.token (GATEHOUSE_METRICS_TOKEN)', 'at least 32 characters');
+    expect(error.message).not.toContain(short);
+    const spaced = `${'x'.repeat(20)} ${'y'.repeat(20)}`;
+    expect(expectProblems({ env: { GATEHOUSE_METRICS_TOKEN: spaced } }, 'metrics.token').message).not.toContain(spaced);
+    expectProblems({ env: { GATEHOUSE_METRICS_TOKEN: 'z'.repeat(513) } }, 'metrics.token', 'at most 512');
+    expectProblems({ env: { GATEHOUSE_PORT: '4000', GATEHOUSE_METRICS_PORT: '4000' } }, 'metrics.port (GATEHOUSE_METRICS_PORT): must differ from port');
+    expect(load({ env: { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_PORT: '4000', GATEHOUSE_PUBLIC_URL: 'http://localhost:4000' } }).metrics.port).toBe(0);
+    expectProblems({ env: { GATEHOUSE_METRICS_TENANT_LABEL: 'some' } }, 'metrics.tenantLabel (GATEHOUSE_METRICS_TENANT_LABEL): expected one of off, all, top');
+    expectProblems({ env: { GATEHOUSE_METRICS_TOP_TENANTS: '0' } }, 'metrics.topTenants (GATEHOUSE_METRICS_TOP_TENANTS): expected a whole number from 1 to 1000');
   });
 
   it('keeps the header timeout within the request timeout', () => {

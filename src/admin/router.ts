@@ -6,6 +6,7 @@ import type { AppContext } from '../app-context.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 import { AppError } from '../errors.js';
 import { jsonErrors, presentErrorsWith } from '../http/errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import { apiKeyPrincipals } from './api-keys.js';
 import { docsPageRenderer } from './docs-page.js';
@@ -67,10 +68,11 @@ async function resolvePrincipal(resolvers: PrincipalResolver[], header: string):
  * Bearer authentication. Every attempt is counted per client address in the shared store before
  * its token is looked at; an address over the limit gets 429 with Retry-After.
  */
-function authenticate(resolvers: PrincipalResolver[], attempts: AttemptWindows): Middleware {
+function authenticate(resolvers: PrincipalResolver[], attempts: AttemptWindows, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const attempt = await attempts.begin(adminAuthScope(ctx.ip), [['address', adminAuthThrottle.address]], adminAuthThrottle.windowSeconds);
     if (!attempt.ok) {
+      metrics.rateLimited('admin_auth');
       ctx.set('Retry-After', String(attempt.retryAfter));
       throw new AppError('too_many_requests', `Too many failed authentications from this address; retry in ${attempt.retryAfter} seconds.`);
     }
@@ -126,7 +128,7 @@ export function adminRouter(app: AppContext, pool: TenantPool, extraResolvers: P
     }
     await next();
   };
-  const auth = authenticate([jwtPrincipals(app, pool), apiKeyPrincipals(app), ...extraResolvers], app.attempts);
+  const auth = authenticate([jwtPrincipals(app, pool), apiKeyPrincipals(app), ...extraResolvers], app.attempts, app.metrics);
 
   for (const spec of routes) {
     router.register(spec.path, [spec.method.toUpperCase()], [auth, json, guardBody, (ctx) => runRoute(spec, ctx as never, app, pool)]);

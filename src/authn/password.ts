@@ -38,6 +38,11 @@ export class PasswordHasher {
     this.#limit = new Semaphore(params.maxConcurrentHashes);
   }
 
+  /** argon2 computations running and waiting now, and how many may run at once (metrics) */
+  get load(): { active: number; waiting: number; limit: number } {
+    return { active: this.#limit.active, waiting: this.#limit.waiting, limit: this.#limit.limit };
+  }
+
   async hash(password: string): Promise<string> {
     if (password.length > MAX_PASSWORD_LENGTH) throw new RangeError(`passwords are at most ${MAX_PASSWORD_LENGTH} characters`);
     return this.#limit.run(() => argon2.hash(password, this.#options));

@@ -7,7 +7,17 @@ export class Semaphore {
   #active = 0;
   readonly #waiting: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(readonly limit: number) {}
+
+  /** jobs running now */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** jobs waiting for a slot */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
     // A waiter is woken with the slot already counted as its own.

@@ -42,7 +42,8 @@ export interface SignInAttempt {
   device?: { accountId: string; deviceId: string };
 }
 
-export type SignInCharge = { ok: true; settle(outcome: 'failed' | 'succeeded'): Promise<void> } | { ok: false; retryAfter: number };
+/** `budget`: which budget refused (for metrics; never shown to the browser). */
+export type SignInCharge = { ok: true; settle(outcome: 'failed' | 'succeeded'): Promise<void> } | { ok: false; retryAfter: number; budget: keyof typeof signInPolicies };
 
 /**
  * Counts one sign-in attempt against its budgets before the password is checked. A known device
@@ -52,14 +53,14 @@ export type SignInCharge = { ok: true; settle(outcome: 'failed' | 'succeeded'): 
 export async function chargeSignIn(throttle: Throttle, attempt: SignInAttempt): Promise<SignInCharge> {
   if (attempt.device) {
     const taken = await throttle.take(signInKeys.device(attempt.tenant, attempt.device.accountId, attempt.device.deviceId), signInPolicies.device);
-    return taken.ok ? { ok: true, settle: (outcome) => taken.settle(outcome) } : taken;
+    return taken.ok ? { ok: true, settle: (outcome) => taken.settle(outcome) } : { ok: false, retryAfter: taken.retryAfter, budget: 'device' };
   }
   const address = await throttle.take(signInKeys.address(attempt.tenant, attempt.address), signInPolicies.address);
-  if (!address.ok) return address;
+  if (!address.ok) return { ok: false, retryAfter: address.retryAfter, budget: 'address' };
   const identifier = await throttle.take(signInKeys.identifier(attempt.tenant, attempt.identifier), signInPolicies.identifier);
   if (!identifier.ok) {
     await address.settle('released');
-    return identifier;
+    return { ok: false, retryAfter: identifier.retryAfter, budget: 'identifier' };
   }
   return {
     ok: true,

@@ -18,6 +18,7 @@ export function serveAssets(): Middleware {
       body = await readFile(join(viewsDir, 'assets', name));
       cache.set(name, body);
     }
+    ctx.state.route = '/assets/:name';
     ctx.type = type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = body;

@@ -9,9 +9,9 @@ export function requestIdFor(incoming: string | string[] | undefined): string {
   return typeof incoming === 'string' && validRequestId.test(incoming) ? incoming : randomUUID();
 }
 
-/** Health probes are logged at trace level so they do not drown the log. */
+/** Health probes and metric scrapes are logged at trace level so they do not drown the log. */
 export function logRequest(log: Logger, fields: { method: string; path: string; status: number; ms: number; tenant?: string }): void {
-  if (fields.path === '/healthz' || fields.path === '/readyz') log.trace(fields, 'request');
+  if (fields.path === '/healthz' || fields.path === '/readyz' || fields.path === '/metrics') log.trace(fields, 'request');
   else log.info(fields, 'request');
 }
 

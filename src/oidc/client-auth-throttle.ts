@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * Client authentications (wrong secret, bad assertion) per address, and per client from one address.
@@ -106,7 +107,7 @@ async function peekForm(req: IncomingMessage & { body?: unknown }): Promise<stri
  * and answers 429 (still `invalid_client`, with Retry-After) while a source is over its limit.
  * Runs as oidc-provider middleware, ahead of every endpoint that authenticates clients.
  */
-export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptWindows, logger: Logger): void {
+export function throttleClientAuthentication(provider: Provider, tenant: string, attempts: AttemptWindows, logger: Logger, metrics: Metrics): void {
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || !clientAuthPaths.has(ctx.path)) return next();
     let clientId = basicClientId(ctx.get('authorization'));
@@ -126,6 +127,7 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
     if (clientId) counters.push([`client:${clientId}`, clientAuthThrottle.clientAtAddress]);
     const attempt = await attempts.begin(tenantKey(tenant, 'client-auth', 'ip', ctx.ip), counters, clientAuthThrottle.windowSeconds);
     if (!attempt.ok) {
+      metrics.rateLimited('client_auth');
       ctx.status = 429;
       ctx.set('Retry-After', String(attempt.retryAfter));
       ctx.body = { error: 'invalid_client', error_description: `too many failed client authentications; retry in ${attempt.retryAfter} seconds` };

@@ -9,6 +9,7 @@ import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
 import type { PageTenant } from '../http/views.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { findAccountFor } from './claims.js';
 import { pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
@@ -41,6 +42,7 @@ export interface ProviderDeps {
   roles: RoleRepository;
   logger: Logger;
   attempts: AttemptWindows;
+  metrics: Metrics;
   /** the tenant's remembered consent, shared with the consent step (`TenantContext.consents`) */
   consents: ConsentMemory;
   /** which special-use addresses outbound requests may reach (`http.allowPrivateNetworkFetch`, mode) */
@@ -108,7 +110,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   // The root app sets X-Forwarded-* from the configured public URL before handing requests over.
   provider.proxy = true;
   failClosedOnUnavailableBackend(provider, deps.logger);
-  throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger);
-  subscribeToEvents(provider, deps.logger);
+  throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger, deps.metrics);
+  subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;
 }

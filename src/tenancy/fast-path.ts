@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clientAddressOf, type ProxyTrust } from '../http/client-address.js';
 import { logRequest, requestIdFor } from '../http/request-context.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { methodLabel, providerRoute } from '../metrics/routes.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
@@ -32,6 +34,7 @@ export function protocolFastPath(options: {
   hsts: boolean;
   isOwnRoute: (rest: string) => boolean;
   fallback: Handler;
+  metrics?: Metrics;
 }) {
   const headers = securityHeaderList({ hsts: options.hsts });
   const serve = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, url: string, rest: string): void => {
@@ -44,7 +47,9 @@ export function protocolFastPath(options: {
     const started = performance.now();
     const path = url.split('?', 1)[0]!;
     res.once('finish', () => {
-      logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(performance.now() - started), tenant: tenant.id });
+      const ms = performance.now() - started;
+      logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(ms), tenant: tenant.id });
+      options.metrics?.httpRequest(methodLabel(req.method), providerRoute(match[2] ?? ''), res.statusCode, ms / 1000);
     });
     if (!servePrecomputed(tenant.precomputed, rest, req, res)) void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
   };

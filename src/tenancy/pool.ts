@@ -160,6 +160,16 @@ export class TenantPool {
 
   async #build(tenantId: string): Promise<TenantContext | null> {
     const tenant = await this.app.tenants.find(tenantId);
-    return tenant ? buildTenantContext(this.app, tenant) : null;
+    if (!tenant) return null;
+    // Only existing tenants are counted, so an unknown id in a URL never becomes a label value.
+    const started = performance.now();
+    try {
+      const context = await buildTenantContext(this.app, tenant);
+      this.app.metrics.tenantBuild(tenantId, (performance.now() - started) / 1000, true);
+      return context;
+    } catch (error) {
+      this.app.metrics.tenantBuild(tenantId, (performance.now() - started) / 1000, false);
+      throw error;
+    }
   }
 }

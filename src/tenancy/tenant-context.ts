@@ -88,6 +88,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     roles: app.roles,
     logger: app.logger.child({ tenant: tenant._id }),
     attempts: app.attempts,
+    metrics: app.metrics,
     consents,
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
   });

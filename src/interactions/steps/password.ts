@@ -62,6 +62,8 @@ export const passwordStep: InteractionStep = {
       ...(user && deviceId ? { device: { accountId: user._id, deviceId } } : {}),
     });
     if (!charge.ok) {
+      app.metrics.rateLimited(`sign_in_${charge.budget}`);
+      app.metrics.loginFailed(tenant.id, 'throttled');
       step.ctx.set('Retry-After', String(charge.retryAfter));
       step.ctx.state.log?.info({ event: 'login.throttled', tenant: tenant.id, knownDevice: Boolean(deviceId) }, 'sign-in throttled');
       return show(step, username, `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, 429);
@@ -76,11 +78,13 @@ export const passwordStep: InteractionStep = {
     }
     if (!user || !verdict.ok || user.disabled) {
       await charge.settle('failed');
+      app.metrics.loginFailed(tenant.id, 'invalid_credentials');
       step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
       return show(step, username, INVALID_CREDENTIALS, 401);
     }
 
     await charge.settle('succeeded');
+    app.metrics.signedIn(tenant.id);
     rememberDevice(step.ctx, tenant, user._id, now, app.config.publicUrl.startsWith('https:'));
     step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
     // An admin set this password to be replaced: the login finishes only after the change-password
