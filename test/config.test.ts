@@ -65,7 +65,7 @@ describe('defaults', () => {
       bootstrap: {},
       password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
       tenants: { poolSize: 500, refreshSeconds: 300 },
-      http: { bodyLimit: 65536, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
+      http: { bodyLimit: 65536, shutdownGraceMs: 10000, drainDelayMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
       log: { level: 'info' },
     });
@@ -141,6 +141,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
       GATEHOUSE_BODY_LIMIT: ['2048', 2048],
       GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
+      GATEHOUSE_DRAIN_DELAY_MS: ['250', 250],
       GATEHOUSE_HEADERS_TIMEOUT_MS: ['5000', 5000],
       GATEHOUSE_REQUEST_TIMEOUT_MS: ['20000', 20000],
       GATEHOUSE_MAX_CONNECTIONS: ['200', 200],
