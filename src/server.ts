@@ -48,7 +48,7 @@ export function createApp(app: AppContext, pool: TenantPool, state: { shuttingDo
   const health = healthRouter(app.store, app.ephemeral, () => state.shuttingDown);
   const admin = adminRouter(app, pool);
 
-  if (app.config.metrics.enabled) koa.use(httpMetrics(app.metrics));
+  if (app.config.metrics.enabled) koa.use(httpMetrics(app.metrics, isOwnRoute));
   koa.use(async (ctx, next) => {
     ctx.request.ip = clientAddressOf(ctx.req, trust);
     await next();

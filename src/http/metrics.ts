@@ -3,14 +3,14 @@ import type { MetricsAccess } from '../metrics/access.js';
 import { unauthorizedHeaders } from '../metrics/access.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { UNMATCHED, methodLabel, providerRoute } from '../metrics/routes.js';
-import { isOwnRoute, tenantPath } from '../tenancy/handoff.js';
+import { tenantPath } from '../tenancy/handoff.js';
 
 /**
  * The route template of a request the root app answered: the @koa/router layer that matched
  * (`/admin/v1/tenants/:tenant/users/:id`), a template set by a middleware that is not a router
  * (`ctx.state.route`), or the provider route a tenant's request was handed to.
  */
-function routeOf(ctx: Context): string {
+function routeOf(ctx: Context, isOwnRoute: (rest: string) => boolean): string {
   const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof matched === 'string') return matched;
   const named = ctx.state.route;
@@ -21,8 +21,11 @@ function routeOf(ctx: Context): string {
   return UNMATCHED;
 }
 
-/** Counts and times every request of the root app by route template and status (outermost middleware). */
-export function httpMetrics(metrics: Metrics): Middleware {
+/**
+ * Counts and times every request of the root app by route template and status (outermost
+ * middleware). `isOwnRoute` tells our routes under `/t/{tenant}` from the provider's.
+ */
+export function httpMetrics(metrics: Metrics, isOwnRoute: (rest: string) => boolean): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     let status = 500; // what Koa answers for an error that escapes every handler
@@ -30,7 +33,7 @@ export function httpMetrics(metrics: Metrics): Middleware {
       await next();
       status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
     } finally {
-      metrics.httpRequest(methodLabel(ctx.method), routeOf(ctx), status, (performance.now() - started) / 1000);
+      metrics.httpRequest(methodLabel(ctx.method), routeOf(ctx, isOwnRoute), status, (performance.now() - started) / 1000);
     }
   };
 }

@@ -49,7 +49,7 @@ export function protocolFastPath(options: {
     res.once('finish', () => {
       const ms = performance.now() - started;
       logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(ms), tenant: tenant.id });
-      options.metrics?.httpRequest(methodLabel(req.method), providerRoute(match[2] ?? ''), res.statusCode, ms / 1000);
+      options.metrics?.httpRequest(methodLabel(req.method), providerRoute(rest), res.statusCode, ms / 1000);
     });
     if (!servePrecomputed(tenant.precomputed, rest, req, res)) void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
   };
