@@ -22,7 +22,7 @@ import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { Metrics } from './metrics/metrics.js';
-import { keyRetention } from './tenancy/key-timing.js';
+import { keyRetention } from './oidc/key-timing.js';
 
 /**
  * Everything process-wide, built once in `main` and passed down (no module-global handles).

@@ -2,7 +2,7 @@ import { announceChange } from '../tenancy/change-log.js';
 import type { Config } from '../../config/schema.js';
 import type { AppContext } from '../app-context.js';
 import type { Tenant } from '../domain/tenants.js';
-import { activationDelayProblem, defaultActivationDelay, MAX_ACTIVATION_DELAY_SECONDS } from '../tenancy/key-timing.js';
+import { activationDelayProblem, defaultActivationDelay, MAX_ACTIVATION_DELAY_SECONDS } from '../oidc/key-timing.js';
 import { audit, required, optional, UsageError, withApp, type Command } from './command.js';
 
 async function existingTenant(app: AppContext, id: string): Promise<Tenant> {

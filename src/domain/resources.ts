@@ -28,7 +28,7 @@ export type NewApiResource = Pick<ApiResource, 'identifier' | 'name' | 'scopes'>
 
 /**
  * The longest access token lifetime an API may have, in seconds. Signing keys stay published this
- * long after their retirement (`tenancy/key-timing.ts`), so it bounds that too.
+ * long after their retirement (`oidc/key-timing.ts`), so it bounds that too.
  */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
 

@@ -3,7 +3,7 @@ import type { MetricsAccess } from '../metrics/access.js';
 import { unauthorizedHeaders } from '../metrics/access.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { UNMATCHED, methodLabel, providerRoute } from '../metrics/routes.js';
-import { tenantPath } from '../tenancy/handoff.js';
+import { tenantPath } from './tenant-path.js';
 
 /**
  * The route template of a request the root app answered: the @koa/router layer that matched

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tenantPath } from '../http/tenant-path.js';
 import type { TenantContext } from './tenant-context.js';
 
-/** `/t/{tenant}{rest}`: the tenant segment (still URL-encoded) and the rest of the path. */
-export const tenantPath = /^\/t\/([^/?]+)(\/[^?]*)?/;
+export { tenantPath };
 
 /**
  * Which paths under a tenant our own routes serve, from the tenant-relative roots their routers

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { openStore } from '../../adapters/index.js';
+import { openChangeFeed, openEphemeral, openStore } from '../../adapters/index.js';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { ChangeFeed } from '../../adapters/change-feed.js';
 import { RedisChangeFeed } from '../../adapters/redis/change-feed.js';
 import type { Store } from '../../adapters/store.js';
@@ -38,7 +39,20 @@ export interface Cluster {
  * change feed, behind a round-robin balancer whose origin is every instance's public URL. The
  * short-lived state is the store-backed default, shared through the one store object.
  */
-export async function startCluster(options: { size?: number; redisUrl?: string; overrides?: ConfigInput; wrapStore?: (store: Store) => Store } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: {
+    size?: number;
+    redisUrl?: string;
+    /**
+     * With `redisUrl`: `redis` opens short-lived state and the change feed on it exactly as a start
+     * does (`openEphemeral`, `openChangeFeed`); `store` (the default) keeps short-lived state in the
+     * shared store and opens only the feed's connections here, which tests then cut.
+     */
+    shortLived?: 'store' | 'redis';
+    overrides?: ConfigInput;
+    wrapStore?: (store: Store) => Store;
+  } = {},
+): Promise<Cluster> {
   const size = options.size ?? 3;
   const balancerPort = await freePort();
   const publicUrl = `http://127.0.0.1:${balancerPort}`;
@@ -55,8 +69,12 @@ export async function startCluster(options: { size?: number; redisUrl?: string; 
     });
     const logger = pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }).child({ instance: index });
     let feed: ChangeFeed | undefined;
+    let ephemeral: EphemeralStore | undefined;
     let redis: ClusterInstance['redis'];
-    if (options.redisUrl) {
+    if (options.redisUrl && options.shortLived === 'redis') {
+      ephemeral = await openEphemeral(config.redis, store, Date.now, logger);
+      feed = await openChangeFeed(config.redis, ephemeral, logger);
+    } else if (options.redisUrl) {
       // Commands fail at once while Redis is down, as the real client factory's bounded timeouts make them.
       redis = { publisher: new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }), subscriber: new Redis(options.redisUrl) };
       redis.publisher.on('error', () => undefined);
@@ -64,7 +82,7 @@ export async function startCluster(options: { size?: number; redisUrl?: string; 
       await redisFeed.ready();
       feed = redisFeed;
     }
-    const app = createAppContext(config, logger, store, masterKey, undefined, undefined, feed);
+    const app = createAppContext(config, logger, store, masterKey, undefined, ephemeral, feed);
     if (index === 0) {
       await ensureSystemTenant(app);
       await bootstrapAdmin(app);
@@ -84,6 +102,7 @@ export async function startCluster(options: { size?: number; redisUrl?: string; 
       for (const instance of instances) {
         await instance.server.close();
         await instance.app.changes.close();
+        if (instance.app.ephemeral.kind === 'redis') await instance.app.ephemeral.close();
         instance.redis?.publisher.disconnect();
         instance.redis?.subscriber.disconnect();
       }

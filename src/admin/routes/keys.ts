@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { KeyInfo } from '../../domain/keys.js';
 import { AppError } from '../../errors.js';
-import { activationDelayProblem, defaultActivationDelay, MAX_ACTIVATION_DELAY_SECONDS } from '../../tenancy/key-timing.js';
+import { activationDelayProblem, defaultActivationDelay, MAX_ACTIVATION_DELAY_SECONDS } from '../../oidc/key-timing.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { tenantParam } from './common.js';
 

@@ -3,7 +3,7 @@ import { ADMIN_TOKEN_TTL_SECONDS } from '../domain/admin-api.js';
 import { DEVICE_LIFETIME_SECONDS } from '../authn/known-devices.js';
 import type { KeyRetention } from '../domain/key-states.js';
 import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../domain/resources.js';
-import { ID_TOKEN_TTL_SECONDS, LOGOUT_TOKEN_TTL_SECONDS, SESSION_TTL_SECONDS } from '../oidc/ttl.js';
+import { ID_TOKEN_TTL_SECONDS, LOGOUT_TOKEN_TTL_SECONDS, SESSION_TTL_SECONDS } from './ttl.js';
 
 /**
  * Instances switch keys at the same stored instant, but their clocks differ a little, and

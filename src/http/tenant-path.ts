@@ -1,0 +1,2 @@
+/** `/t/{tenant}{rest}`: the tenant segment (still URL-encoded) and the rest of the path. */
+export const tenantPath = /^\/t\/([^/?]+)(\/[^?]*)?/;
