@@ -65,7 +65,17 @@ export async function startCluster(
     const port = await freePort();
     const config = loadConfig({
       env: { NODE_ENV: 'test' },
-      overrides: { publicUrl, host: '127.0.0.1', port, store: { kind: 'memory' }, masterKey: masterKey.toString('base64'), log: { level: 'silent' }, http: { shutdownGraceMs: 500 }, ...options.overrides },
+      overrides: {
+        publicUrl,
+        host: '127.0.0.1',
+        port,
+        store: { kind: 'memory' },
+        masterKey: masterKey.toString('base64'),
+        log: { level: 'silent' },
+        http: { shutdownGraceMs: 500 },
+        ...(options.redisUrl && options.shortLived === 'redis' ? { redis: { url: options.redisUrl } } : {}),
+        ...options.overrides,
+      },
     });
     const logger = pino({ level: process.env['GATEHOUSE_TEST_LOG'] ?? 'silent' }).child({ instance: index });
     let feed: ChangeFeed | undefined;
