@@ -68,7 +68,7 @@ export async function openEphemeral(settings: RedisSettings | undefined, store: 
  * Opens the change feed: Redis pub/sub beside Redis short-lived state (publishing on its
  * connection, subscribed on one of its own, in place before this resolves), else one process's.
  */
-export async function openChangeFeed(settings: RedisSettings | undefined, ephemeral: EphemeralStore, logger: Logger): Promise<ChangeFeed> {
+export async function openChangeFeed(settings: RedisSettings | undefined, ephemeral: EphemeralStore | undefined, logger: Logger): Promise<ChangeFeed> {
   if (!redisConfigured(settings) || !(ephemeral instanceof RedisEphemeral)) return new LocalChangeFeed();
   const subscriber = await openRedisConnection(settings, { purpose: 'subscriber', log: logger });
   const feed = new RedisChangeFeed(ephemeral.redis, subscriber, logger, { keyPrefix: settings.keyPrefix });

@@ -4,6 +4,7 @@
  * The adapters know nothing of Prometheus: they talk to an {@link OperationRecorder}, which the
  * process's `Metrics` provides.
  */
+import type { EphemeralStore } from './ephemeral.js';
 import { DuplicateKeyError, type Collection, type Store, type Stored } from './store.js';
 
 /** The instruments of one operation on one backend, resolved once so that each call only records. */
@@ -89,5 +90,19 @@ export function instrumentStore(store: Store, recorder: OperationRecorder): Stor
     ensureIndexes,
     ping,
     close: () => store.close(),
+  };
+}
+
+const ephemeralOperations = ['get', 'getMany', 'set', 'take', 'compareAndSet', 'delete', 'increment', 'addToSet', 'removeFromSet', 'members', 'deletePrefix', 'ping'] as const;
+
+/**
+ * Short-lived state on Redis with every operation timed under backend `redis`. (Over the store it
+ * needs no wrapper: its calls are the store's, timed there.)
+ */
+export function instrumentEphemeral(ephemeral: EphemeralStore, recorder: OperationRecorder): EphemeralStore {
+  return {
+    kind: ephemeral.kind,
+    ...timedMethods(ephemeral, ephemeralOperations, (operation) => recorder.timer(ephemeral.kind, operation)),
+    close: () => ephemeral.close(),
   };
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeed } from '../adapters/change-feed.js';
 import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
 import { StoreEphemeral } from '../adapters/ephemeral-store.js';
-import { instrumentStore } from '../adapters/instrument.js';
+import { instrumentEphemeral, instrumentStore } from '../adapters/instrument.js';
 import { LocalChangeFeed } from '../adapters/local-change-feed.js';
 import { deleteOidcTenant } from '../adapters/oidc-adapter.js';
 import type { Store } from '../adapters/store.js';
@@ -66,20 +66,25 @@ export function createAppContext(
   backend: Store,
   masterKey: Buffer,
   clock: () => number = Date.now,
-  ephemeral: EphemeralStore = new StoreEphemeral(backend, clock),
+  ephemeral?: EphemeralStore,
   changes: ChangeFeed = new LocalChangeFeed(),
 ): AppContext {
   const box = new SecretBox(masterKey);
   const metrics = new Metrics(config.metrics);
   // Every repository and the provider's adapter get the timed store, so no caller can bypass it.
   const store = config.metrics.enabled ? instrumentStore(backend, metrics.operations) : backend;
+  const shortLived = !ephemeral
+    ? new StoreEphemeral(store, clock)
+    : config.metrics.enabled && ephemeral.kind === 'redis'
+      ? instrumentEphemeral(ephemeral, metrics.operations)
+      : ephemeral;
   const passwords = new PasswordHasher(config.password);
   metrics.watch({ passwords: () => passwords.load });
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
     store,
-    ephemeral,
+    ephemeral: shortLived,
     changes,
     box,
     tenants: new TenantRepository(store),
@@ -91,8 +96,8 @@ export function createAppContext(
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box, keyRetention()),
     passwords,
-    attempts: new AttemptWindows(ephemeral, clock),
-    throttle: new Throttle(ephemeral, clock),
+    attempts: new AttemptWindows(shortLived, clock),
+    throttle: new Throttle(shortLived, clock),
     devices: new KnownDevices(store),
     metrics,
     clock,

@@ -45,7 +45,8 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
   let ephemeral: EphemeralStore | undefined;
   let changes: ChangeFeed | undefined;
   try {
-    ephemeral = await openEphemeral(config.redis, store, clock, logger);
+    // Without Redis the context builds short-lived state over the (timed) store itself.
+    ephemeral = redisConfigured(config.redis) ? await openEphemeral(config.redis, store, clock, logger) : undefined;
     changes = await openChangeFeed(config.redis, ephemeral, logger);
     for (const warning of startupWarnings(config)) logger.warn(warning);
     const master = await resolveMasterKey(config.masterKey, config.dataDir);

@@ -105,14 +105,30 @@ export class KeyRepository {
    * of many simultaneous rotations at most the free places succeed (the others get a conflict).
    */
   async rotate(tenant: string, options: { activateAfterSeconds?: number; now?: Date } = {}): Promise<{ activatesAt: Date; kids: string[] }> {
+    return (await this.#rotate(tenant, { ...options, first: false }))!;
+  }
+
+  /**
+   * The first keys of a tenant that has none (development's automatic keys). Of instances racing
+   * to create them exactly one does: the first key set takes place 0, which a second claim
+   * collides with. Answers false when another caller is creating them (or the tenant has keys):
+   * wait for its keys rather than add a second set that would retire the first at once.
+   */
+  async createFirst(tenant: string, now = new Date()): Promise<boolean> {
+    return (await this.#rotate(tenant, { now, first: true })) !== undefined;
+  }
+
+  async #rotate(tenant: string, options: { activateAfterSeconds?: number; now?: Date; first: boolean }): Promise<{ activatesAt: Date; kids: string[] } | undefined> {
     const now = options.now ?? new Date();
     const timelines = await this.#timelines(tenant, now);
     const gone = timelines.filter((timeline) => timeline.state === 'unpublished').map((timeline) => timeline.key._id);
     if (gone.length) await this.#keys.deleteMany({ tenant, _id: { $in: gone } });
     const cookies = timelines.filter((timeline) => timeline.key.kind === 'cookie' && timeline.state !== 'unpublished').map((timeline) => timeline.key);
     const hasKeys = (await this.load(tenant, now)) !== null;
+    if (options.first && (hasKeys || timelines.length > 0)) return undefined;
     const activatesAt = new Date(now.getTime() + (hasKeys ? (options.activateAfterSeconds ?? 0) * 1000 : 0));
-    const cookieId = await this.#insertCookieKey(tenant, cookies, { createdAt: now, activatesAt });
+    const cookieId = await this.#insertCookieKey(tenant, cookies, { createdAt: now, activatesAt }, options.first ? 1 : MAX_KEY_SETS);
+    if (cookieId === undefined) return undefined;
     const kids: string[] = [];
     for (const alg of signingAlgs) {
       const kid = randomUUID();
@@ -125,9 +141,9 @@ export class KeyRepository {
   }
 
   /** The rotation's cookie key, in the first free place; a conflict when every place is held. */
-  async #insertCookieKey(tenant: string, held: KeyDoc[], times: { createdAt: Date; activatesAt: Date }): Promise<string> {
+  async #insertCookieKey(tenant: string, held: KeyDoc[], times: { createdAt: Date; activatesAt: Date }, limit: number): Promise<string | undefined> {
     // Keys from before places fill the top ones, which are never handed out meanwhile.
-    const places = MAX_KEY_SETS - held.filter((key) => key.slot === undefined).length;
+    const places = Math.min(limit, MAX_KEY_SETS - held.filter((key) => key.slot === undefined).length);
     const taken = new Set(held.map((key) => key.slot));
     for (let slot = 0; slot < places; slot += 1) {
       if (taken.has(slot)) continue;
@@ -139,6 +155,8 @@ export class KeyRepository {
         if (!(error instanceof DuplicateKeyError)) throw error;
       }
     }
+    // A first key set lost its one place to a parallel creator.
+    if (limit < MAX_KEY_SETS) return undefined;
     throw new AppError('conflict', `Tenant ${tenant} holds ${MAX_KEY_SETS} key sets, the most it may; rotate again once older keys are unpublished (see GET /admin/v1/tenants/${tenant}/keys).`);
   }
 

@@ -56,9 +56,9 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   const now = new Date(app.clock());
   let keys = await app.keys.load(tenant._id, now);
   if (!keys && app.config.keys.autoGenerate) {
-    app.logger.info({ tenant: tenant._id }, 'generating signing keys for tenant');
-    await app.keys.rotate(tenant._id, { now });
-    keys = await app.keys.load(tenant._id, now);
+    if (await app.keys.createFirst(tenant._id, now)) app.logger.info({ tenant: tenant._id }, 'generated signing keys for tenant');
+    // Another instance (or request) is creating them: its keys appear within moments.
+    for (let wait = 0; wait < 30 && !(keys = await app.keys.load(tenant._id, new Date(app.clock()))); wait += 1) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   if (!keys) {
     throw new AppError('no_signing_keys', `tenant ${tenant._id} has no signing keys; an operator must run: gatehouse keys rotate --tenant ${tenant._id}`);
