@@ -3,7 +3,8 @@ import type { EphemeralStore } from '../../adapters/ephemeral.js';
 /**
  * How one failure budget behaves. Failures fill a bucket that drains continuously, so the window
  * slides: a failure stops counting `drainSeconds` after the bucket last had room for it, never all
- * at once at a window's edge. Below `free` failures attempts are only bounded by `concurrent`;
+ * at once at a window's edge. Below `free` failures attempts are only bounded by `concurrent` (failures
+ * and attempts in flight together at most the larger of `free` and `concurrent`);
  * from `free` on, each attempt waits for a delay that doubles with every further failure (1 s,
  * 2 s, 4 s, ... up to `maxDelaySeconds`), one attempt at a time; at `cap` every attempt is refused
  * until failures drain away.
@@ -125,6 +126,10 @@ export class Throttle {
       else if (state.pending > 0 && state.level >= policy.free) wait = Math.max(wait, 1);
     }
     if (state.pending >= policy.concurrent) wait = Math.max(wait, 1);
+    // Before the delays start, failures so far and attempts in flight together stay within the
+    // larger of `free` and `concurrent`: otherwise attempts taken while earlier ones are being
+    // checked (level 4, 9 in flight) would all fail past `free` without a single delay.
+    else if (state.level < policy.free && Math.ceil(state.level) + state.pending >= Math.max(policy.free, policy.concurrent)) wait = Math.max(wait, 1);
     return wait > 0 ? wait : undefined;
   }
 

@@ -95,6 +95,20 @@ describe.each(backends)('counters over the short-lived state port: %s', (_label,
       expect(Math.ceil(await throttle.level(bucket, slow))).toBe(checked);
     });
 
+    it('keeps failures and attempts in flight within the larger of `free` and `concurrent` before the delays start', async () => {
+      const throttle = new Throttle(backend.ephemeral, clock);
+      const bucket = key('overlap');
+      const wide: BucketPolicy = { free: 5, cap: 25, drainSeconds: 3600, maxDelaySeconds: 60, concurrent: 10 };
+      // Four failures: one short of the delays. Then a burst while none of it has settled.
+      for (let failure = 0; failure < 4; failure += 1) {
+        const take = await throttle.take(bucket, wide);
+        if (take.ok) await take.settle('failed');
+      }
+      const takes = await Promise.all(Array.from({ length: 20 }, () => throttle.take(bucket, wide)));
+      // 4 failures + 6 in flight = 10, never 4 + 10 attempts that all fail without a delay.
+      expect(takes.filter((take) => take.ok)).toHaveLength(6);
+    });
+
     it('never loses a failure to a concurrent attempt', async () => {
       const throttle = new Throttle(backend.ephemeral, clock);
       const bucket = key('wide');
