@@ -130,6 +130,30 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
     expect(await everywhere(String(rotated.body['client_secret']))).toEqual([200, 200, 200]);
   });
 
+  it('finishes a login started before every instance was restarted', async () => {
+    const browser = new Browser(cluster.gh.origin);
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(rp, {
+      redirect_uri: acme.client.redirectUri,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      prompt: 'consent',
+    });
+    const login = expectPage(await browser.navigate(url.href, {}, acme.client.redirectUri));
+    expect(login.$('form[action$="/login"]').length).toBe(1);
+    // Every process goes away and comes back with nothing in memory: a rolling restart at its worst.
+    for (const index of [0, 1, 2]) await cluster.restart(index);
+    const consent = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, acme.client.redirectUri));
+    const back = await browser.submit(consent, 'form[action$="/consent"]', {}, acme.client.redirectUri);
+    expect('redirectedTo' in back).toBe(true);
+    const callback = new URL((back as { redirectedTo: string }).redirectedTo);
+    const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.claims()?.sub).toBe(acme.userId);
+  });
+
   it('fails closed while Redis is down and signs people in again within seconds of its return', async () => {
     const ready = () => Promise.all(cluster.instances.map(async (instance) => (await fetch(`${instance.server.url}/readyz`)).status));
     expect(await ready()).toEqual([200, 200, 200]);

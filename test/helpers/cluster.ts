@@ -30,6 +30,8 @@ export interface Cluster {
   balancer: Balancer;
   /** the balanced entry point, as a `TestGatehouse` for the existing helpers (`app` is instance 0's) */
   gh: TestGatehouse;
+  /** Stops instance `index` and starts a fresh one (nothing kept in memory) on its port. */
+  restart(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,8 +63,7 @@ export async function startCluster(
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const instances: ClusterInstance[] = [];
   const balancer = await startBalancer(balancerPort, () => instances.map((instance) => instance.server.url));
-  for (let index = 0; index < size; index += 1) {
-    const port = await freePort();
+  const startInstance = async (index: number, port: number): Promise<ClusterInstance> => {
     const config = loadConfig({
       env: { NODE_ENV: 'test' },
       overrides: {
@@ -93,29 +94,38 @@ export async function startCluster(
       feed = redisFeed;
     }
     const app = createAppContext(config, logger, store, masterKey, undefined, ephemeral, feed);
-    if (index === 0) {
+    if (index === 0 && !instances[0]) {
       await ensureSystemTenant(app);
       await bootstrapAdmin(app);
     }
     const server = await startServer(app, { host: '127.0.0.1', port });
     const direct: TestGatehouse = { app, gatehouse: server, demo: null, stop: () => server.close(), drain: () => server.drain(), origin: server.url, issuer: (tenant) => `${publicUrl}/t/${tenant}` };
-    instances.push({ app, server, ...(redis ? { redis } : {}), direct });
-  }
+    return { app, server, ...(redis ? { redis } : {}), direct };
+  };
+  const stopInstance = async (instance: ClusterInstance) => {
+    await instance.server.close();
+    await instance.app.changes.close();
+    if (instance.app.ephemeral.kind === 'redis') await instance.app.ephemeral.close();
+    instance.redis?.publisher.disconnect();
+    instance.redis?.subscriber.disconnect();
+  };
+  for (let index = 0; index < size; index += 1) instances.push(await startInstance(index, await freePort()));
   const first = instances[0]!;
   return {
     instances,
     store,
     balancer,
     gh: { app: first.app, gatehouse: first.server, demo: null, stop: async () => undefined, drain: async () => undefined, origin: publicUrl, issuer: (tenant) => `${publicUrl}/t/${tenant}` },
+    async restart(index) {
+      const old = instances[index]!;
+      const port = Number(new URL(old.server.url).port);
+      await stopInstance(old);
+      // A new process in all but name: a new context, pool and caches, on the same port.
+      instances[index] = await startInstance(index, port);
+    },
     async close() {
       await balancer.close();
-      for (const instance of instances) {
-        await instance.server.close();
-        await instance.app.changes.close();
-        if (instance.app.ephemeral.kind === 'redis') await instance.app.ephemeral.close();
-        instance.redis?.publisher.disconnect();
-        instance.redis?.subscriber.disconnect();
-      }
+      for (const instance of instances) await stopInstance(instance);
       await opened.close();
     },
   };
