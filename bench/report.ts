@@ -1,5 +1,5 @@
 /**
- * Turns the samples of one run into medians, Gatehouse/baseline ratios, target verdicts and the
+ * Turns the samples of one run into medians, Gatehouse / baseline ratios per side, target verdicts and the
  * markdown written to docs/benchmarks.md (and printed).
  */
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
@@ -190,8 +190,8 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `<!-- Written by \`npm run bench\` (bench/report.ts); edits by hand are overwritten by the next run. -->`,
     '',
-    `Measured ${machine.date.slice(0, 10)} with \`npm run bench\`: Gatehouse against a bare`,
-    '`oidc-provider` in the same run on the same machine. Absolute numbers depend on the machine and on',
+    `Measured ${machine.date.slice(0, 10)} with \`npm run bench\`: Gatehouse on its embedded store and Gatehouse with`,
+    'Redis against a bare `oidc-provider`, in the same run on the same machine. Absolute numbers depend on the machine and on',
     'what else runs on it; the **Gatehouse / baseline ratios** are the figures to compare between runs.',
     '',
     '## Machine',
