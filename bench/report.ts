@@ -172,6 +172,14 @@ export interface ReportInput {
 }
 
 const rate = (value: number) => (Number.isFinite(value) ? (value >= 100 ? value.toFixed(0) : value.toFixed(1)) : 'n/a');
+/**
+ * Whether other work competed for the CPU: the runner alone keeps about every core busy, so only a
+ * 1-minute load average well beyond the core count, at the start or the end, is someone else's.
+ */
+export function machineWasBusy(load: ReportInput['load'], cores: number): boolean {
+  return Math.max(load.start[0] ?? 0, load.end[0] ?? 0) > cores + 1;
+}
+
 const loadAverage = (values: number[]) => values.map((v) => v.toFixed(2)).join(' / ');
 /** G, R, B: the sides' initials in compact columns. */
 const initial = (side: Side) => ({ gatehouse: 'G', gatehouseRedis: 'R', baseline: 'B' })[side];
@@ -182,6 +190,7 @@ export function renderMarkdown(input: ReportInput): string {
   const login = summaries.find((s) => s.key === 'login');
   const sides = summaries[0]?.sides ?? ['gatehouse', 'baseline'];
   const compared = gatehouseSides.filter((side) => sides.includes(side));
+  const busy = machineWasBusy(input.load, machine.cores);
   const lines: string[] = [];
   const add = (...more: string[]) => lines.push(...more);
 
@@ -200,7 +209,8 @@ export function renderMarkdown(input: ReportInput): string {
     `- Memory: ${machine.memoryGiB} GiB`,
     `- Node: ${machine.node} on ${machine.os}`,
     `- Date: ${machine.date}`,
-    `- Load average (1 / 5 / 15 min) at the start: ${loadAverage(input.load.start)}; at the end: ${loadAverage(input.load.end)}. Above the core count, other work competed for the CPU.`,
+    `- Load average (1 / 5 / 15 min) at the start: ${loadAverage(input.load.start)}; at the end: ${loadAverage(input.load.end)}.`,
+    ...(busy ? ['', `**The machine was busy**: a 1-minute load average above ${machine.cores + 1} on ${machine.cores} cores means other work competed for the CPU; these rates are not a result, run again on an idle machine.`] : []),
     '',
     '## Results',
     '',

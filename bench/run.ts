@@ -17,7 +17,7 @@ import { cpuSpent, cpuTimes, type CpuTimes } from './cpu.js';
 import { HttpClient } from './http.js';
 import { measure } from './load.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
-import { checkTargets, describeMachine, renderMarkdown, summarise, type Sample, type Side } from './report.js';
+import { checkTargets, describeMachine, machineWasBusy, renderMarkdown, summarise, type Sample, type Side } from './report.js';
 import { prepareTarget, scenarios, type Target } from './scenarios.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { OWASP_ARGON2 } from './shared.js';
@@ -131,6 +131,7 @@ try {
 
   setup.close();
   const summaries = summarise(samples, selected, sides);
+  const load = { start: loadAtStart, end: loadavg() };
   const checks = checkTargets(summaries, machine.cores, ceiling);
   const markdown = renderMarkdown({
     machine,
@@ -139,7 +140,7 @@ try {
     checks,
     argon2Ceiling: ceiling,
     wallSeconds: (performance.now() - started) / 1000,
-    load: { start: loadAtStart, end: loadavg() },
+    load,
   });
   process.stdout.write(`\n${markdown}\n`);
   if (write) {
@@ -148,6 +149,7 @@ try {
   }
   if (profileDir) log(`CPU profiles in ${profileDir}; summarise one with: npx tsx bench/profile-summary.ts <file>`);
   const missed = checks.filter((check) => !check.pass);
+  if (machineWasBusy(load, machine.cores)) log(`The machine was busy (1-minute load average ${load.start[0]!.toFixed(2)} at the start, ${load.end[0]!.toFixed(2)} at the end, ${machine.cores} cores): these rates are noise, not a result.`);
   log(missed.length === 0 ? 'All targets met.' : `TARGETS MISSED: ${missed.map((c) => `${c.name}: ${c.measured}, goal ${c.goal}`).join('; ')}`);
 } catch (error) {
   log(`Benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
