@@ -1,8 +1,9 @@
 /**
  * The baseline: a bare oidc-provider with its built-in in-memory adapter, the benchmark client
- * configured statically, the same API as a JWT resource server, and the smallest login and consent
- * pages that do the same essential work as Gatehouse's (a CSRF check, one argon2id verification with
- * the same parameters, a Grant). Runs in a process of its own, like Gatehouse under test.
+ * configured statically, the same API as a JWT resource server, introspection, Gatehouse's
+ * refresh-token policy, and the smallest login and consent pages that do the same essential work as
+ * Gatehouse's (a CSRF check, one argon2id verification with the same parameters, a Grant). Runs
+ * in a process of its own, like Gatehouse under test.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -53,7 +54,7 @@ const configuration: Configuration = {
       client_secret: clientSecret,
       client_name: 'Benchmark client',
       redirect_uris: [BENCH_REDIRECT_URI],
-      grant_types: ['authorization_code', 'client_credentials'],
+      grant_types: ['authorization_code', 'client_credentials', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
@@ -69,9 +70,16 @@ const configuration: Configuration = {
     if (sub !== user.id) return undefined;
     return { accountId: user.id, claims: () => ({ sub: user.id, ...user.claims }) };
   },
+  // Gatehouse's refresh-token policy (src/oidc/provider.ts), not the provider's defaults (only with
+  // offline_access; rotation only near expiry or for public clients), so both sides do the same work.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // The provider's default policy: a confidential client may introspect any token of this issuer.
+    introspection: { enabled: true },
+    revocation: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: (_ctx, _client, oneOf) => oneOf,

@@ -13,17 +13,24 @@ export interface Target {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   jwksUri: string;
+  introspectionEndpoint: string;
   /** `Authorization` header for the confidential client */
   basicAuth: string;
 }
 
+/** One iteration, with the HTTP client of the measurement. */
+export type Iteration = (http: HttpClient) => Promise<void>;
+
 export interface Scenario {
-  key: 'clientCredentials' | 'discovery' | 'jwks' | 'login';
+  key: 'clientCredentials' | 'clientCredentialsOpaque' | 'discovery' | 'jwks' | 'login' | 'introspection' | 'refresh';
   label: string;
   /** concurrent workers (requests or login loops) */
   concurrency: number;
-  /** one iteration against `target` using `http` */
-  run(target: Target, http: HttpClient): Promise<void>;
+  /**
+   * Outside any measurement, once per server: obtains what `workers` concurrent iterations need
+   * (tokens) with the `setup` client and returns the iteration to measure against `target`.
+   */
+  prepare(target: Target, setup: HttpClient, workers: number): Promise<Iteration>;
 }
 
 /** Reads the discovery document once, outside any measurement. */
@@ -40,6 +47,7 @@ export async function prepareTarget(info: ServerInfo, http: HttpClient): Promise
     authorizationEndpoint: required(doc, 'authorization_endpoint'),
     tokenEndpoint: required(doc, 'token_endpoint'),
     jwksUri: required(doc, 'jwks_uri'),
+    introspectionEndpoint: required(doc, 'introspection_endpoint'),
     basicAuth: `Basic ${Buffer.from(credentials).toString('base64')}`,
   };
 }
@@ -54,15 +62,55 @@ function expectStatus(reply: Reply, status: number, what: string): void {
   if (reply.status !== status) throw new Error(`${what}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
 }
 
-/** A JWT access token for the API (RFC 8707 resource indicator), Basic client authentication. */
-async function clientCredentials(target: Target, http: HttpClient): Promise<void> {
-  const reply = await http.request(target.tokenEndpoint, {
-    headers: { authorization: target.basicAuth },
-    form: { grant_type: 'client_credentials', resource: target.info.api, scope: 'read' },
-  });
-  expectStatus(reply, 200, 'client_credentials');
-  const tokens = JSON.parse(reply.body) as { access_token?: string };
-  if (!tokens.access_token?.includes('.')) throw new Error('client_credentials: no JWT access token');
+/**
+ * A client-credentials access token, Basic client authentication: a JWT for the API (RFC 8707
+ * resource indicator), or without a resource an opaque one, which the server stores (in Redis for
+ * the Redis side). Returns the token.
+ */
+async function clientCredentials(target: Target, http: HttpClient, format: 'jwt' | 'opaque'): Promise<string> {
+  const form: Record<string, string> = format === 'jwt' ? { grant_type: 'client_credentials', resource: target.info.api, scope: 'read' } : { grant_type: 'client_credentials' };
+  const reply = await http.request(target.tokenEndpoint, { headers: { authorization: target.basicAuth }, form });
+  expectStatus(reply, 200, `client_credentials (${format})`);
+  const token = (JSON.parse(reply.body) as { access_token?: string }).access_token;
+  if (!token || token.includes('.') !== (format === 'jwt')) throw new Error(`client_credentials: no ${format} access token`);
+  return token;
+}
+
+/** RFC 7662 introspection of one of a few opaque tokens obtained at setup, by the confidential client. */
+async function prepareIntrospection(target: Target, setup: HttpClient): Promise<Iteration> {
+  const tokens = await Promise.all(Array.from({ length: 8 }, () => clientCredentials(target, setup, 'opaque')));
+  let next = 0;
+  return async (http) => {
+    const token = tokens[next++ % tokens.length]!;
+    const reply = await http.request(target.introspectionEndpoint, { headers: { authorization: target.basicAuth }, form: { token } });
+    expectStatus(reply, 200, 'introspection');
+    if ((JSON.parse(reply.body) as { active?: unknown }).active !== true) throw new Error(`introspection: not active: ${reply.body.slice(0, 200)}`);
+  };
+}
+
+/**
+ * Refresh-token grants. Both servers rotate refresh tokens on every use (Gatehouse's policy, given
+ * to the baseline too), so each worker needs its own chain: at setup one login per worker
+ * (`offline_access`) fills a pool, and an iteration takes a token, redeems it and puts the new one
+ * back. A failed redemption drops its token: sending a spent token again would be a replay, which
+ * revokes the grant.
+ */
+async function prepareRefresh(target: Target, setup: HttpClient, workers: number): Promise<Iteration> {
+  const pool: string[] = [];
+  for (let i = 0; i < workers; i += 1) {
+    const refreshToken = (await login(target, setup, 'openid profile email offline_access')).refresh_token;
+    if (!refreshToken) throw new Error(`${target.info.name}: a login with offline_access gave no refresh token`);
+    pool.push(refreshToken);
+  }
+  return async (http) => {
+    const token = pool.shift();
+    if (!token) throw new Error('refresh: every refresh token of the pool was lost to failures');
+    const reply = await http.request(target.tokenEndpoint, { headers: { authorization: target.basicAuth }, form: { grant_type: 'refresh_token', refresh_token: token } });
+    expectStatus(reply, 200, 'refresh');
+    const tokens = JSON.parse(reply.body) as { access_token?: string; refresh_token?: string };
+    if (!tokens.access_token || !tokens.refresh_token || tokens.refresh_token === token) throw new Error('refresh: no access token or no rotated refresh token');
+    pool.push(tokens.refresh_token);
+  };
 }
 
 async function getOk(http: HttpClient, url: string, what: string): Promise<void> {
@@ -104,7 +152,7 @@ function expectPage(outcome: Outcome, what: string): Reply & { url: URL } {
  * username and password -> consent page -> POST allow -> code at the redirect URI -> code exchange
  * at the token endpoint. Only an iteration that ends with an ID token and access token counts.
  */
-async function login(target: Target, http: HttpClient): Promise<void> {
+async function login(target: Target, http: HttpClient, scope = 'openid profile email'): Promise<Tokens> {
   const { info } = target;
   const jar = new CookieJar();
   const verifier = randomBytes(32).toString('base64url');
@@ -114,7 +162,7 @@ async function login(target: Target, http: HttpClient): Promise<void> {
     client_id: info.clientId,
     redirect_uri: info.redirectUri,
     response_type: 'code',
-    scope: 'openid profile email',
+    scope,
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
     state,
@@ -140,14 +188,32 @@ async function login(target: Target, http: HttpClient): Promise<void> {
     form: { grant_type: 'authorization_code', code, redirect_uri: info.redirectUri, code_verifier: verifier },
   });
   expectStatus(reply, 200, 'code exchange');
-  const tokens = JSON.parse(reply.body) as { id_token?: string; access_token?: string };
+  const tokens = JSON.parse(reply.body) as Tokens;
   if (!tokens.id_token || !tokens.access_token) throw new Error('code exchange: no id_token or access_token');
+  return tokens;
 }
+
+interface Tokens {
+  id_token?: string;
+  access_token?: string;
+  refresh_token?: string;
+}
+
+/** A workload that needs nothing prepared. */
+const stateless =
+  (iteration: (target: Target, http: HttpClient) => Promise<unknown>) =>
+  async (target: Target): Promise<Iteration> =>
+  async (http) => {
+    await iteration(target, http);
+  };
 
 /** The workloads, in the order they are measured within a round. */
 export const scenarios: readonly Scenario[] = [
-  { key: 'clientCredentials', label: 'Client credentials grants/s', concurrency: 16, run: clientCredentials },
-  { key: 'discovery', label: 'Discovery requests/s', concurrency: 16, run: (target, http) => getOk(http, target.discoveryUrl, 'discovery') },
-  { key: 'jwks', label: 'JWKS requests/s', concurrency: 16, run: (target, http) => getOk(http, target.jwksUri, 'jwks') },
-  { key: 'login', label: 'Complete password logins/s', concurrency: 8, run: login },
+  { key: 'clientCredentials', label: 'Client credentials grants/s (JWT)', concurrency: 16, prepare: stateless((target, http) => clientCredentials(target, http, 'jwt')) },
+  { key: 'clientCredentialsOpaque', label: 'Client credentials grants/s (opaque)', concurrency: 16, prepare: stateless((target, http) => clientCredentials(target, http, 'opaque')) },
+  { key: 'introspection', label: 'Introspections/s (opaque token)', concurrency: 16, prepare: prepareIntrospection },
+  { key: 'refresh', label: 'Refresh-token grants/s', concurrency: 8, prepare: prepareRefresh },
+  { key: 'discovery', label: 'Discovery requests/s', concurrency: 16, prepare: stateless((target, http) => getOk(http, target.discoveryUrl, 'discovery')) },
+  { key: 'jwks', label: 'JWKS requests/s', concurrency: 16, prepare: stateless((target, http) => getOk(http, target.jwksUri, 'jwks')) },
+  { key: 'login', label: 'Complete password logins/s', concurrency: 8, prepare: stateless(login) },
 ];

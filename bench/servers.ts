@@ -16,12 +16,12 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `file` (relative to `cwd`) with `node --import tsx` and resolves once it has announced
- * itself. Its stderr is kept and shown only if it fails, so the baseline's "development-only
- * adapter" warning does not clutter the output.
+ * Starts `file` (relative to `cwd`) with `node --import tsx`, `env` added to ours, and resolves
+ * once it has announced itself. Its stderr is kept and shown only if it fails, so the baseline's
+ * "development-only adapter" warning does not clutter the output.
  */
-export function startServer(cwd: string, file: string, name: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function startServer(cwd: string, file: string, name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
