@@ -59,15 +59,15 @@ export interface OidcHomes {
 }
 
 /**
- * The short-lived home of the provider's models: the port, whichever backend it has, so one code
- * path runs (and is tested) everywhere. On the store-backed default it costs little: measured in
- * process (`bench/oidc-layouts.ts`), a login's adapter calls take 1 to 1.7 ms more CPU than with
- * every model in the `oidc` collection (2 to 4 % of a login's server time), and a client-credentials
- * token slightly less (the `ephemeral` collection has fewer indexes to update). Returning `undefined`
- * here on `kind === 'store'` would put everything back in the store, should a measurement say so.
+ * The short-lived home of the provider's models: Redis when it is configured; without it every
+ * model stays in the store's `oidc` collection. Measured with `npm run bench` (docs/benchmarks.md),
+ * routing them through the store-backed port cost a login about 10 ms more JavaScript (27.7 against
+ * 17.3 ms per login): an account's index there is one document whose member list grows with every
+ * session and is copied on each write, where the `oidc` collection indexes each document instead.
+ * The in-process measurement (`bench/oidc-layouts.ts`) did not show it: it signs in a fresh account.
  */
 export function shortLivedHomeOf(ephemeral: EphemeralStore): EphemeralStore | undefined {
-  return ephemeral;
+  return ephemeral.kind === 'redis' ? ephemeral : undefined;
 }
 
 /** Where a model lives when a short-lived home is given. */

@@ -52,10 +52,13 @@ describe('account console sessions', () => {
     const { browser } = await signIn('console-tokens');
     const docs = await everyDocument(gh.app.store);
 
-    // Opaque access tokens are the ids of the provider's own records (short-lived state, see
-    // adapters/oidc/ephemeral-keys.ts): only that record and its lookups (grant and account sets) may hold one.
-    const providerKey = /^\{console-tokens\}:oidc(?:-[a-z]+)?:/;
-    const accessTokens = docs.flatMap(({ doc }) => /^\{console-tokens\}:oidc:AccessToken:(.+)$/.exec(doc._id)?.slice(1) ?? []).map(decodeURIComponent);
+    // Opaque access tokens are the ids of the provider's own records (in the `oidc` collection, or
+    // in short-lived state with Redis: adapters/oidc/routing.ts): only that record and its lookups
+    // (grant and account sets) may hold one.
+    const providerKey = /^(?:\{console-tokens\}:oidc(?:-[a-z]+)?:|console-tokens:AccessToken:)/;
+    const accessTokens = docs
+      .flatMap(({ doc }) => /^(?:\{console-tokens\}:oidc:|console-tokens:)AccessToken:(.+)$/.exec(doc._id)?.slice(1) ?? [])
+      .map(decodeURIComponent);
     expect(accessTokens.length).toBeGreaterThan(0);
     for (const token of accessTokens) {
       const holders = docs.filter(({ doc, text }) => !providerKey.test(doc._id) && text.includes(token));
