@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import type { EphemeralStore } from './ephemeral.js';
-import { StoreEphemeral } from './ephemeral-store.js';
 import { ensureAllIndexes } from './indexes.js';
 import { openMongoStore } from './mongodb.js';
 import { openNedbStore } from './nedb.js';
@@ -47,13 +46,13 @@ export async function openStore(settings: StoreSettings): Promise<Store> {
 }
 
 /**
- * Opens short-lived state: on Redis when one is configured (connected and checked never to evict
- * before this resolves), else over `store`, which stays its owner's to close.
+ * Opens short-lived state on Redis (connected and checked never to evict before this resolves).
+ * Without Redis there is nothing to open: the app context keeps short-lived state in the store.
  *
  * @throws EphemeralUnavailableError when Redis cannot be reached; Error when it may evict keys
  */
-export async function openEphemeral(settings: RedisSettings | undefined, store: Store, clock: () => number, log?: RedisLog): Promise<EphemeralStore> {
-  if (!redisConfigured(settings)) return new StoreEphemeral(store, clock);
+export async function openEphemeral(settings: RedisSettings, log?: RedisLog): Promise<RedisEphemeral> {
+  if (!redisConfigured(settings)) throw new TypeError('openEphemeral needs redis.url, redis.sentinel or redis.cluster');
   const connection = await openRedisConnection(settings, { purpose: 'ephemeral', ...(log ? { log } : {}) });
   try {
     await checkRedisServer(connection, { requireNoEviction: settings.requireNoEviction, where: describeRedis(settings), log });

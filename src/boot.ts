@@ -46,7 +46,7 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
   let changes: ChangeFeed | undefined;
   try {
     // Without Redis the context builds short-lived state over the (timed) store itself.
-    ephemeral = redisConfigured(config.redis) ? await openEphemeral(config.redis, store, clock, logger) : undefined;
+    ephemeral = redisConfigured(config.redis) ? await openEphemeral(config.redis, logger) : undefined;
     changes = await openChangeFeed(config.redis, ephemeral, logger);
     for (const warning of startupWarnings(config)) logger.warn(warning);
     const master = await resolveMasterKey(config.masterKey, config.dataDir);

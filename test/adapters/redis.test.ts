@@ -10,7 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEphemeral } from '../../adapters/index.js';
 import { EphemeralUnavailableError, tenantKey, tenantPrefix, type EphemeralStore } from '../../adapters/ephemeral.js';
-import type { Store } from '../../adapters/store.js';
 import { freePort } from '../helpers/gatehouse.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { startRedisSentinel, type RedisSentinel } from '../helpers/redis-sentinel.js';
@@ -19,7 +18,6 @@ import { describeEphemeralContract } from './ephemeral-contract.js';
 
 const available = redisServerAvailable();
 /** Never used: with Redis configured, openEphemeral does not touch the store. */
-const noStore = {} as Store;
 
 interface Logged {
   level: 'warn' | 'info';
@@ -44,7 +42,7 @@ describe.skipIf(!available)('Redis short-lived state', () => {
   });
 
   describeEphemeralContract('redis', async () => {
-    const ephemeral = await openEphemeral(redisSettings(server.url), noStore, Date.now);
+    const ephemeral = await openEphemeral(redisSettings(server.url));
     return { ephemeral, advance: (ms) => sleep(ms), close: () => ephemeral.close() };
   });
 
@@ -52,8 +50,8 @@ describe.skipIf(!available)('Redis short-lived state', () => {
     let one: EphemeralStore;
     let two: EphemeralStore;
     beforeAll(async () => {
-      one = await openEphemeral(redisSettings(server.url, { keyPrefix: 'one:' }), noStore, Date.now);
-      two = await openEphemeral(redisSettings(server.url, { keyPrefix: 'two:' }), noStore, Date.now);
+      one = await openEphemeral(redisSettings(server.url, { keyPrefix: 'one:' }));
+      two = await openEphemeral(redisSettings(server.url, { keyPrefix: 'two:' }));
     });
     afterAll(async () => {
       await Promise.all([one?.close(), two?.close()]);
@@ -130,7 +128,7 @@ describe.skipIf(!available)('Redis eviction policy at start-up', () => {
   });
 
   it('refuses a Redis that may evict keys, saying what to set', async () => {
-    const error = await openEphemeral(redisSettings(lru.url), noStore, Date.now).catch((caught: unknown) => caught);
+    const error = await openEphemeral(redisSettings(lru.url)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
     const message = (error as Error).message;
     expect(message).toContain('maxmemory-policy allkeys-lru');
@@ -140,7 +138,7 @@ describe.skipIf(!available)('Redis eviction policy at start-up', () => {
 
   it('starts with a loud warning when told not to require noeviction', async () => {
     const lines: Logged[] = [];
-    const ephemeral = await openEphemeral(redisSettings(lru.url, { requireNoEviction: false }), noStore, Date.now, recordingLog(lines));
+    const ephemeral = await openEphemeral(redisSettings(lru.url, { requireNoEviction: false }), recordingLog(lines));
     try {
       expect(ephemeral.kind).toBe('redis');
       const warning = lines.find((line) => line.level === 'warn');
@@ -167,7 +165,7 @@ describe.skipIf(!available)('Redis that goes away', () => {
     await server.kill();
     try {
       const started = Date.now();
-      const error = await openEphemeral(redisSettings(url), noStore, Date.now).catch((caught: unknown) => caught);
+      const error = await openEphemeral(redisSettings(url)).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(EphemeralUnavailableError);
       expect((error as Error).message).toContain(`127.0.0.1:${server.port}`);
       expect((error as Error).message).not.toContain('s3cret-pass');
@@ -179,7 +177,7 @@ describe.skipIf(!available)('Redis that goes away', () => {
 
   it('rejects commands quickly with EphemeralUnavailableError while Redis is down, and recovers by itself', async () => {
     const lines: Logged[] = [];
-    const ephemeral = await openEphemeral(redisSettings(server.url), noStore, Date.now, recordingLog(lines));
+    const ephemeral = await openEphemeral(redisSettings(server.url), recordingLog(lines));
     try {
       await ephemeral.set('{t}:k', 'before', { ttlSeconds: 60 });
       await server.kill();
@@ -233,7 +231,7 @@ describe.skipIf(!available)('Redis that goes away', () => {
   });
 
   it('closes cleanly even while Redis is down', async () => {
-    const ephemeral = await openEphemeral(redisSettings(server.url), noStore, Date.now);
+    const ephemeral = await openEphemeral(redisSettings(server.url));
     await server.kill();
     try {
       await expect(ephemeral.close()).resolves.toBeUndefined();
@@ -254,12 +252,12 @@ describe.skipIf(!available)('Redis Cluster', () => {
   const settings = () => redisSettings('redis://127.0.0.1', { url: undefined, cluster: { nodes: cluster.nodes } });
 
   describeEphemeralContract('redis cluster', async () => {
-    const ephemeral = await openEphemeral(settings(), noStore, Date.now);
+    const ephemeral = await openEphemeral(settings());
     return { ephemeral, advance: (ms) => sleep(ms), close: () => ephemeral.close() };
   });
 
   it("keeps each tenant's keys on one slot, spreads tenants over the primaries, and deletes a tenant's keys wherever they are", async () => {
-    const ephemeral = await openEphemeral(settings(), noStore, Date.now);
+    const ephemeral = await openEphemeral(settings());
     const { Cluster } = await import('ioredis');
     const raw = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: Number(node.split(':')[1]) })));
     try {
@@ -295,7 +293,7 @@ describe.skipIf(!available)('Redis behind Sentinel', () => {
   });
 
   it('finds the primary through the sentinels and keeps its data there', async () => {
-    const ephemeral = await openEphemeral(redisSettings('redis://127.0.0.1', { url: undefined, sentinel: { sentinels: [sentinel.address], name: sentinel.name } }), noStore, Date.now);
+    const ephemeral = await openEphemeral(redisSettings('redis://127.0.0.1', { url: undefined, sentinel: { sentinels: [sentinel.address], name: sentinel.name } }));
     try {
       await ephemeral.set(tenantKey('acme', 'k'), 'via sentinel', { ttlSeconds: 10 });
       expect(await ephemeral.increment(tenantKey('acme', 'n'), { a: 2 }, 10)).toEqual({ a: 2 });
@@ -312,7 +310,7 @@ describe.skipIf(!available)('Redis behind Sentinel', () => {
 
   it('refuses a name the sentinels do not monitor', async () => {
     const settings = redisSettings('redis://127.0.0.1', { url: undefined, sentinel: { sentinels: [sentinel.address], name: 'unknown-primary' } });
-    await expect(openEphemeral(settings, noStore, Date.now)).rejects.toBeInstanceOf(EphemeralUnavailableError);
+    await expect(openEphemeral(settings)).rejects.toBeInstanceOf(EphemeralUnavailableError);
   });
 });
 
@@ -349,7 +347,7 @@ describe.skipIf(!haveCertificates)('Redis over TLS', () => {
   const url = () => `rediss://localhost:${tlsPort}`;
 
   it('connects with the CA given in redis.tls.caFile', async () => {
-    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'ca.pem'), rejectUnauthorized: true } }), noStore, Date.now);
+    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'ca.pem'), rejectUnauthorized: true } }));
     try {
       await ephemeral.set('{t}:k', 'over tls', { ttlSeconds: 10 });
       expect(await ephemeral.get('{t}:k')).toBe('over tls');
@@ -360,15 +358,15 @@ describe.skipIf(!haveCertificates)('Redis over TLS', () => {
 
   it('refuses a certificate it cannot check, and a CA file it cannot read', async () => {
     const started = Date.now();
-    await expect(openEphemeral(redisSettings(url()), noStore, Date.now)).rejects.toBeInstanceOf(EphemeralUnavailableError);
+    await expect(openEphemeral(redisSettings(url()))).rejects.toBeInstanceOf(EphemeralUnavailableError);
     expect(Date.now() - started).toBeLessThan(5_000);
-    await expect(openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'missing.pem'), rejectUnauthorized: true } }), noStore, Date.now)).rejects.toThrow(
+    await expect(openEphemeral(redisSettings(url(), { tls: { caFile: join(certDir, 'missing.pem'), rejectUnauthorized: true } }))).rejects.toThrow(
       /redis\.tls\.caFile: cannot read .*missing\.pem: ENOENT/,
     );
   });
 
   it('skips the check only when told to (refused in production by the configuration)', async () => {
-    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { rejectUnauthorized: false } }), noStore, Date.now);
+    const ephemeral = await openEphemeral(redisSettings(url(), { tls: { rejectUnauthorized: false } }));
     try {
       await expect(ephemeral.ping()).resolves.toBeUndefined();
     } finally {

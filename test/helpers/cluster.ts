@@ -83,7 +83,7 @@ export async function startCluster(
     let ephemeral: EphemeralStore | undefined;
     let redis: ClusterInstance['redis'];
     if (options.redisUrl && options.shortLived === 'redis') {
-      ephemeral = await openEphemeral(config.redis, store, Date.now, logger);
+      ephemeral = await openEphemeral(config.redis, logger);
       feed = await openChangeFeed(config.redis, ephemeral, logger);
     } else if (options.redisUrl) {
       // Commands fail at once while Redis is down, as the real client factory's bounded timeouts make them.

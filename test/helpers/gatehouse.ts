@@ -1,24 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../config/load.js';
 import type { ConfigInput } from '../../config/schema.js';
 import type { AppContext } from '../../src/app-context.js';
 import { boot, type BootOptions, type Running } from '../../src/boot.js';
+import { freePort } from './ports.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 
-/** A free loopback port (the public URL must be known before the server starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface TestGatehouse extends Running {
   origin: string;

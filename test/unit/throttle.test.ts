@@ -36,7 +36,7 @@ if (redisServerAvailable()) {
     'redis',
     async () => {
       const server = await startRedisServer();
-      const ephemeral = await openEphemeral(redisSettings(server.url), {} as Store, clock);
+      const ephemeral = await openEphemeral(redisSettings(server.url));
       return {
         ephemeral,
         async close() {
