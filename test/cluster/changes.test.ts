@@ -6,7 +6,7 @@ import { StoreUnavailableError, type Collection, type Store } from '../../adapte
 import { changeRecordKey } from '../../src/tenancy/change-log.js';
 import { adminToken, call } from '../admin/helpers.js';
 import { Browser, expectPage } from '../helpers/browser.js';
-import { startCluster, type Cluster, type ClusterInstance } from '../helpers/cluster.js';
+import { clientCredentialsEverywhere, clientCredentialsStatus, startCluster, type Cluster, type ClusterInstance } from '../helpers/cluster.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant } from '../helpers/gatehouse.js';
 import { openLoginPage } from '../helpers/login.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -49,17 +49,8 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
   let c: ClusterInstance;
   const down = { ephemeral: false };
 
-  /** A client-credentials grant sent straight to one instance: the HTTP status. */
-  const grant = async (instance: ClusterInstance, clientId: string, secret: string): Promise<number> => {
-    const response = await fetch(`${instance.server.url}/t/acme/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
-    await response.arrayBuffer();
-    return response.status;
-  };
-  const everywhere = (clientId: string, secret: string) => Promise.all(cluster.instances.map((instance) => grant(instance, clientId, secret)));
+  const grant = (instance: ClusterInstance, clientId: string, secret: string) => clientCredentialsStatus(instance, 'acme', clientId, secret);
+  const everywhere = (clientId: string, secret: string) => clientCredentialsEverywhere(cluster, 'acme', clientId, secret);
   const newClient = async (id: string): Promise<string> => {
     const created = await call(a.direct, token, 'POST', '/tenants/acme/clients', { client_id: id, client_name: id, grant_types: ['client_credentials'], redirect_uris: [] });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -8,9 +8,9 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, call } from '../admin/helpers.js';
 import { Browser, expectPage } from '../helpers/browser.js';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { clientCredentialsEverywhere, startCluster, type Cluster } from '../helpers/cluster.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant } from '../helpers/gatehouse.js';
-import { authorize, openLoginPage, relyingParty } from '../helpers/login.js';
+import { authorize, openLoginPage, relyingParty, wrongPasswordBurst } from '../helpers/login.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 describe.runIf(redisServerAvailable())('three instances on one Redis behind a balancer', () => {
@@ -100,14 +100,7 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
   it('holds 40 parallel wrong passwords spread over the instances to the limit', async () => {
     const app = cluster.instances[0]!.app;
     await app.users.create('acme', { username: 'racer', passwordHash: await app.passwords.hash(TEST_PASSWORD) });
-    const pages = await Promise.all(
-      Array.from({ length: 40 }, async () => {
-        const browser = new Browser(cluster.gh.origin);
-        return { browser, page: await openLoginPage(browser, rp, acme.client.redirectUri) };
-      }),
-    );
-    const results = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username: 'racer', password: `wrong-${index}` })));
-    const statuses = results.map((result) => expectPage(result).status);
+    const statuses = await wrongPasswordBurst(cluster.gh.origin, rp, acme.client.redirectUri, 'racer', 40);
     expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(10);
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(30);
   });
@@ -116,13 +109,7 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
     const created = await call(cluster.instances[1]!.direct, token, 'POST', '/tenants/acme/clients', { client_id: 'rotor', client_name: 'Rotor', grant_types: ['client_credentials'], redirect_uris: [] });
     expect(created.status).toBe(201);
     const secret = String(created.body['client_secret']);
-    const grant = (origin: string, value: string) =>
-      fetch(`${origin}/t/acme/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`rotor:${value}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials',
-      }).then(async (response) => (await response.arrayBuffer(), response.status));
-    const everywhere = (value: string) => Promise.all(cluster.instances.map((instance) => grant(instance.server.url, value)));
+    const everywhere = (value: string) => clientCredentialsEverywhere(cluster, 'acme', 'rotor', value);
     expect(await everywhere(secret)).toEqual([200, 200, 200]);
     const rotated = await call(cluster.instances[2]!.direct, token, 'POST', '/tenants/acme/clients/rotor/rotate-secret');
     expect(rotated.status).toBe(200);
@@ -164,17 +151,7 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
     // Nothing that needs short-lived state answers other than 503: no login, no token.
     const submitted = await browser.submit(page, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD });
     expect(expectPage(submitted).status).toBe(503);
-    const tokenStatuses = await Promise.all(
-      cluster.instances.map(async (instance) => {
-        const response = await fetch(`${instance.server.url}/t/acme/token`, {
-          method: 'POST',
-          headers: { authorization: `Basic ${Buffer.from(`${acme.client.clientId}:${acme.client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-          body: 'grant_type=client_credentials',
-        });
-        await response.arrayBuffer();
-        return response.status;
-      }),
-    );
+    const tokenStatuses = await clientCredentialsEverywhere(cluster, 'acme', acme.client.clientId, acme.client.clientSecret);
     expect(tokenStatuses).toEqual([503, 503, 503]);
     expect(await ready()).toEqual([503, 503, 503]);
     expect(await Promise.all(cluster.instances.map(async (instance) => (await fetch(`${instance.server.url}/healthz`)).status))).toEqual([200, 200, 200]);

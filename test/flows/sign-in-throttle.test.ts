@@ -1,8 +1,8 @@
 import type * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, expectPage, type Page } from '../helpers/browser.js';
+import { Browser, type Page } from '../helpers/browser.js';
 import { TEST_PASSWORD, seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
-import { authorize, openLoginPage, relyingParty } from '../helpers/login.js';
+import { authorize, openLoginPage, relyingParty, wrongPasswordBurst } from '../helpers/login.js';
 import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
 
 /**
@@ -139,14 +139,7 @@ describe('an attacker who knows the username', () => {
 
   it('lets no more than 10 of 40 parallel wrong passwords for one account reach the password check', async () => {
     await newUser('racer');
-    const pages = await Promise.all(
-      Array.from({ length: 40 }, async () => {
-        const browser = new Browser(gh.origin);
-        return { browser, page: await openLoginPage(browser, rp, acme.client.redirectUri) };
-      }),
-    );
-    const results = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username: 'racer', password: `wrong-${index}` })));
-    const statuses = results.map((result) => expectPage(result).status);
+    const statuses = await wrongPasswordBurst(gh.origin, rp, acme.client.redirectUri, 'racer', 40);
     expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(10);
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(30);
   });

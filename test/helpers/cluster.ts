@@ -130,3 +130,19 @@ export async function startCluster(
     },
   };
 }
+
+/** A client-credentials grant sent straight to one instance (no balancer): the HTTP status. */
+export async function clientCredentialsStatus(instance: ClusterInstance, tenant: string, clientId: string, secret: string): Promise<number> {
+  const response = await fetch(`${instance.server.url}/t/${tenant}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** {@link clientCredentialsStatus} on every instance at once, in instance order. */
+export function clientCredentialsEverywhere(cluster: Cluster, tenant: string, clientId: string, secret: string): Promise<number[]> {
+  return Promise.all(cluster.instances.map((instance) => clientCredentialsStatus(instance, tenant, clientId, secret)));
+}

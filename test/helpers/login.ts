@@ -60,3 +60,18 @@ export async function openLoginPage(browser: Browser, config: client.Configurati
   });
   return expectPage(await browser.navigate(url.href, {}, redirectUri));
 }
+
+/**
+ * `count` browsers each open a login page, then all submit a wrong password for `username` at
+ * once: the status of each answer (401 checked and wrong, 429 throttled before the check).
+ */
+export async function wrongPasswordBurst(origin: string, config: client.Configuration, redirectUri: string, username: string, count: number): Promise<number[]> {
+  const pages = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const browser = new Browser(origin);
+      return { browser, page: await openLoginPage(browser, config, redirectUri) };
+    }),
+  );
+  const results = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username, password: `wrong-${index}` })));
+  return results.map((result) => expectPage(result).status);
+}
