@@ -9,7 +9,7 @@
  * here against the clock; the TTL index only cleans up.
  */
 import { randomBytes } from 'node:crypto';
-import { assertCounters, assertTtl, type EphemeralStore } from './ephemeral.js';
+import { assertCounters, assertTtl, type EphemeralStore, type EphemeralWrite } from './ephemeral.js';
 import { DuplicateKeyError, type Collection, type Store } from './store.js';
 
 interface EphemeralDoc {
@@ -151,6 +151,18 @@ export class StoreEphemeral implements EphemeralStore {
 
   async members(key: string): Promise<string[]> {
     return [...(this.#live(await this.#docs.findOne({ _id: key }))?.s ?? [])];
+  }
+
+  /** One after the other: the store keeps no order between calls in flight at once. */
+  async writeInOrder(writes: readonly EphemeralWrite[]): Promise<void> {
+    // A lifetime that is a caller's bug is refused before anything is written.
+    for (const write of writes) if ('ttlSeconds' in write) assertTtl(write.ttlSeconds);
+    for (const write of writes) {
+      if (write.op === 'set') await this.set(write.key, write.value, { ttlSeconds: write.ttlSeconds });
+      else if (write.op === 'addToSet') await this.addToSet(write.key, write.members, write.ttlSeconds);
+      else if (write.op === 'removeFromSet') await this.removeFromSet(write.key, write.members);
+      else await this.delete(write.keys);
+    }
   }
 
   async deletePrefix(prefix: string): Promise<number> {

@@ -52,12 +52,27 @@ export interface EphemeralStore {
   /** The members of a live set (unordered; callers sort when order matters). */
   members(key: string): Promise<string[]>;
 
+  /**
+   * Applies writes to one tenant's keys in the order given, in one round trip where the backend
+   * can (Redis sends them together on one connection, which runs them in order). Not a
+   * transaction: each write is atomic on its own, and a failure part-way may leave the first ones
+   * applied, so callers order them exactly as they would order separate calls.
+   */
+  writeInOrder(writes: readonly EphemeralWrite[]): Promise<void>;
+
   /** Deletes every key that starts with `prefix` (a tenant's keys when it is deleted). */
   deletePrefix(prefix: string): Promise<number>;
   /** Resolves when the backend answers (used by `/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One write of {@link EphemeralStore.writeInOrder}: the same as the method of that name. */
+export type EphemeralWrite =
+  | { op: 'set'; key: string; value: string; ttlSeconds: number }
+  | { op: 'addToSet'; key: string; members: string[]; ttlSeconds: number }
+  | { op: 'removeFromSet'; key: string; members: string[] }
+  | { op: 'delete'; keys: string[] };
 
 /**
  * The key of a tenant's short-lived value: `{tenant}:` then the parts joined by `:`. The braces

@@ -93,7 +93,7 @@ export function instrumentStore(store: Store, recorder: OperationRecorder): Stor
   };
 }
 
-const ephemeralOperations = ['get', 'getMany', 'set', 'take', 'compareAndSet', 'delete', 'increment', 'addToSet', 'removeFromSet', 'members', 'deletePrefix', 'ping'] as const;
+const ephemeralOperations = ['get', 'getMany', 'set', 'take', 'compareAndSet', 'delete', 'increment', 'addToSet', 'removeFromSet', 'members', 'writeInOrder', 'deletePrefix', 'ping'] as const;
 
 /**
  * Short-lived state on Redis with every operation timed under backend `redis`. (Over the store it

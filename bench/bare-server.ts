@@ -12,6 +12,7 @@ import argon2 from 'argon2';
 import { exportJWK, generateKeyPair } from 'jose';
 import Koa from 'koa';
 import Provider, { errors, type Configuration } from 'oidc-provider';
+import { bareRedisAdapter } from './bare-redis-adapter.js';
 import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, OWASP_ARGON2, serveRunner } from './shared.js';
 
 const user = {
@@ -46,8 +47,12 @@ server.keepAliveTimeout = 5_000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+// With BENCH_REDIS_URL, every model lives in Redis (the like-for-like baseline of Redis mode);
+// without it, no `adapter`: the provider's own in-memory (LRU) adapter is the baseline's storage.
+const redisUrl = process.env['BENCH_REDIS_URL'];
+const redis = redisUrl ? bareRedisAdapter(redisUrl) : undefined;
 const configuration: Configuration = {
-  // No `adapter`: the provider's own in-memory (LRU) adapter is the baseline's storage.
+  ...(redis ? { adapter: redis.adapter } : {}),
   clients: [
     {
       client_id: BENCH_CLIENT_ID,
@@ -165,15 +170,15 @@ interactions.use(async (ctx) => {
 });
 handlers = { provider: op.callback(), interactions: interactions.callback() };
 
-serveRunner(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
+serveRunner(async () => {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  await redis?.close();
+});
 announce({
-  name: 'bare oidc-provider',
+  name: redis ? 'bare oidc-provider+redis' : 'bare oidc-provider',
   issuer: origin,
   origin,
   clientId: BENCH_CLIENT_ID,

@@ -7,11 +7,20 @@ import type { CpuTimes } from './cpu.js';
 import type { Measurement } from './load.js';
 import type { Scenario } from './scenarios.js';
 
-/** The servers under test: Gatehouse on its embedded store, Gatehouse with Redis, bare oidc-provider. */
-export type Side = 'gatehouse' | 'gatehouseRedis' | 'baseline';
+/**
+ * The servers under test: Gatehouse on its embedded store, Gatehouse with Redis, bare oidc-provider
+ * on its in-memory adapter (the baseline) and on a minimal Redis adapter (what Redis mode is
+ * compared with like for like: a round trip to Redis costs any provider the same).
+ */
+export type Side = 'gatehouse' | 'gatehouseRedis' | 'baseline' | 'baselineRedis';
 /** The sides compared with the baseline, in table order. */
 export const gatehouseSides = ['gatehouse', 'gatehouseRedis'] as const satisfies readonly Side[];
-export const sideLabels: Record<Side, string> = { gatehouse: 'Gatehouse', gatehouseRedis: 'Gatehouse + Redis', baseline: 'Bare oidc-provider' };
+export const sideLabels: Record<Side, string> = {
+  gatehouse: 'Gatehouse',
+  gatehouseRedis: 'Gatehouse + Redis',
+  baseline: 'Bare oidc-provider',
+  baselineRedis: 'Bare oidc-provider + Redis',
+};
 
 export interface Sample {
   round: number;
@@ -52,6 +61,8 @@ export interface Summary {
   rate: Partial<Record<Side, number>>;
   /** per Gatehouse side: median over rounds of (that side / baseline) measured in the same round */
   ratio: Partial<Record<Side, number>>;
+  /** Gatehouse + Redis / bare oidc-provider + Redis, the same way, when both ran */
+  redisRatio?: number;
   rounds: Array<Partial<Record<Side, number>>>;
   errors: Partial<Record<Side, number>>;
   firstError?: string;
@@ -88,7 +99,8 @@ export function summarise(samples: readonly Sample[], scenarios: readonly Scenar
       concurrency: scenario.concurrency,
       sides: [...sides],
       rate: bySide((side) => median(rounds.map((r) => r[side]!))),
-      ratio: bySide((side) => (side === 'baseline' ? undefined : median(rounds.map((r) => r[side]! / r.baseline!)))),
+      ratio: bySide((side) => (side === 'baseline' || side === 'baselineRedis' ? undefined : median(rounds.map((r) => r[side]! / r.baseline!)))),
+      ...(sides.includes('gatehouseRedis') && sides.includes('baselineRedis') ? { redisRatio: median(rounds.map((r) => r.gatehouseRedis! / r.baselineRedis!)) } : {}),
       rounds,
       errors: bySide((side) => sum(of(side).map((s) => s.measurement.errors))),
       cpuPerOp: bySide((side) => perOp(of(side))),
@@ -108,11 +120,11 @@ export interface TargetCheck {
   pass: boolean;
 }
 
-/** A Gatehouse side's rate against the baseline's, as the median of the per-round ratios. */
-function ratioCheck(summary: Summary, side: Side, name: string, goal: number, style: 'percent' | 'times'): TargetCheck {
+/** A Gatehouse side's rate against a baseline's, as the median of the per-round ratios. */
+function ratioCheck(summary: Summary, side: Side, name: string, goal: number, style: 'percent' | 'times', base: Side = 'baseline'): TargetCheck {
   const show = (value: number) => (style === 'percent' ? percent(value) : `${Number.isFinite(value) ? value.toFixed(2) : 'n/a'}x`);
-  const ratio = summary.ratio[side] ?? Number.NaN;
-  const rounds = summary.rounds.map((r) => show(r[side]! / r.baseline!)).join(', ');
+  const ratio = (base === 'baseline' ? summary.ratio[side] : summary.redisRatio) ?? Number.NaN;
+  const rounds = summary.rounds.map((r) => show(r[side]! / r[base]!)).join(', ');
   return { name, goal: `>= ${show(goal)}`, measured: `${show(ratio)} (median of rounds: ${rounds})`, pass: ratio >= goal };
 }
 
@@ -147,14 +159,20 @@ export function checkTargets(summaries: readonly Summary[], cores: number, argon
     });
   }
   if (!redis) return checks;
-  if (login) checks.push(ratioCheck(login, 'gatehouseRedis', 'Complete password logins, Redis mode vs bare', 0.95, 'percent'));
-  for (const key of ['clientCredentials', 'clientCredentialsOpaque'] as const) {
+  // Each Redis-mode goal twice: against the in-memory baseline (as the issue states it) and like
+  // for like, against bare oidc-provider keeping its models in the same Redis.
+  const redisGoals = [
+    ['login', 0.95, 'percent'],
+    ['clientCredentials', 0.9, 'percent'],
+    ['clientCredentialsOpaque', 0.9, 'percent'],
+    ['introspection', 0.8, 'times'],
+    ['refresh', 0.8, 'times'],
+  ] as const;
+  for (const [key, goal, style] of redisGoals) {
     const summary = find(key);
-    if (summary) checks.push(ratioCheck(summary, 'gatehouseRedis', `${summary.label}, Redis mode vs bare`, 0.9, 'percent'));
-  }
-  for (const key of ['introspection', 'refresh'] as const) {
-    const summary = find(key);
-    if (summary) checks.push(ratioCheck(summary, 'gatehouseRedis', `${summary.label}, Redis mode vs bare`, 0.8, 'times'));
+    if (!summary) continue;
+    checks.push(ratioCheck(summary, 'gatehouseRedis', `${summary.label}, Redis mode vs bare`, goal, style));
+    if (summary.redisRatio !== undefined) checks.push(ratioCheck(summary, 'gatehouseRedis', `${summary.label}, Redis mode vs bare + Redis`, goal, style, 'baselineRedis'));
   }
   return checks;
 }
@@ -182,7 +200,7 @@ export function machineWasBusy(load: ReportInput['load'], cores: number): boolea
 
 const loadAverage = (values: number[]) => values.map((v) => v.toFixed(2)).join(' / ');
 /** G, R, B: the sides' initials in compact columns. */
-const initial = (side: Side) => ({ gatehouse: 'G', gatehouseRedis: 'R', baseline: 'B' })[side];
+const initial = (side: Side) => ({ gatehouse: 'G', gatehouseRedis: 'R', baseline: 'B', baselineRedis: 'BR' })[side];
 const percent = (value: number) => (Number.isFinite(value) ? `${(value * 100).toFixed(0)} %` : 'n/a');
 
 export function renderMarkdown(input: ReportInput): string {
@@ -190,6 +208,10 @@ export function renderMarkdown(input: ReportInput): string {
   const login = summaries.find((s) => s.key === 'login');
   const sides = summaries[0]?.sides ?? ['gatehouse', 'baseline'];
   const compared = gatehouseSides.filter((side) => sides.includes(side));
+  // Gatehouse + Redis against bare oidc-provider + Redis, when both ran.
+  const like = sides.includes('gatehouseRedis') && sides.includes('baselineRedis');
+  const likeHeader = like ? ` ${sideLabels.gatehouseRedis} / ${sideLabels.baselineRedis} |` : '';
+  const likeAlign = like ? ' ---: |' : '';
   const busy = machineWasBusy(input.load, machine.cores);
   const lines: string[] = [];
   const add = (...more: string[]) => lines.push(...more);
@@ -200,7 +222,7 @@ export function renderMarkdown(input: ReportInput): string {
     `<!-- Written by \`npm run bench\` (bench/report.ts); edits by hand are overwritten by the next run. -->`,
     '',
     `Measured ${machine.date.slice(0, 10)} with \`npm run bench\`: Gatehouse on its embedded store and Gatehouse with`,
-    'Redis against a bare `oidc-provider`, in the same run on the same machine. Absolute numbers depend on the machine and on',
+    'Redis against a bare `oidc-provider` (in memory, and on Redis), in the same run on the same machine. Absolute numbers depend on the machine and on',
     'what else runs on it; the **Gatehouse / baseline ratios** are the figures to compare between runs.',
     '',
     '## Machine',
@@ -216,15 +238,15 @@ export function renderMarkdown(input: ReportInput): string {
     '',
     `Median of ${settings.rounds} rounds; each measurement is ${settings.seconds} s after a ${settings.warmupSeconds} s warm-up; the whole run took ${input.wallSeconds.toFixed(0)} s.`,
     '',
-    `| Workload | Concurrency | ${sides.map((side) => sideLabels[side]).join(' | ')} | ${compared.map((side) => `${sideLabels[side]} / baseline`).join(' | ')} | Errors (${sides.map(initial).join(' / ')}) |`,
-    `| --- | ---: |${[...sides, ...compared].map(() => ' ---: |').join('')} ---: |`,
+    `| Workload | Concurrency | ${sides.map((side) => sideLabels[side]).join(' | ')} | ${compared.map((side) => `${sideLabels[side]} / baseline`).join(' | ')} |${likeHeader} Errors (${sides.map(initial).join(' / ')}) |`,
+    `| --- | ---: |${[...sides, ...compared].map(() => ' ---: |').join('')}${likeAlign} ---: |`,
     ...summaries.map(
       (s) =>
-        `| ${s.label} | ${s.concurrency} | ${sides.map((side) => rate(s.rate[side] ?? Number.NaN)).join(' | ')} | ${compared.map((side) => percent(s.ratio[side] ?? Number.NaN)).join(' | ')} | ${sides.map((side) => s.errors[side] ?? 0).join(' / ')} |`,
+        `| ${s.label} | ${s.concurrency} | ${sides.map((side) => rate(s.rate[side] ?? Number.NaN)).join(' | ')} | ${compared.map((side) => percent(s.ratio[side] ?? Number.NaN)).join(' | ')} |${like ? ` ${percent(s.redisRatio ?? Number.NaN)} |` : ''} ${sides.map((side) => s.errors[side] ?? 0).join(' / ')} |`,
     ),
   );
   if (login) {
-    add(`| Logins/s per core | | ${sides.map((side) => ((login.rate[side] ?? Number.NaN) / machine.cores).toFixed(1)).join(' | ')} |${compared.map(() => ' |').join('')} |`);
+    add(`| Logins/s per core | | ${sides.map((side) => ((login.rate[side] ?? Number.NaN) / machine.cores).toFixed(1)).join(' | ')} |${compared.map(() => ' |').join('')}${like ? ' |' : ''} |`);
   }
   add(
     '',
@@ -240,8 +262,8 @@ export function renderMarkdown(input: ReportInput): string {
       '"Main" is the JavaScript thread; the rest of "all threads" is mostly argon2 on libuv\'s pool. The Redis side\'s',
       'figure leaves out redis-server\'s own CPU.',
       '',
-      `| Workload | ${sides.map((side) => `${sideLabels[side]} ms (all threads / main)`).join(' | ')} | ${compared.map((side) => `${sideLabels[side]} / baseline (all threads)`).join(' | ')} |`,
-      `| --- |${[...sides, ...compared].map(() => ' ---: |').join('')}`,
+      `| Workload | ${sides.map((side) => `${sideLabels[side]} ms (all threads / main)`).join(' | ')} | ${compared.map((side) => `${sideLabels[side]} / baseline (all threads)`).join(' | ')} |${likeHeader.replace(/ \|$/, ' (all threads) |')}`,
+      `| --- |${[...sides, ...compared].map(() => ' ---: |').join('')}${likeAlign}`,
       ...summaries.map((s) => {
         const b = s.cpuPerOp.baseline;
         const cells = sides.map((side) => `${ms(s.cpuPerOp[side]?.totalMs)} / ${ms(s.cpuPerOp[side]?.mainMs)}`);
@@ -249,7 +271,10 @@ export function renderMarkdown(input: ReportInput): string {
           const g = s.cpuPerOp[side];
           return g && b ? `${(g.totalMs / b.totalMs).toFixed(2)}x` : 'n/a';
         });
-        return `| ${s.label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`;
+        const r = s.cpuPerOp.gatehouseRedis;
+        const br = s.cpuPerOp.baselineRedis;
+        const likeCell = like ? ` ${r && br ? `${(r.totalMs / br.totalMs).toFixed(2)}x` : 'n/a'} |` : '';
+        return `| ${s.label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |${likeCell}`;
       }),
     );
   }
@@ -257,14 +282,14 @@ export function renderMarkdown(input: ReportInput): string {
   add(...checks.map((c) => `| ${c.name} | ${c.goal} | ${c.measured} | ${c.pass ? 'PASS' : '**FAIL**'} |`));
 
   const roundCount = summaries[0]!.rounds.length;
-  add('', '## Every round', '', `Rates per side (${sides.map(initial).join(' / ')}) and each Gatehouse side against the baseline of the same round.`, '');
+  add('', '## Every round', '', `Rates per side (${sides.map(initial).join(' / ')}) and each Gatehouse side against the baseline of the same round${like ? ' (then R against BR)' : ''}.`, '');
   add('| Workload | ' + Array.from({ length: roundCount }, (_, i) => `Round ${i + 1}`).join(' | ') + ' |');
   add('| --- |' + Array.from({ length: roundCount }, () => ' ---: |').join(''));
   add(
     ...summaries.map(
       (s) =>
         `| ${s.label} | ${s.rounds
-          .map((r) => `${sides.map((side) => rate(r[side] ?? Number.NaN)).join(' / ')} (${compared.map((side) => percent(r[side]! / r.baseline!)).join(', ')})`)
+          .map((r) => `${sides.map((side) => rate(r[side] ?? Number.NaN)).join(' / ')} (${[...compared.map((side) => percent(r[side]! / r.baseline!)), ...(like ? [percent(r.gatehouseRedis! / r.baselineRedis!)] : [])].join(', ')})`)
           .join(' | ')} |`,
     ),
   );
@@ -294,6 +319,12 @@ export function renderMarkdown(input: ReportInput): string {
     '    Gatehouse\'s refresh-token policy (issued to clients allowed the grant, rotated on every use),',
     '    and a minimal Koa login/consent handler: CSRF token, one argon2id verification with the same',
     '    parameters, a Grant. Login therefore costs the same hashing work on both sides.',
+    '  - **Baseline + Redis** (`bench/bare-redis-adapter.ts`): the same bare provider with every model in',
+    '    the same `redis-server` through the smallest adapter that does what the provider needs (a',
+    '    value per model instance with its lifetime, a consumed marker, uid and user-code pointers, a',
+    '    set per grant) over ioredis with auto-pipelining. Gatehouse + Redis is compared with it like for',
+    '    like: a round trip to Redis costs any provider the same, and on a small machine it is a good',
+    '    part of a token request.',
     '- The load generator (`bench/load.ts`, `bench/scenarios.ts`) runs closed loops over keep-alive',
     '  `node:http` connections: each of N workers starts its next iteration when the last one ends.',
     '  Only iterations that complete successfully inside the measured window count; failures are',

@@ -66,18 +66,23 @@ const started = performance.now();
 const loadAtStart = loadavg();
 const machine = describeMachine();
 const withRedis = redisServerAvailable();
-const sides: Side[] = withRedis ? ['gatehouse', 'gatehouseRedis', 'baseline'] : ['gatehouse', 'baseline'];
+const sides: Side[] = withRedis ? ['gatehouse', 'gatehouseRedis', 'baseline', 'baselineRedis'] : ['gatehouse', 'baseline'];
 log(`Benchmark: ${rounds} rounds x ${selected.length} workloads x ${sides.length} servers, ${warmupSeconds} s warm-up + ${seconds} s each`);
 log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load average ${loadAtStart.map((v) => v.toFixed(2)).join(' ')}`);
 if (!withRedis) log('redis-server is not installed: no Redis mode in this run, two sides only (apt-get install redis-server)');
 
-const files: Record<Side, string> = { gatehouse: 'bench/gatehouse-server.ts', gatehouseRedis: 'bench/gatehouse-server.ts', baseline: 'bench/bare-server.ts' };
+const files: Record<Side, string> = {
+  gatehouse: 'bench/gatehouse-server.ts',
+  gatehouseRedis: 'bench/gatehouse-server.ts',
+  baseline: 'bench/bare-server.ts',
+  baselineRedis: 'bench/bare-server.ts',
+};
 const servers: ServerProcess[] = [];
 let redis: RedisServer | undefined;
 let exitCode = 0;
 try {
   if (withRedis) redis = await startRedisServer();
-  const env = (side: Side): Record<string, string> => (side === 'gatehouseRedis' && redis ? { BENCH_REDIS_URL: redis.url } : {});
+  const env = (side: Side): Record<string, string> => ((side === 'gatehouseRedis' || side === 'baselineRedis') && redis ? { BENCH_REDIS_URL: redis.url } : {});
   const starting = await Promise.allSettled(sides.map((side) => startServer(root, files[side], side, env(side))));
   for (const result of starting) if (result.status === 'fulfilled') servers.push(result.value);
   const failed = starting.find((result) => result.status === 'rejected');

@@ -9,7 +9,7 @@
  * here against `now` as well as by the backend's TTL, so an injected clock rules on every backend.
  */
 import { errors, type AdapterPayload } from 'oidc-provider';
-import type { EphemeralStore } from '../ephemeral.js';
+import type { EphemeralStore, EphemeralWrite } from '../ephemeral.js';
 import { consumeFailure, type OidcAdapter } from '../oidc-adapter.js';
 import { field, liveInstance, MAX_LIFETIME_SECONDS, memberOf, oidcKeys, type OidcKeys, type StoredInstance } from './ephemeral-keys.js';
 
@@ -60,11 +60,14 @@ export class EphemeralModelAdapter implements OidcAdapter {
     const value = JSON.stringify(stored);
     const key = this.#keys.value(this.model, id);
     if (this.model === 'ReplayDetection') return this.#recordOnce(key, value, stored, ttlSeconds);
-    await Promise.all(this.#sets(id, payload).map(({ key: set, member }) => this.ephemeral.addToSet(set, [member], ttlSeconds)));
-    // Never cleared by a re-save: a copy read before consumption must not make the instance usable again.
-    if (payload.consumed) await this.ephemeral.set(this.#keys.consumed(this.model, id), String(payload.consumed), { ttlSeconds });
-    await this.ephemeral.set(key, value, { ttlSeconds });
-    await Promise.all(this.#pointers(payload).map((pointer) => this.ephemeral.set(pointer, id, { ttlSeconds })));
+    // In the order of the file's comment, in one round trip where the backend can.
+    await this.ephemeral.writeInOrder([
+      ...this.#sets(id, payload).map(({ key: set, member }): EphemeralWrite => ({ op: 'addToSet', key: set, members: [member], ttlSeconds })),
+      // Never cleared by a re-save: a copy read before consumption must not make the instance usable again.
+      ...(payload.consumed ? [{ op: 'set', key: this.#keys.consumed(this.model, id), value: String(payload.consumed), ttlSeconds } as const] : []),
+      { op: 'set', key, value, ttlSeconds },
+      ...this.#pointers(payload).map((pointer): EphemeralWrite => ({ op: 'set', key: pointer, value: id, ttlSeconds })),
+    ]);
   }
 
   /**

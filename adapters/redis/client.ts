@@ -96,6 +96,10 @@ function commonOptions(settings: RedisSettings, purpose: string): RedisOptions {
     connectTimeout: settings.connectTimeoutMs,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
+    // Commands issued in the same tick (a burst of concurrent requests, a request's several
+    // lookups) share one write and one round trip instead of a write each: writes were a fifth of
+    // a token request's main-thread time without it.
+    enableAutoPipelining: true,
     retryStrategy: reconnectDelay,
     // After a failover the old primary answers READONLY until the connection moves to the new one.
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
@@ -111,6 +115,7 @@ async function createConnection(settings: RedisSettings, purpose: string): Promi
     const options: ClusterOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: reconnectDelay,
       slotsRefreshTimeout: settings.connectTimeoutMs,
       redisOptions: { ...common, ...credentials, ...(tls ? { tls } : {}) },

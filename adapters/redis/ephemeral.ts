@@ -6,7 +6,7 @@
  * The prefix holds no braces, so a caller's `{tenant}` stays the Cluster hash tag.
  */
 import { Cluster, type Redis } from 'ioredis';
-import { assertCounters, assertTtl, EphemeralUnavailableError, type EphemeralStore } from '../ephemeral.js';
+import { assertCounters, assertTtl, EphemeralUnavailableError, type EphemeralStore, type EphemeralWrite } from '../ephemeral.js';
 import { closeRedisConnection, type RedisConnection } from './client.js';
 import { defineScripts } from './scripts.js';
 
@@ -123,6 +123,27 @@ export class RedisEphemeral implements EphemeralStore {
 
   async members(key: string): Promise<string[]> {
     return this.#run((r) => r.smembers(this.#key(key)));
+  }
+
+  /**
+   * One pipeline: sent together on one connection (a Cluster node's, since one tenant's keys share
+   * a slot), which runs the commands in order. The first failed command's error is thrown.
+   */
+  async writeInOrder(writes: readonly EphemeralWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const write of writes) {
+      if (write.op === 'set') pipeline.set(this.#key(write.key), write.value, 'PX', milliseconds(write.ttlSeconds));
+      else if (write.op === 'addToSet') {
+        if (write.members.length > 0) pipeline.gatehouseAddToSet(this.#key(write.key), milliseconds(write.ttlSeconds), ...write.members);
+      } else if (write.op === 'removeFromSet') {
+        if (write.members.length > 0) pipeline.srem(this.#key(write.key), ...write.members);
+      } else if (write.keys.length > 0) pipeline.unlink(...write.keys.map((key) => this.#key(key)));
+    }
+    if (pipeline.length === 0) return;
+    const results = await this.#run(async () => (await pipeline.exec()) ?? []);
+    const failed = results.find(([error]) => error);
+    if (failed) throw translate(failed[0]);
   }
 
   /**

@@ -13,6 +13,12 @@ export interface AttemptLimit {
   concurrent: number;
 }
 
+interface IncrementBatch {
+  sum: Record<string, number>;
+  ttlSeconds: number;
+  callers: Array<{ steps: Record<string, number>; resolve(counts: Record<string, number>): void; reject(error: unknown): void }>;
+}
+
 export type Attempt = { ok: true; settle(failed: boolean): Promise<void> } | { ok: false; retryAfter: number };
 
 /** Counter names become the port's counter names: hashed, so a client id can never be a path or an operator. */
@@ -32,10 +38,51 @@ function field(name: string): string {
  * port's atomic increment needs no read-then-write.
  */
 export class AttemptWindows {
+  /** Increments not sent yet, by key (see `#increment`). */
+  readonly #batches = new Map<string, IncrementBatch>();
+
   constructor(
     private readonly ephemeral: EphemeralStore,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Every increment of one key that arrives before the key's batch is sent (once the event loop has
+   * taken in what arrived together: `setImmediate`) goes out as one atomic increment of the sum.
+   * Each caller then sees the counts it would have seen had the calls come one after another in
+   * arrival order (the total less what later callers added), so the n-th of n parallel attempts
+   * still sees n, and a busy client costs one round trip per turn of the loop, not one per request.
+   */
+  #increment(key: string, steps: Record<string, number>, ttlSeconds: number): Promise<Record<string, number>> {
+    let batch = this.#batches.get(key);
+    if (!batch) {
+      const created: IncrementBatch = { sum: {}, ttlSeconds, callers: [] };
+      this.#batches.set(key, created);
+      setImmediate(() => void this.#send(key, created));
+      batch = created;
+    }
+    for (const [name, step] of Object.entries(steps)) batch.sum[name] = (batch.sum[name] ?? 0) + step;
+    batch.ttlSeconds = Math.max(batch.ttlSeconds, ttlSeconds);
+    const { callers } = batch;
+    return new Promise((resolve, reject) => callers.push({ steps, resolve, reject }));
+  }
+
+  async #send(key: string, batch: IncrementBatch): Promise<void> {
+    this.#batches.delete(key);
+    let total: Record<string, number>;
+    try {
+      total = await this.ephemeral.increment(key, batch.sum, batch.ttlSeconds);
+    } catch (error) {
+      for (const caller of batch.callers) caller.reject(error);
+      return;
+    }
+    const later: Record<string, number> = {};
+    for (let index = batch.callers.length - 1; index >= 0; index -= 1) {
+      const caller = batch.callers[index]!;
+      caller.resolve(Object.fromEntries(Object.entries(total).map(([name, count]) => [name, count - (later[name] ?? 0)])));
+      for (const [name, step] of Object.entries(caller.steps)) later[name] = (later[name] ?? 0) + step;
+    }
+  }
 
   /**
    * Counts an attempt against each named counter of `scope` (all under one key), then answers
@@ -52,14 +99,14 @@ export class AttemptWindows {
     const ttlSeconds = Math.max(1, Math.ceil((start + windowMs - now) / 1000));
     const names = counters.map(([name]) => field(name));
     // Failures are incremented by zero so the answer carries them, in the same atomic call.
-    const counts = await this.ephemeral.increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, 1], [`${name}f`, 0]])), ttlSeconds);
+    const counts = await this.#increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, 1], [`${name}f`, 0]])), ttlSeconds);
     const over = counters.some(([, limit], index) => {
       const name = names[index]!;
       const failures = counts[`${name}f`] ?? 0;
       return failures >= limit.failures || failures + (counts[`${name}p`] ?? 0) > limit.failures + limit.concurrent;
     });
     const settle = async (failed: boolean) => {
-      await this.ephemeral.increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, -1], [`${name}f`, failed ? 1 : 0]])), ttlSeconds);
+      await this.#increment(key, Object.fromEntries(names.flatMap((name) => [[`${name}p`, -1], [`${name}f`, failed ? 1 : 0]])), ttlSeconds);
     };
     if (over) {
       await settle(false);

@@ -25,6 +25,8 @@ export class TenantPool {
   readonly #refreshMs: number;
   /** what this instance applied of each tenant's change record (only when `checksChanges`) */
   readonly #applied = new Map<string, AppliedChanges>();
+  /** Change-record reads not sent yet, by tenant (see `#readRecord`). */
+  readonly #queuedReads = new Map<string, Promise<string | undefined>>();
   readonly #unsubscribe: () => void;
   /** whether each request reads the tenant's change record (a feed that can lose messages) */
   readonly checksChanges: boolean;
@@ -54,7 +56,7 @@ export class TenantPool {
    * common case is one read and one string comparison. Throws when the record cannot be read.
    */
   async catchUp(tenantId: string): Promise<void> {
-    const raw = await readChanges(this.app.ephemeral, tenantId);
+    const raw = await this.#readRecord(tenantId);
     const applied = this.#applied.get(tenantId);
     if (applied && applied.raw === raw) return;
     const { next, changes } = missedChanges(applied, raw);
@@ -63,6 +65,25 @@ export class TenantPool {
     if (!this.#cache.has(tenantId)) return;
     if (changes === 'flush') this.evict(tenantId);
     else for (const entry of changes) this.apply({ tenant: tenantId, ...entry });
+  }
+
+  /**
+   * One read of the tenant's change record for every request that arrives before it is sent: it is
+   * sent once the event loop has taken in what arrived together (`setImmediate`), so it is as fresh
+   * as a read of each request's own would be, and a busy tenant costs one read per turn of the
+   * loop rather than one per request.
+   */
+  #readRecord(tenantId: string): Promise<string | undefined> {
+    const queued = this.#queuedReads.get(tenantId);
+    if (queued) return queued;
+    const read = new Promise<string | undefined>((resolve, reject) => {
+      setImmediate(() => {
+        this.#queuedReads.delete(tenantId);
+        readChanges(this.app.ephemeral, tenantId).then(resolve, reject);
+      });
+    });
+    this.#queuedReads.set(tenantId, read);
+    return read;
   }
 
   /** The built context of a tenant after catching up with its changes (the protocol fast path). */

@@ -177,6 +177,32 @@ export function describeEphemeralContract(label: string, open: () => Promise<Eph
       expect(await e().members(key)).toEqual(['new']);
     });
 
+    it('applies writes in the order given, and none when one of them is invalid', async () => {
+      const tenant = `t${randomUUID().slice(0, 8)}`;
+      const [a, b, set] = [tenantKey(tenant, 'a'), tenantKey(tenant, 'b'), tenantKey(tenant, 's')];
+      await e().set(b, 'old', { ttlSeconds: 60 });
+      await e().writeInOrder([
+        { op: 'addToSet', key: set, members: ['x', 'y'], ttlSeconds: 60 },
+        { op: 'set', key: a, value: 'first', ttlSeconds: 60 },
+        { op: 'delete', keys: [a, b] },
+        { op: 'set', key: a, value: 'second', ttlSeconds: 1 },
+        { op: 'removeFromSet', key: set, members: ['x'] },
+        { op: 'addToSet', key: set, members: [], ttlSeconds: 60 },
+      ]);
+      expect(await e().getMany([a, b])).toEqual(['second', undefined]);
+      expect(await e().members(set)).toEqual(['y']);
+      await e().writeInOrder([]);
+      await expect(
+        e().writeInOrder([
+          { op: 'set', key: b, value: 'never', ttlSeconds: 60 },
+          { op: 'set', key: a, value: 'never', ttlSeconds: 0 },
+        ]),
+      ).rejects.toThrow(RangeError);
+      expect(await e().getMany([a, b])).toEqual(['second', undefined]);
+      await under!.advance(1_300);
+      expect(await e().get(a)).toBeUndefined();
+    });
+
     it("deletes a tenant's keys by prefix and no other tenant's", async () => {
       const id = randomUUID().slice(0, 8);
       const one = `t${id}`;
