@@ -29,6 +29,8 @@ export interface Sample {
   measurement: Measurement;
   /** the server's CPU time during the measured window */
   cpu?: CpuTimes;
+  /** the load generator's own CPU time (the runner process) during the measured window, ms */
+  runnerMs?: number;
 }
 
 export interface Machine {
@@ -68,6 +70,8 @@ export interface Summary {
   firstError?: string;
   /** median server CPU ms per successful operation, when /proc could tell */
   cpuPerOp: Partial<Record<Side, CpuTimes>>;
+  /** median load-generator CPU ms per successful operation, per side */
+  runnerPerOp: Partial<Record<Side, number>>;
 }
 
 export function median(values: readonly number[]): number {
@@ -104,6 +108,10 @@ export function summarise(samples: readonly Sample[], scenarios: readonly Scenar
       rounds,
       errors: bySide((side) => sum(of(side).map((s) => s.measurement.errors))),
       cpuPerOp: bySide((side) => perOp(of(side))),
+      runnerPerOp: bySide((side) => {
+        const known = of(side).filter((s) => s.runnerMs !== undefined && s.measurement.ok > 0);
+        return known.length === 0 ? undefined : median(known.map((s) => s.runnerMs! / s.measurement.ok));
+      }),
       ...(firstError ? { firstError } : {}),
     };
   });
@@ -277,6 +285,22 @@ export function renderMarkdown(input: ReportInput): string {
         return `| ${s.label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |${likeCell}`;
       }),
     );
+    const ceilings = summaries.filter((s) => s.cpuPerOp.baseline && s.runnerPerOp.baseline !== undefined);
+    if (ceilings.length > 0) {
+      add(
+        '',
+        'The load generator shares the machine\'s cores with the server it measures, so even a server that cost',
+        'nothing could not beat the baseline\'s rate by more than (baseline server CPU + generator CPU) / generator CPU',
+        'per operation, when the cores are the limit. Generator CPU per operation against the baseline, and that ceiling:',
+        '',
+        '| Workload | Generator ms/op | Ceiling of any server / baseline |',
+        '| --- | ---: | ---: |',
+        ...ceilings.map((s) => {
+          const generator = s.runnerPerOp.baseline!;
+          return `| ${s.label} | ${ms(generator)} | ${((s.cpuPerOp.baseline!.totalMs + generator) / generator).toFixed(2)}x |`;
+        }),
+      );
+    }
   }
   add('', '## Targets', '', '| Target | Goal | Measured | Verdict |', '| --- | --- | --- | --- |');
   add(...checks.map((c) => `| ${c.name} | ${c.goal} | ${c.measured} | ${c.pass ? 'PASS' : '**FAIL**'} |`));

@@ -112,21 +112,26 @@ try {
         const http = new HttpClient(scenario.concurrency);
         let before: CpuTimes | undefined;
         let cpu: CpuTimes | undefined;
+        let runnerBefore: NodeJS.CpuUsage | undefined;
+        let runnerMs: number | undefined;
         const measurement = await measure(() => iteration(http), {
           concurrency: scenario.concurrency,
           warmupMs: warmupSeconds * 1000,
           durationMs: seconds * 1000,
           onWindowStart: async () => {
             before = cpuTimes(server.pid);
+            runnerBefore = process.cpuUsage();
             if (profile) await server.command({ cmd: 'profile-start' });
           },
           onWindowEnd: async () => {
             cpu = cpuSpent(before, cpuTimes(server.pid));
+            const used = process.cpuUsage(runnerBefore);
+            runnerMs = (used.user + used.system) / 1000;
             if (profile) await server.command({ cmd: 'profile-stop', path: profile });
           },
         });
         http.close();
-        samples.push({ round, scenario: scenario.key, side, measurement, ...(cpu ? { cpu } : {}) });
+        samples.push({ round, scenario: scenario.key, side, measurement, ...(cpu ? { cpu } : {}), ...(runnerMs !== undefined ? { runnerMs } : {}) });
         const perOp = cpu && measurement.ok > 0 ? `, server CPU ${(cpu.totalMs / measurement.ok).toFixed(2)} ms/op (main thread ${(cpu.mainMs / measurement.ok).toFixed(2)})` : '';
         const errors = measurement.errors > 0 ? `, ${measurement.errors} errors (${measurement.firstError})` : '';
         log(`round ${round} ${scenario.key.padEnd(23)} ${side.padEnd(14)} ${measurement.perSecond.toFixed(1).padStart(8)}/s${perOp}${errors}`);

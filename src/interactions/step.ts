@@ -53,11 +53,18 @@ export class StepContext {
     });
   }
 
-  /** Ends the interaction; the provider continues the authorization request. */
+  /**
+   * Ends the interaction; the provider continues the authorization request. This is what the
+   * provider's `interactionResult` does, on the interaction this request already found and checked
+   * (`load`): that method would look it and its session up again, three more round trips to the
+   * short-lived store per step.
+   */
   async finish(result: InteractionResults, merge = true): Promise<void> {
-    const returnTo = await this.tenant.provider.interactionResult(this.ctx.req, this.ctx.res, result, { mergeWithLastSubmission: merge });
+    const { interaction } = this;
+    interaction.result = merge && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+    await interaction.persist();
     this.ctx.status = 303;
-    this.ctx.redirect(returnTo);
+    this.ctx.redirect(interaction.returnTo);
   }
 }
 
