@@ -172,7 +172,8 @@ async function login(target: Target, http: HttpClient, scope = 'openid profile e
   }).toString();
 
   const loginPage = expectPage(await navigate(http, jar, authorize, info.redirectUri), 'login page');
-  const loginForm = findForm(loginPage.body, loginPage.url, '/login');
+  // Gatehouse's password step posts to /password; the bare baseline keeps oidc-provider's /login.
+  const loginForm = findForm(loginPage.body, loginPage.url, '/password') ?? findForm(loginPage.body, loginPage.url, '/login');
   if (!loginForm) throw new Error(`no login form at ${loginPage.url.pathname}`);
   const fields = { ...loginForm.fields, username: info.username, password: info.password };
   const consentPage = expectPage(await navigate(http, jar, new URL(loginForm.action), info.redirectUri, { form: fields, origin: info.origin }), 'consent page');

@@ -63,7 +63,7 @@ describe('gatehouse start (development defaults, file store)', { timeout: 120_00
       const signedOut = expectPage(await browser.navigate('/t/demo/account'));
       expect(signedOut.$('a[href$="/account/login"]').length).toBe(1);
       const login = expectPage(await browser.navigate('/t/demo/account/login'));
-      const account = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'demo', password: 'gatehouse-demo' }));
+      const account = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'demo', password: 'gatehouse-demo' }));
       expect(account.url).toBe(`${origin}/t/demo/account`);
       expect(account.$('main').text()).toContain('demo@example.com');
       const confirm = expectPage(await browser.submit(account, 'form[action$="/account/logout"]'));
@@ -371,7 +371,7 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
           code_challenge_method: 'S256',
         });
         const ownLogin = expectPage(await ownBrowser.navigate(ownUrl.href, {}, 'http://127.0.0.1:9/own'));
-        const ownBack = await ownBrowser.submit(ownLogin, 'form[action$="/login"]', { username: 'alice', password }, 'http://127.0.0.1:9/own');
+        const ownBack = await ownBrowser.submit(ownLogin, 'form[action$="/password"]', { username: 'alice', password }, 'http://127.0.0.1:9/own');
         expect(new URL(expectRedirect(ownBack)).searchParams.get('code')).toEqual(expect.any(String));
         const service = await relyingParty(gh, 'acme', 'bot', botSecret);
         expect((await client.clientCredentialsGrant(service, {})).access_token).toBeTruthy();

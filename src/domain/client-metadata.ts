@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { acrValues } from './acr.js';
 import { clientAssertionAlgs, clientAuthMethods } from './client-auth-methods.js';
 import { clientJwks } from './client-jwks.js';
 
@@ -91,6 +92,11 @@ export const clientFields = {
   backchannel_logout_session_required: z.boolean(),
   first_party: z.boolean(),
   admin_console: z.boolean(),
+  /**
+   * Gatehouse's server-side minimum for this client's logins: unlike `default_acr_values`, which the
+   * request's own `acr_values` replace, no request parameter lowers it (docs/mfa.md)
+   */
+  minimum_acr: z.enum(acrValues, { error: `must be one of ${acrValues.join(', ')}` }),
 };
 
 /** A fresh client id (service accounts get a `sa-` prefix so they read as such in logs). */

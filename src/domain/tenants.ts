@@ -1,5 +1,7 @@
 import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
+import type { MfaMode } from './acr.js';
+import type { FactorType } from './mfa-factors.js';
 import { AppError } from '../errors.js';
 
 /** A tenant: its own issuer, keys, users and clients. `system` holds the operators. */
@@ -10,13 +12,15 @@ export interface TenantBranding {
   logoUrl?: string;
 }
 
+/** Every factor type, the default of `mfaFactors`. */
+export const mfaFactorTypes = ['totp', 'recovery_codes'] as const satisfies readonly FactorType[];
+
 export interface TenantSecurityPolicy {
   password?: { minLength?: number };
-  /**
-   * second factor: not available yet, so the admin API accepts only `off`; tenants stored earlier
-   * may hold the others, which nothing enforces (a warning is logged when such a tenant is loaded)
-   */
-  mfa?: 'off' | 'optional' | 'required';
+  /** enforced by the login policy (`interactions/policy.ts`) and the provider's `acr_unmet` check; `optional` when unset */
+  mfa?: MfaMode;
+  /** the factor types that count at this tenant; every type when unset. A type removed later stops counting. */
+  mfaFactors?: FactorType[];
   /**
    * PKCE for every client, confidential ones included (public clients always need it). Tenants
    * created since this setting exists get `true`; older tenants have no value, which means `false`.
@@ -62,7 +66,12 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, requirePkce: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true };
+
+/** A tenant's MFA policy with its defaults: `optional`, every factor type. */
+export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {
+  return { mfa: policy?.mfa ?? 'optional', factors: policy?.mfaFactors ?? mfaFactorTypes };
+}
 
 /**
  * Field-by-field writes of a security policy change, merged into the stored one: a field it names is

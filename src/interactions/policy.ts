@@ -1,41 +1,80 @@
-import type { InteractionDetails } from './step.js';
+import { ACR, amrOf, acrOf, amrOfFactor, requiredAcr, satisfies, stricter, type Acr, type Amr, type FactorType, type MfaMode } from '../authn/assurance.js';
+import type { LoginState } from './state.js';
 
-/**
- * A first factor verified without finishing the login, kept on the interaction (server side, as
- * its `result`) until the steps still owed are done; only then is `login` handed to the provider.
- */
-export interface LoginProgress {
-  accountId: string;
-  amr: string[];
-  /** steps owed before the login may finish, in order */
-  pending: Array<'change-password'>;
-  /**
-   * A fingerprint of the password hash that was verified: if an admin resets the password while the
-   * login is half done, the recorded progress no longer counts.
-   */
-  credential?: string;
+/** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
+export const stepNames = ['password', 'totp', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export type StepName = (typeof stepNames)[number];
+
+/** Which step proves each factor type a user may hold, in the order they are offered. */
+const stepOfFactor: Record<FactorType, StepName> = { totp: 'totp', recovery_codes: 'recovery-code' };
+
+/** Everything the decision depends on, read by `policy-input.ts`; nothing here does I/O. */
+export interface PolicyInput {
+  /** the provider's prompt and why it asked (`no_session`, `login_prompt`, `max_age`, `acr_unmet`, ...) */
+  prompt: { name: string; reasons: readonly string[] };
+  /** `acr_values` (with the client's `default_acr_values` folded in by the provider) and an essential `acr` claim */
+  request: { acrValues: readonly string[]; essentialAcr?: readonly string[]; promptLogin: boolean };
+  /** the browser's session, when it has one: who, and how they signed in */
+  session?: { accountId: string; amr: readonly string[] };
+  state: LoginState;
+  tenant: { mfa: MfaMode; factors: readonly FactorType[] };
+  client: { minimumAcr?: Acr };
+  /** the factor types the account being signed in has enrolled (empty while unknown) */
+  enrolled: readonly FactorType[];
 }
 
-/** The progress a step recorded on this interaction, if any. */
-export function progressOf(interaction: InteractionDetails): LoginProgress | undefined {
-  const progress = (interaction.result as { progress?: LoginProgress } | undefined)?.progress;
-  return typeof progress?.accountId === 'string' && Array.isArray(progress.pending) ? progress : undefined;
+export type Decision =
+  | { kind: 'step'; step: StepName; alternatives: readonly StepName[]; accountId?: string }
+  | { kind: 'finish'; accountId: string; amr: Amr[]; acr: Acr }
+  | { kind: 'unmet'; description: string };
+
+/**
+ * Whether the session's factors count for this login. Only when the provider asked for nothing but
+ * more assurance (step-up): `prompt=login`, an exceeded `max_age`, no session, a session of someone
+ * else (`id_token_hint`) or of a removed account all mean a fresh sign-in with every factor again.
+ */
+function reusesSession(input: PolicyInput): boolean {
+  return Boolean(input.session) && !input.request.promptLogin && input.prompt.reasons.length > 0 && input.prompt.reasons.every((reason) => reason === 'acr_unmet');
+}
+
+/** The methods proven, the session's included on a step-up, and whose they are. */
+function proven(input: PolicyInput): { accountId?: string; methods: string[] } {
+  const { state, session } = input;
+  const base = reusesSession(input) && session ? session : undefined;
+  if (base && state.accountId && state.accountId !== base.accountId) return { accountId: state.accountId, methods: state.factors.map((factor) => factor.method) };
+  const accountId = state.accountId ?? base?.accountId;
+  return { ...(accountId ? { accountId } : {}), methods: [...(base?.amr ?? []), ...state.factors.map((factor) => factor.method)] };
 }
 
 /**
- * Decides which step an interaction needs next. Today: the provider's `login` prompt is the
- * password step and `consent` is the consent step. Second factors (TOTP, SMS, WebAuthn) slot in
- * here: once the first factor is recorded on the interaction, the policy asks for the factor the
- * tenant, client or `acr_values` require before the login is finished.
+ * Which step an interaction needs next, or that the login may finish (with its amr and acr), or that
+ * the request asks for what no step can give. A new factor is one entry of {@link stepOfFactor}.
  */
-export function nextStep(interaction: InteractionDetails): 'login' | 'change-password' | 'consent' {
-  switch (interaction.prompt.name) {
-    case 'login':
-      return progressOf(interaction)?.pending[0] ?? 'login';
-    case 'consent':
-      return 'consent';
-    default:
-      // oidc-provider only has login and consent prompts unless configured otherwise.
-      throw new Error(`unsupported prompt ${interaction.prompt.name}`);
+export function nextStep(input: PolicyInput): Decision {
+  if (input.prompt.name === 'consent') return { kind: 'step', step: 'consent', alternatives: [] };
+
+  const { accountId, methods } = proven(input);
+  if (!accountId || methods.length === 0) return { kind: 'step', step: 'password', alternatives: [] };
+
+  const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
+  if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };
+
+  // Factors count only where the tenant allows them; a type disallowed later stops counting.
+  const usable = input.tenant.mfa === 'off' ? [] : input.enrolled.filter((type) => input.tenant.factors.includes(type));
+  // A user who enrolled a factor is asked for it whenever the tenant uses MFA at all.
+  const required = stricter(requested, usable.length > 0 ? ACR.multiFactor : undefined);
+
+  if (!satisfies(required, methods)) {
+    const missing = usable.filter((type) => !methods.includes(amrOfFactor[type])).map((type) => stepOfFactor[type]);
+    const [step, ...alternatives] = missing;
+    if (step && required === ACR.multiFactor) return { kind: 'step', step, alternatives, accountId };
+    if (usable.length === 0 && required === ACR.multiFactor && input.tenant.mfa === 'required' && input.tenant.factors.includes('totp')) {
+      return { kind: 'step', step: 'enroll-totp', alternatives: [], accountId };
+    }
+    return { kind: 'unmet', description: 'the requested authentication level cannot be reached with the factors this account may use' };
   }
+
+  if (input.state.mustChangePassword) return { kind: 'step', step: 'change-password', alternatives: [], accountId };
+  const amr = amrOf(methods as Amr[]);
+  return { kind: 'finish', accountId, amr, acr: acrOf(amr) ?? ACR.singleFactor };
 }

@@ -5,19 +5,13 @@ import type { AppContext } from '../app-context.js';
 import { AppError } from '../errors.js';
 import { formBody } from '../http/forms.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
-import { nextStep } from './policy.js';
+import { finishLogin, refuseUnmet } from './finish.js';
+import { continueWith, decide } from './flow.js';
+import { stepNames, type StepName } from './policy.js';
+import { steps } from './registry.js';
 import { clientOfInteraction, rememberClient, startAgainUrl } from './start-again.js';
-import { StepContext, type InteractionStep } from './step.js';
+import { StepContext } from './step.js';
 import { abort } from './steps/abort.js';
-import { changePasswordStep } from './steps/change-password.js';
-import { consentStep } from './steps/consent.js';
-import { passwordStep } from './steps/password.js';
-
-const steps: Record<string, InteractionStep> = {
-  [passwordStep.name]: passwordStep,
-  [changePasswordStep.name]: changePasswordStep,
-  [consentStep.name]: consentStep,
-};
 
 /** The expired-page error, with a way to start again where the client registered one. */
 async function expired(ctx: Context, tenant: TenantContext, message: string): Promise<AppError> {
@@ -40,9 +34,23 @@ async function load(ctx: Context, app: AppContext): Promise<StepContext> {
   if (interaction.uid !== ctx.params['uid']) {
     throw await expired(ctx, tenant, 'This sign-in page does not belong to your current sign-in. Go back to the application and sign in again.');
   }
-  const step = new StepContext(ctx, app, tenant, interaction);
+  const step = new StepContext(ctx, app, tenant, interaction, await decide(app, tenant, interaction), continueWith);
   rememberClient(ctx, tenant, step.base, String(interaction.params['client_id']), app.config.publicUrl.startsWith('https:'));
   return step;
+}
+
+/** The steps the policy accepts now: the one it wants, and the alternatives it offers (a recovery code instead of TOTP). */
+function accepted(step: StepContext): readonly StepName[] {
+  const { decision } = step.decided;
+  return decision.kind === 'step' ? [decision.step, ...decision.alternatives] : [];
+}
+
+/** Shows the step due now, or ends the interaction when nothing is (already proven enough, or never can be). */
+async function show(step: StepContext, name?: StepName): Promise<void> {
+  const { decision } = step.decided;
+  if (decision.kind === 'finish') return finishLogin(step, decision);
+  if (decision.kind === 'unmet') return refuseUnmet(step, decision.description);
+  await steps[name ?? decision.step].render(step);
 }
 
 /** Where under a tenant the login pipeline's pages are (`tenant-routes.ts`). */
@@ -57,13 +65,18 @@ export function interactionRouter(app: AppContext): Router {
   const body = formBody(app.config.http.bodyLimit);
 
   router.get('/', async (ctx) => {
-    const step = await load(ctx, app);
-    await steps[nextStep(step.interaction)]!.render(step);
+    await show(await load(ctx, app));
   });
 
-  // A GET on a step's POST URL is a reload (or a restored tab) after a POST, e.g. a wrong password:
-  // send the browser to the interaction's own URL, which shows whatever step is due now.
-  router.get('/:step', (ctx) => {
+  // A step the policy accepts now is shown at its own URL: an alternative it offers (a link: "use a
+  // recovery code"), or the step itself on a reload after a POST (a wrong password). Any other GET
+  // on a step's URL (a restored tab) goes to the interaction's own URL, which shows the step due now.
+  router.get('/:step', async (ctx) => {
+    const name = stepNames.find((candidate) => candidate === ctx.params['step']);
+    if (name) {
+      const step = await load(ctx, app);
+      if (accepted(step).includes(name)) return show(step, name);
+    }
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
     ctx.redirect(`${new URL((ctx.state.tenant as TenantContext).issuer).pathname}/interaction/${encodeURIComponent(ctx.params['uid']!)}`);
@@ -75,11 +88,11 @@ export function interactionRouter(app: AppContext): Router {
 
   router.post('/:step', body, async (ctx) => {
     const step = await load(ctx, app);
-    const wanted = nextStep(step.interaction);
-    if (ctx.params['step'] !== wanted) {
+    const wanted = accepted(step).find((name) => name === ctx.params['step']);
+    if (!wanted) {
       throw new AppError('invalid_request', 'This step is not the one your sign-in needs now. Go back and reload the page.');
     }
-    await steps[wanted]!.submit(step);
+    await steps[wanted].submit(step);
   });
 
   return router;

@@ -5,10 +5,22 @@ import type { AppContext } from '../app-context.js';
 import { csrfTokenFor, verifyForm } from '../http/forms.js';
 import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
+import type { Decision, PolicyInput, StepName } from './policy.js';
+import type { LoginState } from './state.js';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** What a step gets: the request, the process-wide and tenant contexts, and the interaction. */
+/** What the router found for this request: the policy's input and its decision. */
+export interface Decided {
+  input: PolicyInput;
+  decision: Decision;
+}
+
+/**
+ * What a step gets: the request, the process-wide and tenant contexts, the interaction, and what the
+ * policy decided for it. `continueWith` records progress and goes where the policy says next
+ * (`flow.ts`); steps never call one another.
+ */
 export class StepContext {
   readonly base: string;
 
@@ -17,8 +29,16 @@ export class StepContext {
     readonly app: AppContext,
     readonly tenant: TenantContext,
     readonly interaction: InteractionDetails,
+    readonly decided: Decided,
+    readonly continueWith: (step: StepContext, state: LoginState) => Promise<void>,
   ) {
     this.base = `${new URL(tenant.issuer).pathname}/interaction/${interaction.uid}`;
+  }
+
+  /** The account the policy is signing in, once the first factor (or the session) named it. */
+  get accountId(): string | undefined {
+    const { decision } = this.decided;
+    return decision.kind === 'step' ? decision.accountId : undefined;
   }
 
   /** CSRF token for this interaction's forms. */
@@ -69,9 +89,19 @@ export class StepContext {
 }
 
 /** One step of the login pipeline: GET renders it, POST verifies one thing and records progress. */
-export interface InteractionStep {
-  /** path segment and policy name */
-  readonly name: string;
+export interface InteractionStep<Name extends StepName = StepName> {
+  /** path segment of its POST, and its name in the policy */
+  readonly name: Name;
   render(step: StepContext): Promise<void>;
   submit(step: StepContext): Promise<void>;
+}
+
+/** Every step by name: a closed registry, so a step the policy can name always exists. */
+export type StepRegistry = { readonly [Name in StepName]: InteractionStep<Name> };
+
+/** "Try again in 40 seconds" / "in 3 minutes". */
+export function waitText(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }

@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type ClientMetadata, type Configuration } from 'oidc-provider';
+import { acrValues, isAcr } from '../authn/assurance.js';
 import { signingAlgs } from '../domain/keys.js';
 import { claimsByScope } from './claims.js';
 import { usesSecret } from '../domain/client-auth-methods.js';
@@ -15,10 +16,17 @@ export const clientMetadataSettings = {
   claims: Object.fromEntries(Object.entries(claimsByScope).map(([scope, claims]) => [scope, [...claims]])),
   scopes: ['openid', 'offline_access', ...Object.keys(claimsByScope).filter((scope) => scope !== 'openid')],
   responseTypes: ['code'],
+  // The whole acr vocabulary, on every tenant alike (discovery's acr_values_supported): a client's
+  // default_acr_values are validated against it, and a client valid on one tenant is valid on all.
+  acrValues: [...acrValues],
   ...clientAuthentication,
   extraClientMetadata: {
-    properties: ['first_party', 'service_account', 'admin_console', 'require_pkce'],
+    properties: ['first_party', 'service_account', 'admin_console', 'require_pkce', 'minimum_acr'],
     validator(_ctx, key, value) {
+      if (key === 'minimum_acr') {
+        if (value !== undefined && !isAcr(value)) throw new Error(`minimum_acr must be one of ${acrValues.join(', ')}`);
+        return;
+      }
       if (value !== undefined && typeof value !== 'boolean') {
         throw new Error(`${key} must be a boolean`);
       }

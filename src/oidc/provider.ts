@@ -10,6 +10,7 @@ import type { RoleRepository } from '../domain/roles.js';
 import type { UserRepository } from '../domain/users.js';
 import type { PageTenant } from '../http/views.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { MfaMode } from '../authn/assurance.js';
 import { findAccountFor } from './claims.js';
 import { pkceRequiredFor } from './client-auth.js';
 import { throttleClientAuthentication } from './client-auth-throttle.js';
@@ -28,8 +29,11 @@ import { resourceIndicatorsFor } from './resources.js';
 import { ttl } from './ttl.js';
 
 export interface ProviderDeps {
-  /** the tenant as its pages show it (the error and logout pages are the provider's); `requirePkce`: its `security_policy.require_pkce` */
-  tenant: PageTenant & { requirePkce: boolean };
+  /**
+   * the tenant as its pages show it (the error and logout pages are the provider's); `requirePkce`:
+   * its `security_policy.require_pkce`; `mfa`: its `security_policy.mfa`, which the interaction policy enforces
+   */
+  tenant: PageTenant & { requirePkce: boolean; mfa: MfaMode };
   issuer: string;
   keys: TenantKeys;
   /** where the tenant's models live: short-lived ones on `ephemeral`, durable ones in `store` */
@@ -89,7 +93,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
-    interactions: { policy: interactionPolicyFor(), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyFor(tenant.mfa), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
     // Refresh tokens for every client allowed the grant (not only with offline_access); they expire
     // with the session unless offline_access was granted, and every use rotates them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -5,7 +5,7 @@ import { createOidcAccountIndex, shortLivedHomeOf, type RoutedAccountIndex } fro
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import { acceptedBranding } from '../domain/branding.js';
-import type { Tenant } from '../domain/tenants.js';
+import { mfaPolicyOf, type Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { pageBrandingFor, type PageBranding } from '../http/branding.js';
 import { contentSecurityPolicy } from '../http/security-headers.js';
@@ -69,15 +69,12 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   if (accepted.refused.length) {
     app.logger.warn({ tenant: tenant._id, fields: accepted.refused }, 'tenant branding not shown: stored values break the current rules; set them again through the admin API');
   }
-  if (tenant.securityPolicy?.mfa && tenant.securityPolicy.mfa !== 'off') {
-    app.logger.warn({ tenant: tenant._id, mfa: tenant.securityPolicy.mfa }, 'tenant security_policy.mfa is stored but MFA is not available yet: it is not enforced');
-  }
   const branding = pageBrandingFor(new URL(issuer).pathname, accepted.branding);
   const consents = new ConsentMemory(app.store, tenant._id);
   const clients = new ClientCache(tenant._id, issuer, app.clients);
   const homes = { store: app.store, ephemeral: shortLivedHomeOf(app.ephemeral), tenant: tenant._id, now: app.clock };
   const provider = buildProvider({
-    tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true },
+    tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true, mfa: mfaPolicyOf(tenant.securityPolicy).mfa },
     issuer,
     keys,
     homes,

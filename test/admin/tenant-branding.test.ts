@@ -120,21 +120,18 @@ describe('tenant branding validation', () => {
 });
 
 describe('security_policy.mfa', () => {
-  it('refuses "optional" and "required" with a 400 saying MFA is not available yet, and stores nothing', async () => {
+  it('accepts "optional" and "required" now that the login enforces them (docs/mfa.md), on create and on change', async () => {
     for (const mfa of ['optional', 'required']) {
       const patched = await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { mfa } });
-      expect(patched.status, mfa).toBe(400);
-      expect(patched.body.error_description).toContain('"security_policy.mfa"');
-      expect(patched.body.error_description).toMatch(/MFA is not available yet/);
-      const created = await call(gh, root, 'POST', '/tenants', { id: 'mfa-bad', display_name: 'MFA', security_policy: { mfa } });
-      expect(created.status, mfa).toBe(400);
-      expect(created.body.error_description).toMatch(/MFA is not available yet/);
+      expect(patched.status, mfa).toBe(200);
+      expect(patched.body['security_policy']).toMatchObject({ mfa });
+      const created = await call(gh, root, 'POST', '/tenants', { id: `mfa-${mfa}`, display_name: 'MFA', security_policy: { mfa } });
+      expect(created.status, mfa).toBe(201);
     }
-    expect((await gh.app.tenants.find('umbrella'))?.securityPolicy?.mfa).toBeUndefined();
-    expect(await gh.app.tenants.find('mfa-bad')).toBeNull();
+    expect((await gh.app.tenants.find('umbrella'))?.securityPolicy?.mfa).toBe('required');
   });
 
-  it('refuses other values too, and accepts the default "off"', async () => {
+  it('refuses other values, and accepts "off"', async () => {
     for (const mfa of ['REQUIRED', '', true, null, ['off']]) {
       const refused = await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { mfa } });
       expect(refused.status, JSON.stringify(mfa)).toBe(400);
@@ -142,11 +139,11 @@ describe('security_policy.mfa', () => {
     }
     const off = await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { mfa: 'off', password: { min_length: 12 } } });
     expect(off.status, JSON.stringify(off.body)).toBe(200);
-    expect(off.body['security_policy']).toEqual({ mfa: 'off', password: { min_length: 12 }, require_pkce: true });
+    expect(off.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes'], password: { min_length: 12 }, require_pkce: true });
   });
 
-  it('documents the single accepted value in the OpenAPI document', async () => {
+  it('documents the three modes in the OpenAPI document', async () => {
     const openapi = (await (await fetch(`${gh.origin}/admin/v1/openapi.json`)).json()) as Record<string, unknown>;
-    expect(JSON.stringify(openapi)).not.toMatch(/"optional","required"/);
+    expect(JSON.stringify(openapi)).toMatch(/"off","optional","required"/);
   });
 });

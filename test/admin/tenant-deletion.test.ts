@@ -37,7 +37,7 @@ async function populate(id: string): Promise<void> {
   // Sign-in throttle counters after a failed login, client-authentication counters after a wrong secret.
   const guesser = new Browser(gh.origin);
   const login = await openLoginPage(guesser, rp, tenant.client.redirectUri);
-  const failed = expectPage(await guesser.submit(login, 'form[action$="/login"]', { username: 'alice', password: 'wrong' }));
+  const failed = expectPage(await guesser.submit(login, 'form[action$="/password"]', { username: 'alice', password: 'wrong' }));
   expect(failed.$('main').text()).toContain(INVALID_CREDENTIALS);
   const wrongSecret = await fetch(`${gh.issuer(id)}/token`, {
     method: 'POST',
@@ -48,7 +48,7 @@ async function populate(id: string): Promise<void> {
   // An account console session, and a revocation of sign-in devices.
   const console = new Browser(gh.origin);
   const consoleLogin = expectPage(await console.navigate(`/t/${id}/account/login`));
-  expect(expectPage(await console.submit(consoleLogin, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD })).$('main').text()).toContain('alice@example.com');
+  expect(expectPage(await console.submit(consoleLogin, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD })).$('main').text()).toContain('alice@example.com');
   expect((await call(gh, root, 'DELETE', `/tenants/${id}/users/${tenant.userId}/sign-in-devices`)).status).toBe(204);
 }
 

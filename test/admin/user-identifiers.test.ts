@@ -59,7 +59,7 @@ async function signIn(tenant: SeededTenant, username: string, password: string, 
     code_challenge_method: 'S256',
   });
   const login = expectPage(await browser.navigate(url.href, {}, tenant.client.redirectUri));
-  return browser.submit(login, 'form[action$="/login"]', { username, password }, tenant.client.redirectUri);
+  return browser.submit(login, 'form[action$="/password"]', { username, password }, tenant.client.redirectUri);
 }
 
 /** The `sub` of the ID token after a full sign-in as `username`. */

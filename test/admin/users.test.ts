@@ -345,7 +345,7 @@ async function loginPage(rp: client.Configuration, redirectUri: string) {
 /** Submits the login form; returns the page the browser lands on. */
 async function signInPage(rp: client.Configuration, redirectUri: string, username: string, password: string): Promise<Page> {
   const { browser, page } = await loginPage(rp, redirectUri);
-  return expectPage(await browser.submit(page, 'form[action$="/login"]', { username, password }, redirectUri));
+  return expectPage(await browser.submit(page, 'form[action$="/password"]', { username, password }, redirectUri));
 }
 
 describe('must change password at next sign-in', () => {
@@ -357,13 +357,13 @@ describe('must change password at next sign-in', () => {
     expect(set.body['password_must_change']).toBe(true);
 
     const { browser, page: login, verifier, state } = await loginPage(rp, a.client.redirectUri);
-    let page = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'frank', password: 'temporary pw 1' }, a.client.redirectUri));
+    let page = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'frank', password: 'temporary pw 1' }, a.client.redirectUri));
     expect(page.$('h1').text()).toContain('Choose a new password');
     expect(page.$('form[action$="/change-password"]')).toHaveLength(1);
     expect(page.$('input[name="new_password"]').attr('autocomplete')).toBe('new-password');
 
     // The login form of this interaction is no longer accepted, nor is the step without its CSRF token.
-    expect((await browser.submit(login, 'form[action$="/login"]', { username: 'frank', password: 'temporary pw 1' }, a.client.redirectUri) as Page).status).toBe(400);
+    expect((await browser.submit(login, 'form[action$="/password"]', { username: 'frank', password: 'temporary pw 1' }, a.client.redirectUri) as Page).status).toBe(400);
     expect((await browser.submit(page, 'form[action$="/change-password"]', { csrf: 'forged', new_password: 'a brand new pw', confirm_password: 'a brand new pw' }) as Page).status).toBe(403);
 
     const attempts: Array<[Record<string, string>, string, RegExp]> = [
@@ -401,11 +401,11 @@ describe('must change password at next sign-in', () => {
     const rp = await relyingParty(gh, 'users-a', a.client.clientId, a.client.clientSecret);
     const created = await call(gh, aAdmin, 'POST', users('users-a'), { username: 'gina', password: 'temporary pw 2', password_must_change: true });
     const { browser, page: login } = await loginPage(rp, a.client.redirectUri);
-    const change = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'gina', password: 'temporary pw 2' }, a.client.redirectUri));
+    const change = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'gina', password: 'temporary pw 2' }, a.client.redirectUri));
     expect(change.$('form[action$="/change-password"]')).toHaveLength(1);
     await call(gh, aAdmin, 'POST', `${users('users-a')}/${created.body['id']}/disable`);
     const back = expectPage(await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'gina new password', confirm_password: 'gina new password' }, a.client.redirectUri));
-    expect(back.$('form[action$="/login"]')).toHaveLength(1);
+    expect(back.$('form[action$="/password"]')).toHaveLength(1);
     const stored = await gh.app.users.findById('users-a', String(created.body['id']));
     expect(stored?.passwordMustChange).toBe(true);
     expect((await gh.app.passwords.verify(stored?.passwordHash, 'temporary pw 2')).ok).toBe(true);
@@ -415,12 +415,12 @@ describe('must change password at next sign-in', () => {
     const rp = await relyingParty(gh, 'users-a', a.client.clientId, a.client.clientSecret);
     const created = await call(gh, aAdmin, 'POST', users('users-a'), { username: 'hank', password: 'leaked temp pw', password_must_change: true });
     const { browser, page: login } = await loginPage(rp, a.client.redirectUri);
-    const change = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'hank', password: 'leaked temp pw' }, a.client.redirectUri));
+    const change = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'hank', password: 'leaked temp pw' }, a.client.redirectUri));
     expect(change.$('form[action$="/change-password"]')).toHaveLength(1);
     // The admin learns the temporary password leaked and sets another one, still to be changed.
     await call(gh, aAdmin, 'PUT', `${users('users-a')}/${created.body['id']}/password`, { password: 'second temp pw', must_change: true });
     const back = expectPage(await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'attacker chosen', confirm_password: 'attacker chosen' }, a.client.redirectUri));
-    expect(back.$('form[action$="/login"]')).toHaveLength(1);
+    expect(back.$('form[action$="/password"]')).toHaveLength(1);
     const stored = await gh.app.users.findById('users-a', String(created.body['id']));
     expect((await gh.app.passwords.verify(stored?.passwordHash, 'attacker chosen')).ok).toBe(false);
     expect((await gh.app.passwords.verify(stored?.passwordHash, 'second temp pw')).ok).toBe(true);

@@ -96,7 +96,7 @@ async function interceptRelyingParty(page: Page): Promise<string[]> {
   return seen;
 }
 
-const isLoginPost = (response: Response) => response.request().method() === 'POST' && /\/interaction\/[^/]+\/login$/.test(response.url());
+const isLoginPost = (response: Response) => response.request().method() === 'POST' && /\/interaction\/[^/]+\/password$/.test(response.url());
 
 /**
  * Fills the login form by its labels and presses Enter; checks the POST's answer (a redirect on
@@ -324,7 +324,7 @@ describe('login pages and account console in headless Chromium', () => {
     await signIn(page, 'not the password');
     await page.waitForLoadState();
     const stepUrl = page.url();
-    expect(stepUrl).toMatch(/\/interaction\/[^/]+\/login$/);
+    expect(stepUrl).toMatch(/\/interaction\/[^/]+\/password$/);
 
     // A real reload: Chromium sends the POST again, which is answered like the first.
     const reloaded = await page.reload();

@@ -115,7 +115,7 @@ describe.runIf(redisServerAvailable())('changes seen by every instance at once',
     await call(a.direct, token, 'PUT', `/tenants/acme/users/${String(user.body['id'])}/password`, { password: 'temporary pw 1', must_change: true });
     const browser = new Browser(cluster.gh.origin, (url) => new URL(url.pathname + url.search, c.server.url));
     const login = await openLoginPage(browser, rp, acme.client.redirectUri);
-    const change = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'mustchange', password: 'temporary pw 1' }));
+    const change = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'mustchange', password: 'temporary pw 1' }));
     expect(change.$('#new_password-hint').text()).toContain('At least 8');
     expect((await call(b.direct, token, 'PATCH', '/tenants/acme', { security_policy: { password: { min_length: 14 } } })).status).toBe(200);
     const short = expectPage(await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'twelve chars', confirm_password: 'twelve chars' }));

@@ -72,7 +72,7 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
     expect('redirectedTo' in done && done.redirectedTo).toMatch(/^http:\/\/127\.0\.0\.1:9\/signed-out/);
     // Signed out everywhere: a new authorization request shows the login page again.
     const again = await openLoginPage(browser, rp, acme.client.redirectUri);
-    expect(again.$('form[action$="/login"]').length).toBe(1);
+    expect(again.$('form[action$="/password"]').length).toBe(1);
   });
 
   it('lets exactly one of 20 parallel redemptions of one code win, spread over the instances', async () => {
@@ -130,10 +130,10 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
       prompt: 'consent',
     });
     const login = expectPage(await browser.navigate(url.href, {}, acme.client.redirectUri));
-    expect(login.$('form[action$="/login"]').length).toBe(1);
+    expect(login.$('form[action$="/password"]').length).toBe(1);
     // Every process goes away and comes back with nothing in memory: a rolling restart at its worst.
     for (const index of [0, 1, 2]) await cluster.restart(index);
-    const consent = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, acme.client.redirectUri));
+    const consent = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, acme.client.redirectUri));
     const back = await browser.submit(consent, 'form[action$="/consent"]', {}, acme.client.redirectUri);
     expect('redirectedTo' in back).toBe(true);
     const callback = new URL((back as { redirectedTo: string }).redirectedTo);
@@ -149,7 +149,7 @@ describe.runIf(redisServerAvailable())('three instances on one Redis behind a ba
 
     await redis.kill();
     // Nothing that needs short-lived state answers other than 503: no login, no token.
-    const submitted = await browser.submit(page, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD });
+    const submitted = await browser.submit(page, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD });
     expect(expectPage(submitted).status).toBe(503);
     const tokenStatuses = await clientCredentialsEverywhere(cluster, 'acme', acme.client.clientId, acme.client.clientSecret);
     expect(tokenStatuses).toEqual([503, 503, 503]);

@@ -59,7 +59,7 @@ describe('tenant settings during a sign-in', () => {
     const login = await openLoginPage(browser, rp, acme.client.redirectUri);
     reads.count = 0;
 
-    let page = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'newbie', password: 'temporary pw 1' }));
+    let page = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'newbie', password: 'temporary pw 1' }));
     expect(page.$('#new_password-hint').text()).toContain('At least 14');
     page = expectPage(await browser.navigate(page.url));
     for (const bad of ['short', 'thirteen char']) {

@@ -20,7 +20,7 @@ async function signIn(tenantId: string): Promise<{ browser: Browser; account: Pa
   await seedTenant(gh, tenantId);
   const browser = new Browser(gh.origin);
   const login = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
-  const account = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+  const account = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
   expect(account.url).toBe(`${gh.issuer(tenantId)}/account`);
   expect(account.$('main').text()).toContain('alice@example.com');
   return { browser, account };

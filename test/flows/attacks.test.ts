@@ -176,7 +176,7 @@ describe('login form', () => {
   }
 
   function actionOf(page: Page): string {
-    return new URL(page.$('form[action$="/login"]').attr('action')!, page.url).href;
+    return new URL(page.$('form[action$="/password"]').attr('action')!, page.url).href;
   }
 
   it('refuses a post without its CSRF token, with a wrong one, or from another origin', async () => {
@@ -209,7 +209,7 @@ describe('login form', () => {
     const outcomes = [];
     for (const fields of attempts) {
       const { browser, page } = await loginPage();
-      const result = expectPage(await browser.submit(page, 'form[action$="/login"]', fields));
+      const result = expectPage(await browser.submit(page, 'form[action$="/password"]', fields));
       outcomes.push({ status: result.status, alert: result.$('[role="alert"]').text().trim(), password: result.$('input[name="password"]').attr('value') ?? '' });
     }
     expect(outcomes[0]).toEqual({ status: 401, alert: 'Incorrect username or password.', password: '' });
@@ -237,9 +237,9 @@ describe('login form', () => {
 
   it('refuses an oversized form with 413 and an over-long password with 400', async () => {
     const { browser, page } = await loginPage();
-    const big = expectPage(await browser.submit(page, 'form[action$="/login"]', { username: 'alice', password: 'x'.repeat(200_000) }));
+    const big = expectPage(await browser.submit(page, 'form[action$="/password"]', { username: 'alice', password: 'x'.repeat(200_000) }));
     expect(big.status).toBe(413);
-    const long = expectPage(await browser.submit(page, 'form[action$="/login"]', { username: 'alice', password: 'x'.repeat(5000) }));
+    const long = expectPage(await browser.submit(page, 'form[action$="/password"]', { username: 'alice', password: 'x'.repeat(5000) }));
     expect(long.status).toBe(400);
   });
 
@@ -253,7 +253,7 @@ describe('login form', () => {
 
   it('refuses to skip ahead to consent before signing in', async () => {
     const { browser, page } = await loginPage();
-    const consentAction = actionOf(page).replace(/\/login$/, '/consent');
+    const consentAction = actionOf(page).replace(/\/password$/, '/consent');
     const csrf = page.$('input[name="csrf"]').attr('value')!;
     const result = expectPage(await browser.navigate(consentAction, { form: { csrf }, headers: { origin: gh.origin } }));
     expect(result.status).toBe(400);
@@ -271,18 +271,18 @@ describe('login form', () => {
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const { browser, page } = await loginPage();
-      statuses.push(expectPage(await browser.submit(page, 'form[action$="/login"]', { username: 'target', password: `guess-${attempt}` })).status);
+      statuses.push(expectPage(await browser.submit(page, 'form[action$="/password"]', { username: 'target', password: `guess-${attempt}` })).status);
     }
     // Five free failures, then a delay that doubles with each further one (sign-in-throttle.test.ts runs a frozen clock).
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.slice(5)).toContain(429);
     const { browser, page } = await loginPage();
-    const locked = expectPage(await browser.submit(page, 'form[action$="/login"]', { username: 'TARGET', password: TEST_PASSWORD }));
+    const locked = expectPage(await browser.submit(page, 'form[action$="/password"]', { username: 'TARGET', password: TEST_PASSWORD }));
     expect(locked.status).toBe(429);
     expect(locked.$('[role="alert"]').text()).toMatch(/Too many failed attempts/);
     // Another account from the same address still signs in.
     const other = await loginPage();
-    const ok = await other.browser.submit(other.page, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, acme.client.redirectUri);
+    const ok = await other.browser.submit(other.page, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, acme.client.redirectUri);
     expect('redirectedTo' in ok || ok.$('form[action$="/consent"]').length === 1).toBe(true);
   });
 });

@@ -68,16 +68,16 @@ async function allPages(tenant: SeededTenant, rp: client.Configuration): Promise
   const browser = new Browser(gh.origin);
   const login = await openLoginPage(browser, rp, redirect);
   pages.push(['login', login]);
-  const wrong = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: 'wrong password' }, redirect));
+  const wrong = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: 'wrong password' }, redirect));
   expect(wrong.status).toBe(401);
   pages.push(['login after a wrong password', wrong]);
-  const consent = expectPage(await browser.submit(wrong, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, redirect));
+  const consent = expectPage(await browser.submit(wrong, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, redirect));
   expect(consent.$('form[action$="/consent"]')).toHaveLength(1);
   pages.push(['consent', consent]);
 
   const changer = new Browser(gh.origin);
   const changeLogin = await openLoginPage(changer, rp, redirect);
-  const change = expectPage(await changer.submit(changeLogin, 'form[action$="/login"]', { username: 'frank', password: TEST_PASSWORD }, redirect));
+  const change = expectPage(await changer.submit(changeLogin, 'form[action$="/password"]', { username: 'frank', password: TEST_PASSWORD }, redirect));
   expect(change.$('form[action$="/change-password"]')).toHaveLength(1);
   pages.push(['change-password', change]);
 
@@ -93,7 +93,7 @@ async function allPages(tenant: SeededTenant, rp: client.Configuration): Promise
   const console = new Browser(gh.origin);
   pages.push(['account, signed out', expectPage(await console.navigate(`${issuer}/account`))]);
   const consoleLogin = expectPage(await console.navigate(`${issuer}/account/login`));
-  const account = expectPage(await console.submit(consoleLogin, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+  const account = expectPage(await console.submit(consoleLogin, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
   expect(account.url).toBe(`${issuer}/account`);
   expect(account.$('dl.gh-dl').text()).toContain('alice@example.com');
   pages.push(['account', account]);

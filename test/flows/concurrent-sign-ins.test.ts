@@ -37,7 +37,7 @@ async function openTab(browser: Browser, config: client.Configuration) {
 /** Signs in on the tab's (possibly old) login page, allows consent if asked, and redeems the code. */
 async function finish(browser: Browser, tab: Awaited<ReturnType<typeof openTab>>) {
   const stopAt = tabs.client.redirectUri;
-  const afterLogin = await browser.submit(tab.login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, stopAt);
+  const afterLogin = await browser.submit(tab.login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, stopAt);
   const callback = isPage(afterLogin) ? expectRedirect(await consent(browser, afterLogin)) : afterLogin.redirectedTo;
   const tokens = await client.authorizationCodeGrant(tab.config, new URL(callback), { pkceCodeVerifier: tab.verifier, expectedState: tab.state });
   return tokens.claims()!;
@@ -89,10 +89,10 @@ describe('two sign-ins in one browser (two tabs)', () => {
     const tab = await openTab(browser, webApp);
     const stranger = expectPage(await new Browser(gh.origin).navigate(tab.login.url));
     expect(stranger.status).toBeGreaterThanOrEqual(400);
-    expect(stranger.$('form[action$="/login"]').length).toBe(0);
+    expect(stranger.$('form[action$="/password"]').length).toBe(0);
 
     await finish(browser, tab);
-    const again = await browser.submit(tab.login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, tabs.client.redirectUri);
+    const again = await browser.submit(tab.login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, tabs.client.redirectUri);
     expect(isPage(again) && again.status >= 400).toBe(true);
   });
 });

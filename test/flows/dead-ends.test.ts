@@ -51,9 +51,9 @@ describe('reloading a step after a POST', () => {
   it('shows the login form again on a GET of the login POST URL (reload after a wrong password)', async () => {
     const browser = new Browser(gh.origin);
     const login = await openLoginPage(browser, rp, REDIRECT);
-    const wrong = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: 'wrong password' }));
+    const wrong = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: 'wrong password' }));
     expect(wrong.status).toBe(401);
-    expect(new URL(wrong.url).pathname).toMatch(/\/login$/);
+    expect(new URL(wrong.url).pathname).toMatch(/\/password$/);
 
     const reloaded = expectPage(await browser.navigate(wrong.url));
     expect(reloaded.status).toBe(200);
@@ -61,7 +61,7 @@ describe('reloading a step after a POST', () => {
     expect(reloaded.headers.get('cache-control')).toBe('no-store');
     expect(reloaded.$('h1').text()).toContain('Sign in');
     // The form still works from there.
-    const signedIn = await browser.submit(reloaded, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, REDIRECT);
+    const signedIn = await browser.submit(reloaded, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, REDIRECT);
     expect('redirectedTo' in signedIn || signedIn.$('form[action$="/consent"]').length === 1).toBe(true);
   });
 
@@ -75,13 +75,13 @@ describe('reloading a step after a POST', () => {
       expect(new URL(first.headers.get('location')!, gh.origin).href, step).toBe(login.url);
       const page = expectPage(await browser.navigate(`${login.url}/${step}`));
       expect(page.status, step).toBe(200);
-      expect(page.$('form[action$="/login"]').length, step).toBe(1);
+      expect(page.$('form[action$="/password"]').length, step).toBe(1);
     }
   });
 
   it('shows the expired page, not a 405, for a GET on a step of an unknown interaction', async () => {
     const browser = new Browser(gh.origin);
-    const page = expectPage(await browser.navigate(`${gh.issuer('acme')}/interaction/does-not-exist/login`));
+    const page = expectPage(await browser.navigate(`${gh.issuer('acme')}/interaction/does-not-exist/password`));
     expect(page.status).toBe(400);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.html).toContain('expired');
@@ -100,7 +100,7 @@ describe('an expired sign-in page', () => {
     expect(reloaded.html).toContain('expired');
     expect(startAgain(reloaded).attr('href')).toBe('https://starter.example/login?from=idp');
 
-    const posted = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+    const posted = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
     expect(posted.status).toBe(400);
     expect(startAgain(posted).attr('href')).toBe('https://starter.example/login?from=idp');
   });

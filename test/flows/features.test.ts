@@ -35,7 +35,7 @@ describe('PAR, DPoP and back-channel logout', () => {
     expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
     expect(url.searchParams.get('redirect_uri')).toBeNull();
     const login = expectPage(await browser.navigate(url.href, {}, acme.client.redirectUri));
-    const consent = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+    const consent = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
     const callback = new URL(expectRedirect(await browser.submit(consent, 'form[action$="/consent"]', {}, acme.client.redirectUri)));
     const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier });
     expect(tokens.claims()?.sub).toBe(acme.userId);
@@ -144,7 +144,7 @@ describe('restart in the middle of a login (file store)', () => {
       gh = await startGatehouse(settings);
 
       try {
-        const consent = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+        const consent = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
         const callback = new URL(expectRedirect(await browser.submit(consent, 'form[action$="/consent"]', {}, acme.client.redirectUri)));
         const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier });
         expect(tokens.claims()?.sub).toBe(acme.userId);

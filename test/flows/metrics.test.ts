@@ -38,7 +38,7 @@ function delta(before: Sample[], after: Sample[]) {
 async function signInAttempt(username: string, password: string): Promise<number> {
   const browser = new Browser(gh.origin);
   const login = await openLoginPage(browser, rp, acme.client.redirectUri, { prompt: 'login' });
-  const result = await browser.submit(login, 'form[action$="/login"]', { username, password }, acme.client.redirectUri);
+  const result = await browser.submit(login, 'form[action$="/password"]', { username, password }, acme.client.redirectUri);
   return 'redirectedTo' in result ? 200 : result.status;
 }
 
@@ -194,7 +194,7 @@ describe('argon2 metrics', () => {
         }),
       );
       let done = false;
-      const attempts = Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username: `user-${index}`, password: 'wrong' }, seeded.client.redirectUri))).finally(() => {
+      const attempts = Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/password"]', { username: `user-${index}`, password: 'wrong' }, seeded.client.redirectUri))).finally(() => {
         done = true;
       });
       const seen: Array<{ running: number; waiting: number }> = [];

@@ -35,7 +35,7 @@ async function signIn(rp: client.Configuration, redirectUri: string, scope: stri
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, ...extra });
   const login = expectPage(await browser.navigate(url.href, {}, redirectUri));
-  const afterLogin = await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, redirectUri);
+  const afterLogin = await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, redirectUri);
   let consent: Page | undefined;
   let callback: string;
   if ('redirectedTo' in afterLogin) {
@@ -144,7 +144,7 @@ describe('remembered consent', () => {
       const browser = new Browser(gh.origin);
       const url = client.buildAuthorizationUrl(rp, { redirect_uri: tenant.client.redirectUri, scope: 'openid profile', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
       const login = expectPage(await browser.navigate(url.href, {}, tenant.client.redirectUri));
-      const page = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, tenant.client.redirectUri));
+      const page = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, tenant.client.redirectUri));
       return { browser, page };
     };
     const allow = ({ browser, page }: { browser: Browser; page: Page }) => browser.submit(page, 'form[action$="/consent"]', {}, tenant.client.redirectUri);
@@ -231,7 +231,7 @@ describe('the consent page', () => {
       code_challenge_method: 'S256',
     });
     const login = expectPage(await browser.navigate(url.href, {}, tenant.client.redirectUri));
-    const consent = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }, tenant.client.redirectUri));
+    const consent = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }, tenant.client.redirectUri));
     const main = consent.$('main');
     expect(main.text()).toContain(`Things ${hostile}`);
     expect(main.text()).toContain(`Read your things ${hostile}`);

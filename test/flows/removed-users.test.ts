@@ -94,7 +94,7 @@ async function expectNoSession({ tenant, browser, rp }: SignedIn): Promise<void>
     const page = expectPage(await authorizeAgain(browser, config, redirectUri));
     expect(page.status, page.$('main').text()).toBe(200);
     expect(page.$('h1').text()).toContain('Sign in');
-    expect(page.$('form[action$="/login"]')).toHaveLength(1);
+    expect(page.$('form[action$="/password"]')).toHaveLength(1);
     const silent = new URL(expectRedirect(await authorizeAgain(browser, config, redirectUri, { prompt: 'none' })));
     expect(silent.searchParams.get('error')).toBe('login_required');
   }
@@ -202,7 +202,7 @@ describe('a user disabled or deleted while signed in', () => {
     const login = expectPage(await authorizeAgain(browser, rp, tenant.client.redirectUri));
     // The provider ends the old session before it starts bob's: its auto-submitting form (run by a
     // real browser's script) posts to the logout confirmation, which leads back to the sign-in.
-    const switching = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'bob', password: TEST_PASSWORD }, tenant.client.redirectUri));
+    const switching = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'bob', password: TEST_PASSWORD }, tenant.client.redirectUri));
     expect(switching.$('form').attr('action')).toMatch(/\/session\/end\/confirm$/);
     const consent = expectPage(await browser.submit(switching, 'form', {}, tenant.client.redirectUri));
     const callback = new URL(expectRedirect(await browser.submit(consent, 'form[action$="/consent"]', {}, tenant.client.redirectUri)));
@@ -285,7 +285,7 @@ describe('a user disabled or deleted while signed in', () => {
       const tenant = await seedTenant(gh, tenantId);
       const browser = new Browser(gh.origin);
       const login = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
-      const console = expectPage(await browser.submit(login, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD }));
+      const console = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
       expect(console.$('main').text()).toContain('alice@example.com');
       await remove(tenant);
       const after = expectPage(await browser.navigate(`/t/${tenantId}/account`));
@@ -294,7 +294,7 @@ describe('a user disabled or deleted while signed in', () => {
       expect(after.$('a[href$="/account/login"]')).toHaveLength(1);
       // Signing in again starts at the login page: the provider's session is gone too.
       const again = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
-      expect(again.$('form[action$="/login"]')).toHaveLength(1);
+      expect(again.$('form[action$="/password"]')).toHaveLength(1);
     }
   });
 

@@ -36,7 +36,7 @@ async function newUser(username: string, email?: string) {
 async function attempt(username: string, password: string, browser = new Browser(gh.origin)): Promise<{ status: number | 'signed-in'; page?: Page }> {
   // prompt=login: a browser that signed in before must show the form again rather than reuse its session.
   const login = await openLoginPage(browser, rp, acme.client.redirectUri, { prompt: 'login' });
-  const result = await browser.submit(login, 'form[action$="/login"]', { username, password }, acme.client.redirectUri);
+  const result = await browser.submit(login, 'form[action$="/password"]', { username, password }, acme.client.redirectUri);
   if ('redirectedTo' in result) return { status: 'signed-in' };
   if (result.$('form[action$="/consent"]').length === 1) return { status: 'signed-in', page: result };
   return { status: result.status, page: result };

@@ -38,7 +38,7 @@ export async function authorize(browser: Browser, config: client.Configuration, 
   });
   const login = expectPage(await browser.navigate(url.href, {}, options.redirectUri));
   expect(login.$('h1').text()).toContain('Sign in');
-  const afterLogin = await browser.submit(login, 'form[action$="/login"]', { username: options.username ?? 'alice', password: options.password ?? TEST_PASSWORD }, options.redirectUri);
+  const afterLogin = await browser.submit(login, 'form[action$="/password"]', { username: options.username ?? 'alice', password: options.password ?? TEST_PASSWORD }, options.redirectUri);
   let callback: string;
   if ('redirectedTo' in afterLogin) {
     callback = afterLogin.redirectedTo;
@@ -72,6 +72,6 @@ export async function wrongPasswordBurst(origin: string, config: client.Configur
       return { browser, page: await openLoginPage(browser, config, redirectUri) };
     }),
   );
-  const results = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/login"]', { username, password: `wrong-${index}` })));
+  const results = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/password"]', { username, password: `wrong-${index}` })));
   return results.map((result) => expectPage(result).status);
 }

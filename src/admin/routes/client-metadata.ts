@@ -5,7 +5,7 @@ import { clientMetadataProblem } from '../../oidc/client-validation.js';
 export { assertHoldsPowersOf } from '../escalation.js';
 
 /** Fields a PATCH may remove with `null`. */
-export const removableFields = ['scope', 'client_uri', 'initiate_login_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'require_pkce'] as const;
+export const removableFields = ['scope', 'client_uri', 'initiate_login_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'require_pkce', 'minimum_acr'] as const;
 
 /** A client as the API returns it; never the secret (only create and rotate add `client_secret`). */
 export const clientOut = z.object({
@@ -31,6 +31,7 @@ export const clientOut = z.object({
   backchannel_logout_session_required: z.boolean().optional(),
   first_party: z.boolean().optional(),
   admin_console: z.boolean().optional(),
+  minimum_acr: z.string().optional(),
   roles: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
-import { SYSTEM_TENANT, type Tenant, type TenantChanges } from '../../domain/tenants.js';
+import { mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
@@ -31,8 +31,18 @@ const securityPolicy = z
   .object({
     // A PATCH merges: fields left out are kept, `null` removes one (back to its default).
     password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().nullable().optional(),
-    // Second factors do not exist yet: accepting "required" would promise a protection no sign-in gives.
-    mfa: z.literal('off', { error: 'MFA is not available yet: only "off" is accepted until second factors are enforced' }).describe('second factors are not available yet: only "off"').optional(),
+    mfa: z
+      .enum(['off', 'optional', 'required'])
+      .describe('second factors: `off` (never asked), `optional` (asked of users who enrolled one; the default), `required` (everyone; a user without a factor enrols one inside the login)')
+      .optional(),
+    mfa_factors: z
+      .array(z.enum(mfaFactorTypes))
+      .min(1)
+      .max(mfaFactorTypes.length)
+      .refine((types) => new Set(types).size === types.length, 'must not repeat a value')
+      .describe('the factor types that count at this tenant (default: all); a type removed later stops counting. `null` restores the default')
+      .nullable()
+      .optional(),
     require_pkce: z.boolean().optional(),
   })
   .strict();
@@ -55,7 +65,12 @@ const tenantOut = z.object({
   issuer: z.string(),
   custom_host: z.string().nullable(),
   branding: z.object({ accent_color: z.string().optional(), logo_url: z.string().optional() }),
-  security_policy: z.object({ password: z.object({ min_length: z.number().optional() }).optional(), mfa: z.string().optional(), require_pkce: z.boolean().optional() }),
+  security_policy: z.object({
+    password: z.object({ min_length: z.number().optional() }).optional(),
+    mfa: z.string(),
+    mfa_factors: z.array(z.string()),
+    require_pkce: z.boolean().optional(),
+  }),
   ...timestamps,
 });
 
@@ -68,7 +83,9 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
     branding: { accent_color: tenant.branding?.accentColor, logo_url: tenant.branding?.logoUrl },
     security_policy: {
       ...(tenant.securityPolicy?.password ? { password: { min_length: tenant.securityPolicy.password.minLength } } : {}),
-      ...(tenant.securityPolicy?.mfa ? { mfa: tenant.securityPolicy.mfa } : {}),
+      // What the login enforces, defaults included.
+      mfa: mfaPolicyOf(tenant.securityPolicy).mfa,
+      mfa_factors: [...mfaPolicyOf(tenant.securityPolicy).factors],
       // Tenants from before the setting have none: they require PKCE of public clients only.
       require_pkce: tenant.securityPolicy?.requirePkce === true,
     },
@@ -105,6 +122,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.password === null ? { password: null } : {}),
             ...(input.security_policy.password ? { password: { ...(input.security_policy.password.min_length ? { minLength: input.security_policy.password.min_length } : {}) } } : {}),
             ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
+            ...(input.security_policy.mfa_factors !== undefined ? { mfaFactors: input.security_policy.mfa_factors } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
           },
         }

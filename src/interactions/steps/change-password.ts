@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { minPasswordLength, passwordLength, type User } from '../../domain/users.js';
 import { parseFields } from '../../http/forms.js';
-import { progressOf, type LoginProgress } from '../policy.js';
+import { credentialFingerprint, readState, saveState, type LoginState } from '../state.js';
 import type { InteractionStep, StepContext } from '../step.js';
 
 // Lengths are checked below so that too long a password gets a field error, not a bare 400;
@@ -13,31 +12,14 @@ const fields = z.object({ new_password: z.string(), confirm_password: z.string()
 type FieldErrors = Partial<Record<'new_password' | 'confirm_password', string>>;
 
 /**
- * Called by the password step instead of finishing the login when an admin set the user's password
- * with "must change": records the verified first factor on the interaction (server side) and sends
- * the browser back to the interaction, where the policy now asks for this step.
- */
-export async function requirePasswordChange(step: StepContext, verified: Omit<LoginProgress, 'pending'>): Promise<void> {
-  const progress: LoginProgress = { ...verified, pending: ['change-password'] };
-  step.interaction.result = { progress };
-  await step.interaction.persist();
-  step.ctx.status = 303;
-  step.ctx.redirect(step.base);
-}
-
-/** A fingerprint of a stored password hash (never the hash itself) to keep on the interaction. */
-export function credentialFingerprint(passwordHash: string): string {
-  return createHash('sha256').update(passwordHash).digest('base64url');
-}
-
-/**
  * The user this step may change the password of: still there, enabled, still owing a change, and
  * still holding the very password that was verified (an admin reset in between voids the progress).
  */
-async function owingUser(step: StepContext, progress: LoginProgress): Promise<User | null> {
-  const user = await step.app.users.findById(step.tenant.id, progress.accountId);
+async function owingUser(step: StepContext, state: LoginState): Promise<User | null> {
+  if (!state.accountId || !state.mustChangePassword) return null;
+  const user = await step.app.users.findById(step.tenant.id, state.accountId);
   if (!user || user.disabled || !user.passwordHash || !user.passwordMustChange) return null;
-  return progress.credential === credentialFingerprint(user.passwordHash) ? user : null;
+  return state.credential === credentialFingerprint(user.passwordHash) ? user : null;
 }
 
 /**
@@ -46,8 +28,7 @@ async function owingUser(step: StepContext, progress: LoginProgress): Promise<Us
  * password step gives its usual answer.
  */
 async function restart(step: StepContext): Promise<void> {
-  step.interaction.result = {};
-  await step.interaction.persist();
+  await saveState(step.interaction, { factors: [] });
   step.ctx.status = 303;
   step.ctx.redirect(step.base);
 }
@@ -64,10 +45,10 @@ function policyFor(step: StepContext): number {
 /**
  * "Must change password at next sign-in": after the password step verified the password an admin
  * set, the user chooses a new one (tenant policy length, confirmed, not the same as the old one);
- * the new hash replaces the old and clears the flag in one write, then the login finishes with the
- * factor the password step recorded.
+ * the new hash replaces the old and clears the flag in one write, then the login goes on with the
+ * factors recorded so far (the policy asks for this step after any second factor).
  */
-export const changePasswordStep: InteractionStep = {
+export const changePasswordStep: InteractionStep<'change-password'> = {
   name: 'change-password',
 
   async render(step) {
@@ -76,9 +57,9 @@ export const changePasswordStep: InteractionStep = {
 
   async submit(step) {
     const form = parseFields(fields, step.verifyForm());
-    const progress = progressOf(step.interaction);
-    const user = progress ? await owingUser(step, progress) : null;
-    if (!progress || !user) return restart(step);
+    const state = readState(step.interaction);
+    const user = await owingUser(step, state);
+    if (!user) return restart(step);
 
     const minLength = policyFor(step);
     const errors: FieldErrors = {};
@@ -99,6 +80,6 @@ export const changePasswordStep: InteractionStep = {
       requestId: step.ctx.state.requestId as string,
     });
     step.ctx.state.log?.info({ event: 'login.password_changed', tenant: tenant.id, accountId: user._id }, 'password changed at sign-in');
-    await step.finish({ login: { accountId: progress.accountId, amr: progress.amr } }, false);
+    await step.continueWith(step, { ...state, mustChangePassword: false });
   },
 };

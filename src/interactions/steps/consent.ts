@@ -37,7 +37,7 @@ async function grant(step: StepContext, remember: boolean): Promise<void> {
  * they have not allowed this client before is listed (`oidc/grants.ts`). First-party clients
  * (`first_party: true`) are the operator's own apps and skip the page.
  */
-export const consentStep: InteractionStep = {
+export const consentStep: InteractionStep<'consent'> = {
   name: 'consent',
 
   async render(step) {

@@ -4,8 +4,8 @@ import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
 import { knownDeviceOf, rememberDevice } from '../known-device.js';
-import type { InteractionStep, StepContext } from '../step.js';
-import { credentialFingerprint, requirePasswordChange } from './change-password.js';
+import { credentialFingerprint } from '../state.js';
+import { waitText, type InteractionStep, type StepContext } from '../step.js';
 
 const fields = z.object({
   username: z.string().max(256),
@@ -20,16 +20,9 @@ async function show(step: StepContext, username: string, error?: string, status 
   await step.render(
     'login',
     'Sign in',
-    { action: `${step.base}/login`, client, username, error, fieldErrors: {} },
+    { action: `${step.base}/password`, client, username, error, fieldErrors: {} },
     status,
   );
-}
-
-/** "Try again in 40 seconds" / "in 3 minutes". */
-function waitText(seconds: number): string {
-  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 /**
@@ -39,8 +32,8 @@ function waitText(seconds: number): string {
  * browser that signed in to the account before (device cookie) has its own, so guessers elsewhere
  * cannot lock the owner out; throttled answers look the same for real and unknown identifiers.
  */
-export const passwordStep: InteractionStep = {
-  name: 'login',
+export const passwordStep: InteractionStep<'password'> = {
+  name: 'password',
 
   async render(step) {
     const hint = step.interaction.params['login_hint'];
@@ -87,13 +80,17 @@ export const passwordStep: InteractionStep = {
     app.metrics.signedIn(tenant.id);
     rememberDevice(step.ctx, tenant, user._id, now, app.config.publicUrl.startsWith('https:'));
     step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
-    // An admin set this password to be replaced: the login finishes only after the change-password
-    // step (the hash is not upgraded now, it is about to be replaced).
-    if (user.passwordMustChange) return requirePasswordChange(step, { accountId: user._id, amr: ['pwd'], credential: credentialFingerprint(user.passwordHash!) });
-    if (verdict.needsRehash) {
+    // An admin set this password to be replaced: the policy asks for the change-password step before
+    // the login finishes (the hash is not upgraded now, it is about to be replaced).
+    if (verdict.needsRehash && !user.passwordMustChange) {
       // The configured argon2 parameters changed since this hash was made: upgrade it now.
       await app.users.setPasswordHash(tenant.id, user._id, await app.passwords.hash(password));
     }
-    await step.finish({ login: { accountId: user._id, amr: ['pwd'] } }, false);
+    await step.continueWith(step, {
+      accountId: user._id,
+      factors: [{ method: 'pwd', at: now }],
+      credential: credentialFingerprint(user.passwordHash!),
+      ...(user.passwordMustChange ? { mustChangePassword: true } : {}),
+    });
   },
 };

@@ -1,0 +1,104 @@
+import { ACR, acrValues, type Acr, type MfaMode } from '../domain/acr.js';
+import type { FactorType } from '../domain/mfa-factors.js';
+
+export { ACR, acrValues, type Acr, type MfaMode };
+
+/**
+ * The assurance vocabulary in one place: what the `acr` values (named in `domain/acr.ts`) mean, which
+ * `amr` value (RFC 8176) each kind of factor adds, and how one is derived from the other. Used by the
+ * login policy, the provider's interaction policy, discovery and (later) the SAML bridge, so every
+ * surface tells the same truth. Pure: no store, no HTTP. docs/mfa.md lists the values.
+ */
+
+/**
+ * RFC 8176 methods, plus `rec` for a recovery code (a NIST "look-up secret": single use, but not the
+ * RFC 4226/6238 one-time password that `otp` names, so it does not claim to be one).
+ */
+export type Amr = 'pwd' | 'otp' | 'rec' | 'hwk' | 'swk' | 'mfa';
+
+/** The factor types the factor API records, each with the method it proves. */
+export type { FactorType };
+
+export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec' };
+
+/** What kind of proof each method is (NIST SP 800-63B 5.1): two kinds make a multi-factor sign-in. */
+const kindOf: Record<Exclude<Amr, 'mfa'>, 'know' | 'have'> = { pwd: 'know', otp: 'have', rec: 'have', hwk: 'have', swk: 'have' };
+
+const METHOD_ORDER = Object.keys(kindOf);
+
+/** Methods bound to the origin they were made for, which a look-alike site cannot replay. */
+const phishingResistant = new Set<Amr>(['hwk']);
+
+export function isAcr(value: unknown): value is Acr {
+  return typeof value === 'string' && (acrValues as readonly string[]).includes(value);
+}
+
+function rank(acr: Acr): number {
+  return acrValues.indexOf(acr);
+}
+
+/**
+ * The amr to issue for the methods proven, in a stable order, with `mfa` added when they are of two
+ * different kinds (RFC 8176 2: "mfa" may accompany the methods themselves).
+ */
+export function amrOf(methods: Iterable<string>): Amr[] {
+  const proven = [...new Set([...methods].filter((method): method is Exclude<Amr, 'mfa'> => method in kindOf))];
+  proven.sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b));
+  const kinds = new Set(proven.map((method) => kindOf[method]));
+  return kinds.size > 1 ? [...proven, 'mfa'] : proven;
+}
+
+/** The acr that methods (an `amr`) earn; undefined for none at all. A lone `mfa` claims nothing. */
+export function acrOf(amr: readonly string[]): Acr | undefined {
+  const methods = amr.filter((value): value is Exclude<Amr, 'mfa'> => value in kindOf);
+  if (methods.length === 0) return undefined;
+  if (methods.some((method) => phishingResistant.has(method))) return ACR.phishingResistant;
+  return new Set(methods.map((method) => kindOf[method])).size > 1 ? ACR.multiFactor : ACR.singleFactor;
+}
+
+/** Whether methods proven (`amr`) meet `required`; nothing required is always met. */
+export function satisfies(required: Acr | undefined, amr: readonly string[]): boolean {
+  if (!required) return true;
+  const earned = acrOf(amr);
+  return earned !== undefined && rank(earned) >= rank(required);
+}
+
+/** The higher of two requirements. */
+export function stricter(a: Acr | undefined, b: Acr | undefined): Acr | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return rank(a) >= rank(b) ? a : b;
+}
+
+/**
+ * What a list of requested acr values asks for: the lowest value we know (any of them would do for
+ * the client). Unknown values are ignored; undefined when none is known.
+ */
+export function lowestKnown(requested: readonly string[]): Acr | undefined {
+  const known = requested.filter(isAcr);
+  return known.length ? known.reduce((lowest, value) => (rank(value) < rank(lowest) ? value : lowest)) : undefined;
+}
+
+
+export interface Requirement {
+  /** `acr_values`, with the client's `default_acr_values` when the request has none */
+  acrValues: readonly string[];
+  /** the values of an essential `acr` claim (OIDC Core 5.5.1.1), when one was requested */
+  essentialAcr?: readonly string[] | undefined;
+  /** the client's server-side minimum (`minimum_acr`), which no request parameter lowers */
+  clientMinimum?: Acr | undefined;
+  tenantMfa: MfaMode;
+}
+
+/**
+ * What a login must reach: the strictest of the request, the client's minimum and the tenant's
+ * policy. The request can only raise it. `unknown`: an essential acr claim names only values we do not
+ * issue, which no login can satisfy (voluntary `acr_values` we do not know are ignored).
+ */
+export function requiredAcr(requirement: Requirement): Acr | 'unknown' | undefined {
+  const essential = requirement.essentialAcr;
+  const fromRequest = essential && essential.length > 0 ? lowestKnown(essential) : lowestKnown(requirement.acrValues);
+  if (essential && essential.length > 0 && !fromRequest) return 'unknown';
+  const fromTenant = requirement.tenantMfa === 'required' ? ACR.multiFactor : undefined;
+  return stricter(stricter(fromRequest, requirement.clientMinimum), fromTenant);
+}

@@ -1,0 +1,16 @@
+import type { Acr, Amr } from '../authn/assurance.js';
+import type { StepContext } from './step.js';
+
+/**
+ * Finishes a login: the only place that hands `login` to the provider, so every login carries the
+ * `amr` the policy computed from the factors proven and the `acr` they earn. The provider keeps both
+ * on the session and puts them in ID tokens; `auth_time` becomes now (see docs/mfa.md).
+ */
+export async function finishLogin(step: StepContext, login: { accountId: string; amr: Amr[]; acr: Acr }): Promise<void> {
+  await step.finish({ login: { accountId: login.accountId, amr: login.amr, acr: login.acr } }, false);
+}
+
+/** The request asks for what no step can give: the client gets `unmet_authentication_requirements`. */
+export async function refuseUnmet(step: StepContext, description: string): Promise<void> {
+  await step.finish({ error: 'unmet_authentication_requirements', error_description: description }, false);
+}

@@ -1,0 +1,52 @@
+import type { AppContext } from '../app-context.js';
+import { isAcr, type FactorType } from '../authn/assurance.js';
+import { mfaPolicyOf } from '../domain/tenants.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+import type { PolicyInput } from './policy.js';
+import type { LoginState } from './state.js';
+import type { InteractionDetails } from './step.js';
+
+/** The values of an essential `acr` claim in the request's `claims` parameter (OIDC Core 5.5.1.1), if any. */
+export function essentialAcrOf(claims: unknown): string[] | undefined {
+  if (typeof claims !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(claims);
+  } catch {
+    return undefined;
+  }
+  const acr = (parsed as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } } | null)?.id_token?.acr;
+  if (acr?.essential !== true) return undefined;
+  if (Array.isArray(acr.values)) return acr.values.filter((value): value is string => typeof value === 'string');
+  return typeof acr.value === 'string' ? [acr.value] : undefined;
+}
+
+/** The `acr_values` of a request (the provider folds the client's `default_acr_values` in when it has none). */
+export function acrValuesOf(value: unknown): string[] {
+  return typeof value === 'string' ? value.split(' ').filter(Boolean).slice(0, 20) : [];
+}
+
+/** The factor types an account holds (one store read; never secrets). */
+async function enrolledOf(app: AppContext, tenant: TenantContext, accountId: string | undefined): Promise<FactorType[]> {
+  if (!accountId) return [];
+  return [...new Set((await app.mfa.factors.list(tenant.id, accountId)).map((factor) => factor.type))];
+}
+
+/** Reads what the policy decides on: the interaction, its client, the tenant's policy and the account's factors. */
+export async function policyInputOf(app: AppContext, tenant: TenantContext, interaction: InteractionDetails, state: LoginState): Promise<PolicyInput> {
+  const { params, prompt, session } = interaction;
+  const client = await tenant.clients.find(String(params['client_id']));
+  const minimum = client?.['minimum_acr'];
+  const policy = mfaPolicyOf(tenant.settings.securityPolicy);
+  const essentialAcr = essentialAcrOf(params['claims']);
+  const accountId = state.accountId ?? session?.accountId;
+  return {
+    prompt: { name: prompt.name, reasons: prompt.reasons },
+    request: { acrValues: acrValuesOf(params['acr_values']), ...(essentialAcr ? { essentialAcr } : {}), promptLogin: acrValuesOf(params['prompt']).includes('login') },
+    ...(session?.accountId ? { session: { accountId: session.accountId, amr: session.amr ?? [] } } : {}),
+    state,
+    tenant: policy,
+    client: isAcr(minimum) ? { minimumAcr: minimum } : {},
+    enrolled: policy.mfa === 'off' ? [] : await enrolledOf(app, tenant, accountId),
+  };
+}

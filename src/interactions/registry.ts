@@ -1,0 +1,20 @@
+import type { StepRegistry } from './step.js';
+import { changePasswordStep } from './steps/change-password.js';
+import { consentStep } from './steps/consent.js';
+import { enrollTotpStep } from './steps/enroll-totp.js';
+import { passwordStep } from './steps/password.js';
+import { recoveryCodeStep } from './steps/recovery-code.js';
+import { totpStep } from './steps/totp.js';
+
+/**
+ * Every step the policy can name, by name. Typed as the closed {@link StepRegistry}, so adding a name
+ * to the policy's `stepNames` without its module here does not compile.
+ */
+export const steps: StepRegistry = {
+  password: passwordStep,
+  totp: totpStep,
+  'recovery-code': recoveryCodeStep,
+  'enroll-totp': enrollTotpStep,
+  'change-password': changePasswordStep,
+  consent: consentStep,
+};
