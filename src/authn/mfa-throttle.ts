@@ -36,8 +36,12 @@ export interface MfaAttempt {
   device?: string;
 }
 
-/** `budget`: which budget refused (for metrics; never shown). */
-export type MfaCharge = { ok: true; settle(outcome: 'failed' | 'succeeded'): Promise<void> } | { ok: false; retryAfter: number; budget: keyof typeof mfaPolicies };
+/**
+ * `settle`: `failed` (a wrong code), `succeeded` (empties the budget), `released` (the code could not
+ * be checked, e.g. the store failed: the attempt is given back). `budget`: which budget refused
+ * (for metrics; never shown).
+ */
+export type MfaCharge = { ok: true; settle(outcome: 'failed' | 'succeeded' | 'released'): Promise<void> } | { ok: false; retryAfter: number; budget: keyof typeof mfaPolicies };
 
 /** Counts one code attempt before the code is checked: a known browser to its own budget only, any other to the account's. */
 export async function chargeMfa(throttle: Throttle, attempt: MfaAttempt): Promise<MfaCharge> {
