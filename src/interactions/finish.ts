@@ -1,4 +1,5 @@
 import type { Acr, Amr } from '../authn/assurance.js';
+import { rememberDevice } from './known-device.js';
 import type { StepContext } from './step.js';
 
 /**
@@ -7,6 +8,10 @@ import type { StepContext } from './step.js';
  * on the session and puts them in ID tokens; `auth_time` becomes now (see docs/mfa.md).
  */
 export async function finishLogin(step: StepContext, login: { accountId: string; amr: Amr[]; acr: Acr }): Promise<void> {
+  // The browser becomes a known device of the account (its own wrong-password and wrong-code
+  // budgets) only once the whole login succeeded: were it remembered after the password alone,
+  // someone who knows the password could get a fresh code budget with every new browser.
+  rememberDevice(step.ctx, step.tenant, login.accountId, step.app.clock(), step.app.config.publicUrl.startsWith('https:'));
   await step.finish({ login: { accountId: login.accountId, amr: login.amr, acr: login.acr } }, false);
 }
 

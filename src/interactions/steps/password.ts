@@ -3,7 +3,7 @@ import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
-import { knownDeviceOf, rememberDevice } from '../known-device.js';
+import { knownDeviceOf } from '../known-device.js';
 import { credentialFingerprint } from '../state.js';
 import { waitText, type InteractionStep, type StepContext } from '../step.js';
 
@@ -78,7 +78,6 @@ export const passwordStep: InteractionStep<'password'> = {
 
     await charge.settle('succeeded');
     app.metrics.signedIn(tenant.id);
-    rememberDevice(step.ctx, tenant, user._id, now, app.config.publicUrl.startsWith('https:'));
     step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: user._id }, 'signed in');
     // An admin set this password to be replaced: the policy asks for the change-password step before
     // the login finishes (the hash is not upgraded now, it is about to be replaced).
