@@ -15,10 +15,10 @@ const factorRecord = z
 /**
  * A TOTP enrolment started inside the login (tenant requires MFA, the user has none): kept until the
  * user confirms a code, so a wrong code shows the same QR code again rather than a new secret.
+ * `sealed`: the key and its QR code, sealed with the master key like the pending enrolment itself,
+ * since the interaction is stored in the short-lived state.
  */
-const pendingEnrollment = z
-  .object({ enrollmentId: z.string().max(200), secret: z.string().max(200), uri: z.string().max(2000), qrCode: z.string().max(20_000) })
-  .strict();
+const pendingEnrollment = z.object({ enrollmentId: z.string().max(200), sealed: z.string().max(40_000) }).strict();
 
 /**
  * What this interaction has proven so far, kept server side on the interaction (its `result`, under

@@ -86,9 +86,13 @@ describe('password + TOTP', () => {
     expect(wrong.$('#code').attr('aria-invalid')).toBe('true');
     expect(wrong.$('#code').attr('aria-describedby')).toContain('code-error');
     expect(wrong.$('#code-error').text()).toContain('not valid');
-    // Four failures in all, within the free ones (the throttle test goes past them).
-    for (const bad of ['x'.repeat(64), '12345', '1234567']) {
+    // Five failures in all, within the free ones (the throttle test goes past them).
+    for (const bad of ['x'.repeat(64), '1234567']) {
       expect(expectPage(await submitCode(browser, wrong, 'totp', bad)).status, bad).toBe(401);
+    }
+    if (totpCode(secret, -2) !== totpCode(secret)) {
+      // A code of two steps ago is outside the window (the current step and the one before).
+      expect(expectPage(await submitCode(browser, wrong, 'totp', totpCode(secret, -2))).status).toBe(401);
     }
     const oversized = expectPage(await submitCode(browser, wrong, 'totp', '1'.repeat(65)));
     expect(oversized.status).toBe(400);
@@ -259,6 +263,11 @@ describe('tenant policy required', () => {
     expect(enroll.$('img').attr('src')).toMatch(/^data:image\/png;base64,/);
     const key = enroll.$('#totp-key').text().trim();
     expect(key).toMatch(/^[A-Z2-7]{32,}$/);
+    // The interaction (short-lived state) keeps the pending key only sealed.
+    const uid = /\/interaction\/([^/]+)/.exec(enroll.url)![1]!;
+    const stored = await (await gh.gatehouse.pool.get('strict'))!.provider.Interaction.find(uid);
+    expect(JSON.stringify(stored)).toContain('enrollment');
+    expect(JSON.stringify(stored)).not.toContain(key);
 
     const wrong = expectPage(await submitCode(browser, enroll, 'enroll-totp', totpCode(key) === '000000' ? '111111' : '000000'));
     expect(wrong.status).toBe(400);

@@ -5,21 +5,32 @@ import { codeFields } from '../second-factor.js';
 import { readState, saveState, type LoginState } from '../state.js';
 import type { InteractionStep, StepContext } from '../step.js';
 
-type Enrollment = NonNullable<LoginState['enrollment']>;
-
-/**
- * The enrolment this interaction started, or a new one kept on the login state, so a reload or a
- * wrong code shows the same QR code rather than a new secret.
- */
-async function enrollmentFor(step: StepContext, accountId: string): Promise<Enrollment> {
-  const state = readState(step.interaction);
-  if (state.enrollment) return state.enrollment;
-  const enrollment = await step.app.mfa.totp.startEnrollment(step.tenant.id, accountId, 'Authenticator app');
-  await saveState(step.interaction, { ...state, enrollment });
-  return enrollment;
+/** What the page shows: the key as text and as a QR code. */
+interface Shown {
+  secret: string;
+  qrCode: string;
 }
 
-async function show(step: StepContext, enrollment: Enrollment, error?: string, status = 200): Promise<void> {
+const purposeOf = (step: StepContext, enrollmentId: string) => `login-enrollment:${step.tenant.id}:${step.interaction.uid}:${enrollmentId}`;
+
+function opened(step: StepContext, enrollment: NonNullable<LoginState['enrollment']>): Shown {
+  return JSON.parse(step.app.box.open(enrollment.sealed, purposeOf(step, enrollment.enrollmentId))) as Shown;
+}
+
+/**
+ * The enrolment this interaction started, or a new one kept (sealed) on the login state, so a reload
+ * or a wrong code shows the same QR code rather than a new secret.
+ */
+async function enrollmentFor(step: StepContext, accountId: string): Promise<Shown> {
+  const state = readState(step.interaction);
+  if (state.enrollment) return opened(step, state.enrollment);
+  const { enrollmentId, secret, qrCode } = await step.app.mfa.totp.startEnrollment(step.tenant.id, accountId, 'Authenticator app');
+  const shown: Shown = { secret, qrCode };
+  await saveState(step.interaction, { ...state, enrollment: { enrollmentId, sealed: step.app.box.seal(JSON.stringify(shown), purposeOf(step, enrollmentId)) } });
+  return shown;
+}
+
+async function show(step: StepContext, enrollment: Shown, error?: string, status = 200): Promise<void> {
   await step.render(
     'enroll-totp',
     'Set up an authenticator app',
@@ -62,7 +73,7 @@ export const enrollTotpStep: InteractionStep<'enroll-totp'> = {
     try {
       factor = await app.mfa.totp.confirmEnrollment(tenant.id, accountId, state.enrollment.enrollmentId, code);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'invalid_totp_code') return show(step, state.enrollment, 'That code is not valid. Enter the code your app shows now.', 400);
+      if (error instanceof AppError && error.code === 'invalid_totp_code') return show(step, opened(step, state.enrollment), 'That code is not valid. Enter the code your app shows now.', 400);
       if (error instanceof AppError && error.code === 'enrollment_not_found') return restart(step);
       throw error;
     }
