@@ -153,6 +153,21 @@ describe('password + TOTP', () => {
   });
 });
 
+describe('a password an admin set to be changed', () => {
+  it('is changed only after the second factor, and the change does not drop the factor', async () => {
+    const { username, userId, secret } = await newUser();
+    await gh.app.users.setPassword('acme', userId, await gh.app.passwords.hash(TEST_PASSWORD), true);
+    const { browser, next } = await afterPassword(username);
+    const totpPage = expectPage(next);
+    expect(totpPage.$('h1').text()).toContain('Enter your code');
+    const change = expectPage(await submitCode(browser, totpPage, 'totp', totpCode(secret)));
+    expect(change.$('h1').text()).toContain('Choose a new password');
+    const done = await browser.submit(change, 'form[action$="/change-password"]', { new_password: 'a brand new passphrase', confirm_password: 'a brand new passphrase' }, acme.client.redirectUri);
+    expect(new URL(expectRedirect(done)).searchParams.get('code')).toBeTruthy();
+    expect((await gh.app.mfa.factors.list('acme', userId)).map((factor) => factor.type)).toEqual(['totp']);
+  });
+});
+
 describe('wrong-code budgets', () => {
   it("a browser that only knows the password never gets a budget of its own; the owner's known browser keeps one", async () => {
     const { username, secret } = await newUser();
