@@ -102,3 +102,16 @@ export function requiredAcr(requirement: Requirement): Acr | 'unknown' | undefin
   const fromTenant = requirement.tenantMfa === 'required' ? ACR.multiFactor : undefined;
   return stricter(stricter(fromRequest, requirement.clientMinimum), fromTenant);
 }
+
+/** The values of an essential `acr` claim in a request's (parsed) `claims` (OIDC Core 5.5.1.1), if one is there. */
+export function essentialAcrOf(claims: unknown): string[] | undefined {
+  const acr = (claims as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } } | null | undefined)?.id_token?.acr;
+  if (acr?.essential !== true) return undefined;
+  const values: unknown[] = Array.isArray(acr.values) ? acr.values : [acr.value];
+  return values.filter((value): value is string => typeof value === 'string').slice(0, 20);
+}
+
+/** The values of a request's `acr_values` (space-separated). */
+export function acrValuesOf(value: unknown): string[] {
+  return typeof value === 'string' ? value.split(' ').filter(Boolean).slice(0, 20) : [];
+}

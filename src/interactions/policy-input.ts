@@ -1,29 +1,19 @@
 import type { AppContext } from '../app-context.js';
-import { isAcr, type FactorType } from '../authn/assurance.js';
+import { acrValuesOf, essentialAcrOf, isAcr, type FactorType } from '../authn/assurance.js';
 import { mfaPolicyOf } from '../domain/tenants.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import type { PolicyInput } from './policy.js';
 import type { LoginState } from './state.js';
 import type { InteractionDetails } from './step.js';
 
-/** The values of an essential `acr` claim in the request's `claims` parameter (OIDC Core 5.5.1.1), if any. */
-export function essentialAcrOf(claims: unknown): string[] | undefined {
-  if (typeof claims !== 'string') return undefined;
-  let parsed: unknown;
+/** The request's `claims` parameter, parsed (the provider checked it is JSON before the interaction). */
+function claimsOf(value: unknown): unknown {
+  if (typeof value !== 'string') return undefined;
   try {
-    parsed = JSON.parse(claims);
+    return JSON.parse(value);
   } catch {
     return undefined;
   }
-  const acr = (parsed as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } } | null)?.id_token?.acr;
-  if (acr?.essential !== true) return undefined;
-  if (Array.isArray(acr.values)) return acr.values.filter((value): value is string => typeof value === 'string');
-  return typeof acr.value === 'string' ? [acr.value] : undefined;
-}
-
-/** The `acr_values` of a request (the provider folds the client's `default_acr_values` in when it has none). */
-export function acrValuesOf(value: unknown): string[] {
-  return typeof value === 'string' ? value.split(' ').filter(Boolean).slice(0, 20) : [];
 }
 
 /** The factor types an account holds (one store read; never secrets). */
@@ -38,11 +28,11 @@ export async function policyInputOf(app: AppContext, tenant: TenantContext, inte
   const client = await tenant.clients.find(String(params['client_id']));
   const minimum = client?.['minimum_acr'];
   const policy = mfaPolicyOf(tenant.settings.securityPolicy);
-  const essentialAcr = essentialAcrOf(params['claims']);
+  const essentialAcr = essentialAcrOf(claimsOf(params['claims']));
   const accountId = state.accountId ?? session?.accountId;
   return {
     prompt: { name: prompt.name, reasons: prompt.reasons },
-    request: { acrValues: acrValuesOf(params['acr_values']), ...(essentialAcr ? { essentialAcr } : {}), promptLogin: acrValuesOf(params['prompt']).includes('login') },
+    request: { acrValues: acrValuesOf(params['acr_values']), ...(essentialAcr ? { essentialAcr } : {}), promptLogin: typeof params['prompt'] === 'string' && params['prompt'].split(' ').includes('login') },
     ...(session?.accountId ? { session: { accountId: session.accountId, amr: session.amr ?? [] } } : {}),
     state,
     tenant: policy,

@@ -1,16 +1,13 @@
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { isAcr, requiredAcr, satisfies, type MfaMode } from '../authn/assurance.js';
+import { acrValuesOf, essentialAcrOf, isAcr, requiredAcr, satisfies, type MfaMode } from '../authn/assurance.js';
 
 const { Check, base } = interactionPolicy;
 
 /** The acr a request needs: its `acr_values` (the client's `default_acr_values` folded in), an essential `acr` claim, the client's minimum and the tenant's policy. */
 function requiredFor(ctx: KoaContextWithOIDC, tenantMfa: MfaMode) {
   const { oidc } = ctx;
-  const acrValues = typeof oidc.params?.['acr_values'] === 'string' ? oidc.params['acr_values'].split(' ') : [];
-  const claim = (oidc.claims as { id_token?: { acr?: { essential?: boolean; value?: unknown; values?: unknown } } }).id_token?.acr;
-  const essential = claim?.essential === true ? (Array.isArray(claim.values) ? claim.values : [claim.value]).filter((value): value is string => typeof value === 'string') : undefined;
   const minimum = oidc.client?.['minimum_acr'];
-  return requiredAcr({ acrValues, essentialAcr: essential, clientMinimum: isAcr(minimum) ? minimum : undefined, tenantMfa });
+  return requiredAcr({ acrValues: acrValuesOf(oidc.params?.['acr_values']), essentialAcr: essentialAcrOf(oidc.claims), clientMinimum: isAcr(minimum) ? minimum : undefined, tenantMfa });
 }
 
 /**

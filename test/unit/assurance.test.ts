@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACR, acrOf, amrOf, lowestKnown, requiredAcr, satisfies } from '../../src/authn/assurance.js';
+import { ACR, acrOf, acrValuesOf, amrOf, essentialAcrOf, lowestKnown, requiredAcr, satisfies } from '../../src/authn/assurance.js';
 
 describe('assurance vocabulary', () => {
   it('derives acr from the methods proven', () => {
@@ -46,5 +46,18 @@ describe('assurance vocabulary', () => {
     expect(requiredAcr({ acrValues: [ACR.phishingResistant], clientMinimum: ACR.multiFactor, tenantMfa: 'required' })).toBe(ACR.phishingResistant);
     expect(requiredAcr({ acrValues: [], essentialAcr: ['urn:unknown'], tenantMfa: 'optional' })).toBe('unknown');
     expect(requiredAcr({ acrValues: ['urn:unknown'], essentialAcr: [ACR.multiFactor], tenantMfa: 'optional' })).toBe(ACR.multiFactor);
+  });
+
+  it('reads acr_values and an essential acr claim, ignoring what is not one', () => {
+    expect(acrValuesOf(`${ACR.multiFactor}  ${ACR.singleFactor}`)).toEqual([ACR.multiFactor, ACR.singleFactor]);
+    expect(acrValuesOf(undefined)).toEqual([]);
+    expect(acrValuesOf(42)).toEqual([]);
+    expect(acrValuesOf(Array.from({ length: 100 }, (_, i) => `v${i}`).join(' ')).length).toBe(20);
+    expect(essentialAcrOf({ id_token: { acr: { essential: true, values: [ACR.multiFactor, 7] } } })).toEqual([ACR.multiFactor]);
+    expect(essentialAcrOf({ id_token: { acr: { essential: true, value: ACR.multiFactor } } })).toEqual([ACR.multiFactor]);
+    expect(essentialAcrOf({ id_token: { acr: { values: [ACR.multiFactor] } } })).toBeUndefined();
+    expect(essentialAcrOf({ id_token: { acr: { essential: 'yes', values: [ACR.multiFactor] } } })).toBeUndefined();
+    expect(essentialAcrOf(null)).toBeUndefined();
+    expect(essentialAcrOf('claims')).toBeUndefined();
   });
 });
