@@ -103,8 +103,19 @@ export function requiredAcr(requirement: Requirement): Acr | 'unknown' | undefin
   return stricter(stricter(fromRequest, requirement.clientMinimum), fromTenant);
 }
 
-/** The values of an essential `acr` claim in a request's (parsed) `claims` (OIDC Core 5.5.1.1), if one is there. */
-export function essentialAcrOf(claims: unknown): string[] | undefined {
+/**
+ * The values of an essential `acr` claim in a request's `claims` parameter (OIDC Core 5.5.1.1), if
+ * one is there. Read from the parameter itself, by the provider's check and the login policy alike:
+ * the provider's parsed claims lose the essential request when `acr_values` is also given, and the
+ * two reading differently would send the browser round in circles.
+ */
+export function essentialAcrOf(claimsParameter: unknown): string[] | undefined {
+  let claims: unknown;
+  try {
+    claims = typeof claimsParameter === 'string' ? JSON.parse(claimsParameter) : undefined;
+  } catch {
+    return undefined;
+  }
   const acr = (claims as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } } | null | undefined)?.id_token?.acr;
   if (acr?.essential !== true) return undefined;
   const values: unknown[] = Array.isArray(acr.values) ? acr.values : [acr.value];

@@ -6,16 +6,6 @@ import type { PolicyInput } from './policy.js';
 import type { LoginState } from './state.js';
 import type { InteractionDetails } from './step.js';
 
-/** The request's `claims` parameter, parsed (the provider checked it is JSON before the interaction). */
-function claimsOf(value: unknown): unknown {
-  if (typeof value !== 'string') return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The factor types an account holds (one store read; never secrets). */
 async function enrolledOf(app: AppContext, tenant: TenantContext, accountId: string | undefined): Promise<FactorType[]> {
   if (!accountId) return [];
@@ -28,7 +18,7 @@ export async function policyInputOf(app: AppContext, tenant: TenantContext, inte
   const client = await tenant.clients.find(String(params['client_id']));
   const minimum = client?.['minimum_acr'];
   const policy = mfaPolicyOf(tenant.settings.securityPolicy);
-  const essentialAcr = essentialAcrOf(claimsOf(params['claims']));
+  const essentialAcr = essentialAcrOf(params['claims']);
   const accountId = state.accountId ?? session?.accountId;
   return {
     prompt: { name: prompt.name, reasons: prompt.reasons },

@@ -1,4 +1,4 @@
-import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { acrValuesOf, essentialAcrOf, isAcr, requiredAcr, satisfies, type MfaMode } from '../authn/assurance.js';
 
 const { Check, base } = interactionPolicy;
@@ -7,7 +7,7 @@ const { Check, base } = interactionPolicy;
 function requiredFor(ctx: KoaContextWithOIDC, tenantMfa: MfaMode) {
   const { oidc } = ctx;
   const minimum = oidc.client?.['minimum_acr'];
-  return requiredAcr({ acrValues: acrValuesOf(oidc.params?.['acr_values']), essentialAcr: essentialAcrOf(oidc.claims), clientMinimum: isAcr(minimum) ? minimum : undefined, tenantMfa });
+  return requiredAcr({ acrValues: acrValuesOf(oidc.params?.['acr_values']), essentialAcr: essentialAcrOf(oidc.params?.['claims']), clientMinimum: isAcr(minimum) ? minimum : undefined, tenantMfa });
 }
 
 /**
@@ -44,7 +44,11 @@ export function interactionPolicyFor(tenantMfa: MfaMode): NonNullable<NonNullabl
       const { session } = ctx.oidc;
       if (!session?.accountId) return false;
       const required = requiredFor(ctx, tenantMfa);
-      return required === 'unknown' || !satisfies(required, session.amr ?? []);
+      const unmet = required === 'unknown' || !satisfies(required, session.amr ?? []);
+      // A login our pipeline just finished is never sent round again: its policy reads the same
+      // requirement, so this would be a bug, and a loop of interactions is the worst way to show it.
+      if (unmet && ctx.oidc.result?.['login']) throw new errors.UnmetAuthenticationRequirements('the login did not reach the requested authentication level');
+      return unmet;
     }),
   );
   return policy;

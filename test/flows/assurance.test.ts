@@ -80,6 +80,14 @@ describe('acr and amr without a second factor', () => {
     expect(answer.searchParams.get('error')).toBe('unmet_authentication_requirements');
   });
 
+  it('an essential acr claim and acr_values together are read alike by the provider and the login policy (no loop)', async () => {
+    const { browser } = await passwordSession();
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: [ACR.singleFactor] } } });
+    const answer = await again(browser, { claims, acr_values: ACR.multiFactor });
+    expect(answer).toBeInstanceOf(URL);
+    expect((answer as URL).searchParams.get('error') ?? 'code').toMatch(/^(code|unmet_authentication_requirements)$/);
+  });
+
   it('a session already meeting the request gets its code without a page', async () => {
     const { browser } = await passwordSession();
     const answer = (await again(browser, { acr_values: ACR.singleFactor })) as URL;
