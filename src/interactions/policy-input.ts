@@ -27,6 +27,7 @@ export async function policyInputOf(app: AppContext, tenant: TenantContext, inte
     state,
     tenant: policy,
     client: isAcr(minimum) ? { minimumAcr: minimum } : {},
-    enrolled: policy.mfa === 'off' ? [] : await enrolledOf(app, tenant, accountId),
+    // Only a login needs them (the consent prompt comes after it): no store read otherwise.
+    enrolled: policy.mfa === 'off' || prompt.name !== 'login' ? [] : await enrolledOf(app, tenant, accountId),
   };
 }
