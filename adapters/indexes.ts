@@ -36,6 +36,9 @@ export const indexes: Record<string, IndexSpec[]> = {
   // (sign-in and machine-authentication counters, account console sessions among them). Readers
   // check `expiresAt` themselves, the TTL index only cleans up.
   ephemeral: [{ fields: ['expiresAt'], ttl: true }],
+  // Second factors of a user (src/domain/mfa-factors.ts); one set of recovery codes per user
+  // (sparse: only that set carries `slot`).
+  mfa_factors: [{ fields: ['tenant', 'userId'] }, { fields: ['tenant', 'userId', 'slot'], unique: true, sparse: true }],
   // `_id` is `${tenant}:${accountId}`; tenant deletion removes by tenant.
   sign_in_devices: [{ fields: ['tenant'] }],
   // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.

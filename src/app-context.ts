@@ -9,12 +9,15 @@ import type { Store } from '../adapters/store.js';
 import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
+import { RecoveryCodeService } from './authn/recovery-codes.js';
+import { TotpService } from './authn/totp.js';
 import { PasswordHasher } from './authn/password.js';
 import { Throttle } from './authn/throttle.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
 import { AuditRepository } from './domain/audit.js';
 import { ClientRepository } from './domain/clients.js';
 import { KeyRepository } from './domain/keys.js';
+import { MfaFactorRepository } from './domain/mfa-factors.js';
 import { ResourceRepository } from './domain/resources.js';
 import { RoleRepository } from './domain/roles.js';
 import { SecretBox } from './domain/secrets.js';
@@ -52,6 +55,8 @@ export interface AppContext {
   throttle: Throttle;
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
+  /** second factors: what users hold, and the services that enrol and check them */
+  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService };
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
   tenantDeletion: TenantDeletion;
   /** this process's Prometheus metrics (a registry of its own, not prom-client's global one) */
@@ -80,6 +85,10 @@ export function createAppContext(
       : ephemeral;
   const passwords = new PasswordHasher(config.password);
   metrics.watch({ passwords: () => passwords.load });
+  const tenants = new TenantRepository(store);
+  const factors = new MfaFactorRepository(store, box);
+  // Deleting a user deletes their factors (and whatever else registers as a dependent).
+  const users = new UserRepository(store, [factors]);
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
@@ -87,8 +96,8 @@ export function createAppContext(
     ephemeral: shortLived,
     changes,
     box,
-    tenants: new TenantRepository(store),
-    users: new UserRepository(store),
+    tenants,
+    users,
     clients: new ClientRepository(store, box),
     resources: new ResourceRepository(store),
     roles: new RoleRepository(store),
@@ -99,6 +108,11 @@ export function createAppContext(
     attempts: new AttemptWindows(shortLived, clock),
     throttle: new Throttle(shortLived, clock),
     devices: new KnownDevices(store),
+    mfa: {
+      factors,
+      totp: new TotpService({ factors, ephemeral: shortLived, box, tenants, users, clock }),
+      recoveryCodes: new RecoveryCodeService(factors, clock),
+    },
     metrics,
     clock,
   };
@@ -108,8 +122,8 @@ export function createAppContext(
 /**
  * Everything that keeps data of a tenant: a new repository or store of tenant data registers here.
  * The tenant's audit events go with it (the system tenant's record of the deletion stays); its
- * short-lived state (sign-in and client-authentication counters, console sessions, whatever moves
- * there) is found by the tenant's key prefix.
+ * short-lived state (sign-in, second-factor and client-authentication counters, pending TOTP
+ * enrolments, console sessions, whatever moves there) is found by the tenant's key prefix.
  */
 function tenantDeletionOf(app: Omit<AppContext, 'tenantDeletion'>): TenantDeletion {
   return {
@@ -121,6 +135,7 @@ function tenantDeletionOf(app: Omit<AppContext, 'tenantDeletion'>): TenantDeleti
       app.audit,
       app.apiKeys,
       app.devices,
+      app.mfa.factors,
       { deleteTenant: (tenant) => deleteOidcTenant(app.store, tenant) },
       { deleteTenant: (tenant) => app.ephemeral.deletePrefix(tenantPrefix(tenant)) },
     ],

@@ -16,6 +16,11 @@ export type AppErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'too_many_requests'
+  | 'user_not_found'
+  | 'enrollment_not_found'
+  | 'invalid_totp_code'
+  | 'mfa_last_factor'
+  | 'mfa_rate_limited'
   | 'no_signing_keys'
   | 'store_unavailable'
   | 'server_error';
@@ -33,6 +38,12 @@ const statusByCode: Record<AppErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   too_many_requests: 429,
+  user_not_found: 404,
+  enrollment_not_found: 404,
+  // A wrong code is a wrong answer from the user, not a failed bearer token (which is 401).
+  invalid_totp_code: 400,
+  mfa_last_factor: 409,
+  mfa_rate_limited: 429,
   no_signing_keys: 503,
   store_unavailable: 503,
   server_error: 500,

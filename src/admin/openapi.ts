@@ -57,6 +57,8 @@ export function buildOpenApi(publicUrl: string, routes: RouteSpec[]): Record<str
         404: errorResponse('Not found'),
         ...(route.method === 'post' ? { 409: errorResponse('Already exists') } : {}),
         413: errorResponse('Request body too large'),
+        // A route's own error codes replace the generic descriptions of their statuses.
+        ...Object.fromEntries(Object.entries(route.errors ?? {}).map(([code, description]) => [code, errorResponse(description)])),
       },
     };
   }

@@ -52,6 +52,8 @@ export interface RouteSpec<P extends Schema | undefined = Schema | undefined, Q 
   /** the success response's schema (also documents it); `status` defaults to 200 */
   response: R;
   status?: number;
+  /** error responses with their stable `error` codes, by status: documented in the OpenAPI document */
+  errors?: Partial<Record<400 | 404 | 409 | 429, string>>;
   handler(request: AdminRequest<Out<P>, Out<Q>, Out<B>>): Promise<z.input<R>>;
 }
 

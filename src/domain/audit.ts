@@ -25,6 +25,20 @@ export interface AuditEvent {
   at: Date;
 }
 
+/**
+ * Audit types of second factors (who enrolled, removed or used what; never a code or a secret).
+ * `factors_reset`: an admin removed every factor of a user.
+ */
+export const mfaAuditEvents = {
+  factorEnrolled: 'mfa.factor_enrolled',
+  factorRemoved: 'mfa.factor_removed',
+  factorsReset: 'mfa.factors_reset',
+  recoveryCodesGenerated: 'mfa.recovery_codes_generated',
+  succeeded: 'mfa.succeeded',
+  failed: 'mfa.failed',
+  recoveryCodeUsed: 'mfa.recovery_code_used',
+} as const;
+
 export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;
 
 /**

@@ -98,10 +98,19 @@ export interface IdentifierConflict {
   heldBy: string;
 }
 
+/** Something that keeps data of a user (second factors, ...) and forgets it when the user is deleted. */
+export interface UserData {
+  deleteUser(tenant: string, userId: string): Promise<unknown>;
+}
+
 export class UserRepository {
   readonly #users: Collection<User>;
 
-  constructor(store: Store) {
+  /** `dependents`: what else keeps data of a user, removed by {@link delete}. */
+  constructor(
+    store: Store,
+    private readonly dependents: readonly UserData[] = [],
+  ) {
     this.#users = store.collection<User>('users');
   }
 
@@ -239,8 +248,15 @@ export class UserRepository {
     return result.matched ? this.findById(tenant, id) : null;
   }
 
+  /**
+   * Deletes the user, then what the dependents keep of them. In that order: a failure part-way
+   * leaves orphaned data that nobody can reach (user ids are random and never reused), never a user
+   * stripped of their second factors.
+   */
   async delete(tenant: string, id: string): Promise<boolean> {
-    return (await this.#users.deleteOne({ _id: id, tenant })) > 0;
+    if ((await this.#users.deleteOne({ _id: id, tenant })) === 0) return false;
+    await Promise.all(this.dependents.map((dependent) => dependent.deleteUser(tenant, id)));
+    return true;
   }
 
   async setPasswordHash(tenant: string, id: string, passwordHash: string, now = new Date()): Promise<void> {

@@ -20,7 +20,7 @@ describe('privilege escalation', () => {
   });
   afterAll(() => gh.stop());
 
-  it('a users-only admin cannot reset, remove, change, disable or delete a stronger user', async () => {
+  it('a users-only admin cannot reset, remove, change, disable or delete a stronger user, nor manage their second factors', async () => {
     const helpdesk = await tenantAdmin(gh, 'acme', 'helpdesk', ['admin:users:read', 'admin:users:write']);
     const attempts = [
       ['PUT', `/tenants/acme/users/${bossId}/password`, { password: 'taken over by helpdesk' }],
@@ -28,6 +28,12 @@ describe('privilege escalation', () => {
       ['PATCH', `/tenants/acme/users/${bossId}`, { email: 'helpdesk@evil.example' }],
       ['POST', `/tenants/acme/users/${bossId}/disable`, undefined],
       ['DELETE', `/tenants/acme/users/${bossId}`, undefined],
+      // Second factors: enrolling one the helpdesk holds, or resetting the boss's, is a takeover too.
+      ['POST', `/tenants/acme/users/${bossId}/mfa/totp`, {}],
+      ['POST', `/tenants/acme/users/${bossId}/mfa/totp/AAAAAAAAAAAAAAAAAAAAAA/verify`, { code: '123456' }],
+      ['POST', `/tenants/acme/users/${bossId}/mfa/recovery-codes`, undefined],
+      ['DELETE', `/tenants/acme/users/${bossId}/mfa/factors`, undefined],
+      ['DELETE', `/tenants/acme/users/${bossId}/mfa/factors/00000000-0000-0000-0000-000000000000`, undefined],
     ] as const;
     for (const [method, path, body] of attempts) {
       const result = await call(gh, helpdesk.token, method, path, body);
@@ -37,6 +43,7 @@ describe('privilege escalation', () => {
     expect(boss?.disabled).toBe(false);
     expect(boss?.email).toBeUndefined();
     expect((await gh.app.passwords.verify(boss!.passwordHash, TEST_PASSWORD)).ok).toBe(true);
+    expect(await gh.app.mfa.factors.list('acme', bossId)).toEqual([]);
     // A user without admin roles is still theirs to manage.
     const alice = (await gh.app.users.findByIdentifier('acme', 'alice'))!;
     expect((await call(gh, helpdesk.token, 'PUT', `/tenants/acme/users/${alice._id}/password`, { password: 'a fresh password' })).status).toBe(200);

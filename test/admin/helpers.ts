@@ -32,6 +32,17 @@ export async function adminToken(gh: TestGatehouse, options: { tenant?: string; 
   return tokens.access_token;
 }
 
+/**
+ * A tenant admin of `tenant`: a service account `a-ops` whose role `user-admin` grants the users
+ * scopes (admin:users:read and write), and its token.
+ */
+export async function userAdminToken(gh: TestGatehouse, tenant: string): Promise<string> {
+  const api = adminApi(gh);
+  await gh.app.roles.create(tenant, { name: 'user-admin', permissions: ['admin:users:read', 'admin:users:write'].map((scope) => ({ api, scope })) });
+  const { clientSecret } = await gh.app.clients.create(tenant, { client_id: 'a-ops', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }, { roles: ['user-admin'] });
+  return adminToken(gh, { tenant, clientId: 'a-ops', clientSecret: clientSecret!, scope: 'admin:users:read admin:users:write' });
+}
+
 export interface ApiResponse {
   status: number;
   body: Record<string, unknown> & { items?: Array<Record<string, unknown>>; error?: string; error_description?: string };

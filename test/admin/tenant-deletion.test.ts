@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { generate } from 'otplib';
 import { INVALID_CREDENTIALS } from '../../src/interactions/steps/password.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage } from '../helpers/browser.js';
@@ -50,6 +51,15 @@ async function populate(id: string): Promise<void> {
   const consoleLogin = expectPage(await console.navigate(`/t/${id}/account/login`));
   expect(expectPage(await console.submit(consoleLogin, 'form[action$="/login"]', { username: 'alice', password: TEST_PASSWORD })).$('main').text()).toContain('alice@example.com');
   expect((await call(gh, root, 'DELETE', `/tenants/${id}/users/${tenant.userId}/sign-in-devices`)).status).toBe(204);
+  // Second factors: an authenticator app, recovery codes, a pending enrolment and a wrong code's counter.
+  const mfa = `/tenants/${id}/users/${tenant.userId}/mfa`;
+  const enrolment = await call(gh, root, 'POST', `${mfa}/totp`, {});
+  const secret = new URL(String(enrolment.body['totp_uri'])).searchParams.get('secret')!;
+  const verify = `${mfa}/totp/${String(enrolment.body['enrollment_id'])}/verify`;
+  expect((await call(gh, root, 'POST', verify, { code: await generate({ secret }) })).status).toBe(200);
+  expect((await call(gh, root, 'POST', `${mfa}/recovery-codes`)).status).toBe(200);
+  const pending = await call(gh, root, 'POST', `${mfa}/totp`, {});
+  expect((await call(gh, root, 'POST', `${mfa}/totp/${String(pending.body['enrollment_id'])}/verify`, { code: 'wrong!' })).status).toBe(400);
 }
 
 /** The collections holding a document that mentions the tenant id (as a whole word: `doomed`, not `doomed-2`). */
@@ -63,7 +73,7 @@ describe('tenant deletion', () => {
   it('leaves nothing of the tenant in any collection or in the short-lived state, and nothing of a neighbour is lost', async () => {
     await populate('doomed');
     await populate('doomed-2');
-    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'oidc', 'resources', 'roles', 'sign_in_devices', 'tenants', 'users'];
+    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'mfa_factors', 'oidc', 'resources', 'roles', 'sign_in_devices', 'tenants', 'users'];
     expect(await holdersOf('doomed')).toEqual(expect.arrayContaining(owned));
     const neighbour = await holdersOf('doomed-2');
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, relyingParty } from '../helpers/login.js';
-import { adminApi, adminToken, call, startAdminGatehouse, type ApiResponse } from './helpers.js';
+import { adminApi, adminToken, call, startAdminGatehouse, userAdminToken, type ApiResponse } from './helpers.js';
 
 let gh: TestGatehouse;
 let root: string;
@@ -17,10 +17,7 @@ beforeAll(async () => {
   root = await adminToken(gh);
   a = await seedTenant(gh, 'users-a');
   b = await seedTenant(gh, 'users-b');
-  const api = adminApi(gh);
-  await gh.app.roles.create('users-a', { name: 'user-admin', permissions: ['admin:users:read', 'admin:users:write'].map((scope) => ({ api, scope })) });
-  const { clientSecret } = await gh.app.clients.create('users-a', { client_id: 'a-ops', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }, { roles: ['user-admin'] });
-  aAdmin = await adminToken(gh, { tenant: 'users-a', clientId: 'a-ops', clientSecret: clientSecret!, scope: 'admin:users:read admin:users:write' });
+  aAdmin = await userAdminToken(gh, 'users-a');
 });
 afterAll(() => gh.stop());
 

@@ -7,11 +7,12 @@ import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantRoutes } from './tenants.js';
+import { userMfaRoutes } from './user-mfa.js';
 import { userPasswordRoutes } from './user-passwords.js';
 import { userSignInRoutes } from './user-sign-in.js';
 import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes];
+  return [...meRoutes, ...tenantRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
 }
