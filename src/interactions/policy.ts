@@ -5,8 +5,10 @@ import type { LoginState } from './state.js';
 export const stepNames = ['password', 'totp', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
-/** Which step proves each factor type a user may hold, in the order they are offered. */
+/** Which step proves each factor type a user may hold. */
 const stepOfFactor: Record<FactorType, StepName> = { totp: 'totp', recovery_codes: 'recovery-code' };
+/** The order they are offered in: the first the user holds is asked for, the others are its alternatives. */
+const factorOrder: readonly FactorType[] = ['totp', 'recovery_codes'];
 
 /** Everything the decision depends on, read by `policy-input.ts`; nothing here does I/O. */
 export interface PolicyInput {
@@ -48,7 +50,8 @@ function proven(input: PolicyInput): { accountId?: string; methods: string[] } {
 
 /**
  * Which step an interaction needs next, or that the login may finish (with its amr and acr), or that
- * the request asks for what no step can give. A new factor is one entry of {@link stepOfFactor}.
+ * the request asks for what no step can give. A new factor is one entry of {@link stepOfFactor} and
+ * its place in {@link factorOrder}.
  */
 export function nextStep(input: PolicyInput): Decision {
   if (input.prompt.name === 'consent') return { kind: 'step', step: 'consent', alternatives: [] };
@@ -59,8 +62,10 @@ export function nextStep(input: PolicyInput): Decision {
   const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
   if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };
 
-  // Factors count only where the tenant allows them; a type disallowed later stops counting.
-  const usable = input.tenant.mfa === 'off' ? [] : input.enrolled.filter((type) => input.tenant.factors.includes(type));
+  // Factors count only where the tenant allows them; a type disallowed later stops counting. In the
+  // order of `factorOrder` (the authenticator first, recovery codes as its alternative), whatever
+  // the order the user enrolled them in.
+  const usable = input.tenant.mfa === 'off' ? [] : factorOrder.filter((type) => input.enrolled.includes(type) && input.tenant.factors.includes(type));
   // A user who enrolled a factor is asked for it whenever the tenant uses MFA at all.
   const required = stricter(requested, usable.length > 0 ? ACR.multiFactor : undefined);
 

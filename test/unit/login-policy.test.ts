@@ -31,6 +31,7 @@ const table: Array<[string, PolicyInput, Record<string, unknown>]> = [
   ['nothing proven: password', input(), step('password')],
   ['password, no factor: finish single-factor', input({ state: { accountId: 'u1', factors: [pwd] } }), finish(['pwd'], ACR.singleFactor)],
   ['password, TOTP enrolled: totp, recovery code as the alternative', input({ state: { accountId: 'u1', factors: [pwd] }, enrolled: ['totp', 'recovery_codes'] }), step('totp', ['recovery-code'], 'u1')],
+  ['TOTP first whatever order the factors were enrolled in', input({ state: { accountId: 'u1', factors: [pwd] }, enrolled: ['recovery_codes', 'totp'] }), step('totp', ['recovery-code'], 'u1')],
   ['password + otp: finish multi-factor', input({ state: { accountId: 'u1', factors: [pwd, otp] }, enrolled: ['totp'] }), finish(['pwd', 'otp', 'mfa'], ACR.multiFactor)],
   ['password + recovery code: finish multi-factor', input({ state: { accountId: 'u1', factors: [pwd, { method: 'rec', at }] }, enrolled: ['totp', 'recovery_codes'] }), finish(['pwd', 'rec', 'mfa'], ACR.multiFactor)],
   ['only recovery codes left: recovery-code', input({ state: { accountId: 'u1', factors: [pwd] }, enrolled: ['recovery_codes'] }), step('recovery-code', [], 'u1')],
