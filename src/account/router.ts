@@ -3,6 +3,7 @@ import type { AppContext } from '../app-context.js';
 import { accountConsole } from './console.js';
 import type { LocalOrigin } from './oidc-client.js';
 import { profileRoutes } from './routes/profile.js';
+import { securityRoutes } from './routes/security.js';
 import { signInRoutes } from './routes/sign-in.js';
 
 /** Where under a tenant the account console is (`tenant-routes.ts`). */
@@ -10,12 +11,13 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * and shows the profile. Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile and manages the user's second factors. Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
   const site = accountConsole(app, localOrigin);
   profileRoutes(router, site);
   signInRoutes(router, site);
+  securityRoutes(router, site);
   return router;
 }

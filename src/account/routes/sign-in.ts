@@ -4,6 +4,7 @@ import { ACCOUNT_CLIENT_ID } from '../../domain/clients.js';
 import { formBody, verifyForm } from '../../http/forms.js';
 import { readSignedCookie, setSignedCookie } from '../../http/signed-cookie.js';
 import { SESSION_COOKIE, type AccountConsole } from '../console.js';
+import { requiredForChanges } from '../fresh.js';
 import { CONSOLE_SESSION_SECONDS, type ConsoleSession } from '../sessions.js';
 
 const FLOW_COOKIE = 'gh_account_flow';
@@ -12,6 +13,8 @@ interface Flow {
   state: string;
   nonce: string;
   verifier: string;
+  /** a fresh sign-in asked for by a console page, which the callback returns to */
+  next?: 'security';
 }
 
 /**
@@ -23,6 +26,17 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
     const tenant = site.tenantOf(ctx);
     const config = await site.configOf(tenant);
     const flow: Flow = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+    // `?fresh=security`: the security page needs a sign-in younger than five minutes with the
+    // user's second factor when they have one (fresh.ts): `max_age=0` has the provider ask again,
+    // `acr_values` has it ask for the second factor too. Anything else is an ordinary sign-in.
+    const fresh: Record<string, string> = {};
+    if (ctx.query['fresh'] === 'security') {
+      flow.next = 'security';
+      fresh['max_age'] = '0';
+      const current = await site.signedIn(ctx);
+      const required = current ? requiredForChanges(await site.app.mfa.factors.list(tenant.id, current.user._id)) : undefined;
+      if (required) fresh['acr_values'] = required;
+    }
     setSignedCookie(ctx, tenant, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), { path: site.pathOf(tenant), maxAgeMs: 10 * 60 * 1000, secure: site.secure });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: `${tenant.issuer}/account/callback`,
@@ -35,6 +49,7 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
       nonce: flow.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
+      ...fresh,
     });
     ctx.redirect(url.href);
   });
@@ -78,9 +93,12 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
     if (typeof claims.acr === 'string') session.acr = claims.acr;
     if (Array.isArray(claims.amr)) session.amr = claims.amr.map(String);
     if (typeof claims.auth_time === 'number') session.auth_time = claims.auth_time;
+    // A sign-in again (a fresh one for the security page) replaces the session it renews.
+    const previous = readSignedCookie(ctx, tenant, SESSION_COOKIE);
+    if (previous) await site.sessions.delete(tenant.id, previous);
     const id = await site.sessions.create(tenant.id, session);
     setSignedCookie(ctx, tenant, SESSION_COOKIE, id, { path: site.pathOf(tenant), maxAgeMs: CONSOLE_SESSION_SECONDS * 1000, secure: site.secure });
-    ctx.redirect(site.pathOf(tenant));
+    ctx.redirect(flow.next === 'security' ? `${site.pathOf(tenant)}/security` : site.pathOf(tenant));
   });
 
   router.post('/logout', formBody(site.app.config.http.bodyLimit), async (ctx) => {
