@@ -25,7 +25,10 @@ async function signIn(tenantId: string): Promise<{ browser: Browser; userId: str
 }
 
 async function securityPage(browser: Browser, tenantId: string): Promise<Page> {
-  const page = expectPage(await browser.navigate(`/t/${tenantId}/account/security`));
+  const account = expectPage(await browser.navigate(`/t/${tenantId}/account`));
+  const href = account.$('a[href$="/account/security"]').attr('href');
+  expect(href).toBe(`/t/${tenantId}/account/security`);
+  const page = expectPage(await browser.navigate(href!));
   expect(page.status).toBe(200);
   return page;
 }

@@ -26,6 +26,7 @@ export function profileRoutes(router: Router, site: AccountConsole): void {
         familyName: user.familyName,
       },
       logoutUrl: `${site.pathOf(tenant)}/logout`,
+      securityUrl: `${site.pathOf(tenant)}/security`,
       csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
     });
   });
