@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { assertMayRemove } from '../../authn/mfa-policy.js';
+import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
@@ -155,17 +155,17 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
     const tenant = site.tenantOf(ctx);
     const factor = factors.find((candidate) => candidate.id === ctx.params['factorId']);
     if (!factor) return showSecurity(ctx, current, { error: 'That factor does not exist (any more).' }, 404);
+    let removed: FactorSummary[];
     try {
-      assertMayRemove(tenant.settings.securityPolicy, factors, factor.id);
+      removed = await removeFactors({ factors: app.mfa.factors, ephemeral: app.ephemeral }, tenant.settings.securityPolicy, tenant.id, current.user._id, factor.id);
     } catch (error) {
       if (error instanceof AppError && error.code === 'mfa_last_factor') {
         return showSecurity(ctx, current, { error: 'Your organisation requires a second factor: add another authenticator app before you remove this one.' }, 409);
       }
+      if (error instanceof AppError && error.code === 'conflict') return showSecurity(ctx, current, { error: 'Another change to your factors is in progress. Try again.' }, 409);
       throw error;
     }
-    if (await app.mfa.factors.remove(tenant.id, current.user._id, factor.id)) {
-      await audit(ctx, current, mfaAuditEvents.factorRemoved, { factorId: factor.id, type: factor.type });
-    }
+    if (removed.length > 0) await audit(ctx, current, mfaAuditEvents.factorRemoved, { factorId: factor.id, type: factor.type });
     await showSecurity(ctx, current, { notice: `${label(factor)} removed.` });
   });
 }
