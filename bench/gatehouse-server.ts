@@ -5,7 +5,7 @@
  * `BENCH_REDIS_URL` set it keeps short-lived state and the change feed in that Redis (`redis.url`).
  */
 import { startGatehouse } from '../test/helpers/gatehouse.js';
-import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, serveRunner } from './shared.js';
+import { announce, BENCH_API, BENCH_CLIENT_ID, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_TOTP_USERS, BENCH_USERNAME, benchTotpSecret, serveRunner } from './shared.js';
 
 const TENANT = 'bench';
 
@@ -18,14 +18,21 @@ const { origin } = running;
 const { app } = running;
 
 await app.tenants.create({ id: TENANT, displayName: 'Benchmark' });
+const passwordHash = await app.passwords.hash(BENCH_PASSWORD);
 await app.users.create(TENANT, {
   username: BENCH_USERNAME,
   email: 'alice@bench.example',
   emailVerified: true,
   givenName: 'Alice',
   familyName: 'Liddell',
-  passwordHash: await app.passwords.hash(BENCH_PASSWORD),
+  passwordHash,
 });
+// Users with an authenticator app for the password + TOTP logins (one hash shared: seeding 3000
+// argon2 hashes would take minutes and the verification costs the same).
+for (let index = 0; index < BENCH_TOTP_USERS; index += 1) {
+  const user = await app.users.create(TENANT, { username: `totp-${index}`, email: `totp-${index}@bench.example`, emailVerified: true, passwordHash });
+  await app.mfa.factors.createTotp(TENANT, user._id, { name: 'Bench', secret: benchTotpSecret(index), lastTimeStep: 0 });
+}
 const client = await app.clients.create(TENANT, {
   client_id: BENCH_CLIENT_ID,
   client_name: 'Benchmark client',
@@ -53,4 +60,5 @@ announce({
   api: BENCH_API,
   username: BENCH_USERNAME,
   password: BENCH_PASSWORD,
+  totpUsers: BENCH_TOTP_USERS,
 });

@@ -65,6 +65,8 @@ export interface Summary {
   ratio: Partial<Record<Side, number>>;
   /** Gatehouse + Redis / bare oidc-provider + Redis, the same way, when both ran */
   redisRatio?: number;
+  /** for a Gatehouse-only workload: the workload whose baseline rates it is compared with */
+  comparedWith?: string;
   rounds: Array<Partial<Record<Side, number>>>;
   errors: Partial<Record<Side, number>>;
   firstError?: string;
@@ -82,39 +84,52 @@ export function median(values: readonly number[]): number {
 }
 
 export function summarise(samples: readonly Sample[], scenarios: readonly Scenario[], sides: readonly Side[]): Summary[] {
-  return scenarios.map((scenario) => {
-    const of = (side: Side) => samples.filter((s) => s.scenario === scenario.key && s.side === side);
-    const roundNumbers = [...new Set(samples.map((s) => s.round))].sort((a, b) => a - b);
-    const rounds = roundNumbers.map((round) => Object.fromEntries(sides.map((side) => [side, of(side).find((s) => s.round === round)?.measurement.perSecond ?? Number.NaN])) as Partial<Record<Side, number>>);
-    const firstError = sides.flatMap(of).find((s) => s.measurement.firstError)?.measurement.firstError;
-    const perOp = (side: Sample[]): CpuTimes | undefined => {
-      const known = side.filter((s) => s.cpu && s.measurement.ok > 0);
-      if (known.length === 0) return undefined;
-      return {
-        totalMs: median(known.map((s) => s.cpu!.totalMs / s.measurement.ok)),
-        mainMs: median(known.map((s) => s.cpu!.mainMs / s.measurement.ok)),
-      };
-    };
-    const bySide = <T>(value: (side: Side) => T | undefined): Partial<Record<Side, T>> =>
-      Object.fromEntries(sides.map((side) => [side, value(side)]).filter(([, v]) => v !== undefined)) as Partial<Record<Side, T>>;
+  const summaries = scenarios.map((scenario) => summariseOne(samples, scenario, sides));
+  // A Gatehouse-only workload is compared with the baseline's rate in another workload of the same round.
+  for (const [index, scenario] of scenarios.entries()) {
+    const other = scenario.gatehouseOnly && summaries.find((summary) => summary.key === scenario.gatehouseOnly!.comparedWith);
+    if (!other) continue;
+    const summary = summaries[index]!;
+    summary.rounds = summary.rounds.map((round, i) => ({ ...round, baseline: other.rounds[i]?.baseline ?? Number.NaN, baselineRedis: other.rounds[i]?.baselineRedis ?? Number.NaN }));
+    for (const side of gatehouseSides) summary.ratio[side] = median(summary.rounds.map((r) => r[side]! / r.baseline!));
+    if (summary.redisRatio !== undefined || sides.includes('baselineRedis')) summary.redisRatio = median(summary.rounds.map((r) => r.gatehouseRedis! / r.baselineRedis!));
+    summary.comparedWith = other.label;
+  }
+  return summaries;
+}
+
+function summariseOne(samples: readonly Sample[], scenario: Scenario, sides: readonly Side[]): Summary {
+  const of = (side: Side) => samples.filter((s) => s.scenario === scenario.key && s.side === side);
+  const roundNumbers = [...new Set(samples.map((s) => s.round))].sort((a, b) => a - b);
+  const rounds = roundNumbers.map((round) => Object.fromEntries(sides.map((side) => [side, of(side).find((s) => s.round === round)?.measurement.perSecond ?? Number.NaN])) as Partial<Record<Side, number>>);
+  const firstError = sides.flatMap(of).find((s) => s.measurement.firstError)?.measurement.firstError;
+  const perOp = (side: Sample[]): CpuTimes | undefined => {
+    const known = side.filter((s) => s.cpu && s.measurement.ok > 0);
+    if (known.length === 0) return undefined;
     return {
-      key: scenario.key,
-      label: scenario.label,
-      concurrency: scenario.concurrency,
-      sides: [...sides],
-      rate: bySide((side) => median(rounds.map((r) => r[side]!))),
-      ratio: bySide((side) => (side === 'baseline' || side === 'baselineRedis' ? undefined : median(rounds.map((r) => r[side]! / r.baseline!)))),
-      ...(sides.includes('gatehouseRedis') && sides.includes('baselineRedis') ? { redisRatio: median(rounds.map((r) => r.gatehouseRedis! / r.baselineRedis!)) } : {}),
-      rounds,
-      errors: bySide((side) => sum(of(side).map((s) => s.measurement.errors))),
-      cpuPerOp: bySide((side) => perOp(of(side))),
-      runnerPerOp: bySide((side) => {
-        const known = of(side).filter((s) => s.runnerMs !== undefined && s.measurement.ok > 0);
-        return known.length === 0 ? undefined : median(known.map((s) => s.runnerMs! / s.measurement.ok));
-      }),
-      ...(firstError ? { firstError } : {}),
+      totalMs: median(known.map((s) => s.cpu!.totalMs / s.measurement.ok)),
+      mainMs: median(known.map((s) => s.cpu!.mainMs / s.measurement.ok)),
     };
-  });
+  };
+  const bySide = <T>(value: (side: Side) => T | undefined): Partial<Record<Side, T>> =>
+    Object.fromEntries(sides.map((side) => [side, value(side)]).filter(([, v]) => v !== undefined)) as Partial<Record<Side, T>>;
+  return {
+    key: scenario.key,
+    label: scenario.label,
+    concurrency: scenario.concurrency,
+    sides: [...sides],
+    rate: bySide((side) => median(rounds.map((r) => r[side]!))),
+    ratio: bySide((side) => (side === 'baseline' || side === 'baselineRedis' ? undefined : median(rounds.map((r) => r[side]! / r.baseline!)))),
+    ...(sides.includes('gatehouseRedis') && sides.includes('baselineRedis') ? { redisRatio: median(rounds.map((r) => r.gatehouseRedis! / r.baselineRedis!)) } : {}),
+    rounds,
+    errors: bySide((side) => sum(of(side).map((s) => s.measurement.errors))),
+    cpuPerOp: bySide((side) => perOp(of(side))),
+    runnerPerOp: bySide((side) => {
+      const known = of(side).filter((s) => s.runnerMs !== undefined && s.measurement.ok > 0);
+      return known.length === 0 ? undefined : median(known.map((s) => s.runnerMs! / s.measurement.ok));
+    }),
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 function sum(values: number[]): number {
@@ -256,6 +271,10 @@ export function renderMarkdown(input: ReportInput): string {
   if (login) {
     add(`| Logins/s per core | | ${sides.map((side) => ((login.rate[side] ?? Number.NaN) / machine.cores).toFixed(1)).join(' | ')} |${compared.map(() => ' |').join('')}${like ? ' |' : ''} |`);
   }
+  for (const s of summaries) {
+    if (!s.comparedWith) continue;
+    add('', `${s.label}: Gatehouse only (the baseline has no second factor); its ratios are against the baseline's ${s.comparedWith.toLowerCase()} of the same round.`);
+  }
   add(
     '',
     `The ceiling for logins: argon2id verifications alone (no HTTP, ${machine.cores} at a time, in the runner while the servers idle) ran at`,
@@ -368,6 +387,10 @@ export function renderMarkdown(input: ReportInput): string {
     '    -> login page -> `POST` username/password with the page\'s CSRF token',
     '    -> consent page -> `POST` allow -> redirect with `code` -> code exchange at the token',
     '    endpoint; success is a 200 with an ID token and an access token.',
+    '  - Complete password + TOTP login (Gatehouse only): the same, by the next of 3000 users with an',
+    '    authenticator app (one code per user and 30 s step is accepted, so users take turns), with',
+    '    the TOTP page answered between the password and the consent page by a code computed in the',
+    '    runner (RFC 6238).',
     `- Rounds: every workload is measured on every server back to back, ${settings.rounds} times, the order`,
     '  rotating between rounds, so slow phases of a shared machine hit every side. Rates are the',
     '  median over rounds; a ratio is the median of the per-round ratios.',

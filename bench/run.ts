@@ -102,7 +102,7 @@ try {
     for (const scenario of selected) {
       // Rotate who goes first, so a drift of the machine's speed does not always favour one side.
       const shift = (round - 1) % sides.length;
-      const order = [...sides.slice(shift), ...sides.slice(0, shift)];
+      const order = [...sides.slice(shift), ...sides.slice(0, shift)].filter((side) => !scenario.gatehouseOnly || side.startsWith('gatehouse'));
       for (const side of order) {
         const server = processes[side];
         // Tokens and logins the workload needs, just before it is measured: the baseline's in-memory

@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CookieJar, findForm, type HttpClient, type Reply } from './http.js';
-import type { ServerInfo } from './shared.js';
+import { totpCode } from '../test/helpers/totp.js';
+import { benchTotpSecret, type ServerInfo } from './shared.js';
 
 /** A server under test with the endpoints its discovery document names. */
 export interface Target {
@@ -22,8 +23,13 @@ export interface Target {
 export type Iteration = (http: HttpClient) => Promise<void>;
 
 export interface Scenario {
-  key: 'clientCredentials' | 'clientCredentialsOpaque' | 'discovery' | 'jwks' | 'login' | 'introspection' | 'refresh';
+  key: 'clientCredentials' | 'clientCredentialsOpaque' | 'discovery' | 'jwks' | 'login' | 'loginTotp' | 'introspection' | 'refresh';
   label: string;
+  /**
+   * Measured on the Gatehouse sides only (the baseline has no such feature), and compared with the
+   * baseline's rate in the named workload of the same round.
+   */
+  gatehouseOnly?: { comparedWith: Scenario['key'] };
   /** concurrent workers (requests or login loops) */
   concurrency: number;
   /**
@@ -152,7 +158,7 @@ function expectPage(outcome: Outcome, what: string): Reply & { url: URL } {
  * username and password -> consent page -> POST allow -> code at the redirect URI -> code exchange
  * at the token endpoint. Only an iteration that ends with an ID token and access token counts.
  */
-async function login(target: Target, http: HttpClient, scope = 'openid profile email'): Promise<Tokens> {
+async function login(target: Target, http: HttpClient, scope = 'openid profile email', as: { username: string; totpSecret?: string } = { username: target.info.username }): Promise<Tokens> {
   const { info } = target;
   const jar = new CookieJar();
   const verifier = randomBytes(32).toString('base64url');
@@ -175,8 +181,14 @@ async function login(target: Target, http: HttpClient, scope = 'openid profile e
   // Gatehouse's password step posts to /password; the bare baseline keeps oidc-provider's /login.
   const loginForm = findForm(loginPage.body, loginPage.url, '/password') ?? findForm(loginPage.body, loginPage.url, '/login');
   if (!loginForm) throw new Error(`no login form at ${loginPage.url.pathname}`);
-  const fields = { ...loginForm.fields, username: info.username, password: info.password };
-  const consentPage = expectPage(await navigate(http, jar, new URL(loginForm.action), info.redirectUri, { form: fields, origin: info.origin }), 'consent page');
+  const fields = { ...loginForm.fields, username: as.username, password: info.password };
+  let consentPage = expectPage(await navigate(http, jar, new URL(loginForm.action), info.redirectUri, { form: fields, origin: info.origin }), 'consent page');
+  if (as.totpSecret) {
+    const totpForm = findForm(consentPage.body, consentPage.url, '/totp');
+    if (!totpForm) throw new Error(`no TOTP form after the password at ${consentPage.url.pathname}`);
+    const code = { ...totpForm.fields, code: totpCode(as.totpSecret) };
+    consentPage = expectPage(await navigate(http, jar, new URL(totpForm.action), info.redirectUri, { form: code, origin: info.origin }), 'consent page after TOTP');
+  }
   const consentForm = findForm(consentPage.body, consentPage.url, '/consent');
   if (!consentForm) throw new Error(`no consent form at ${consentPage.url.pathname}`);
   const back = await navigate(http, jar, new URL(consentForm.action), info.redirectUri, { form: consentForm.fields, origin: info.origin });
@@ -200,6 +212,20 @@ interface Tokens {
   refresh_token?: string;
 }
 
+/** The next `totp-{n}` user of each server, carried across measurements so no user signs in twice within a 30 s step. */
+const nextTotpUser = new Map<string, number>();
+
+/** Password + TOTP logins, each by the next of the server's users with an authenticator app. */
+async function prepareTotpLogin(target: Target): Promise<Iteration> {
+  const users = target.info.totpUsers;
+  if (!users) throw new Error(`${target.info.name} has no users with an authenticator app`);
+  return async (http) => {
+    const index = nextTotpUser.get(target.info.issuer) ?? 0;
+    nextTotpUser.set(target.info.issuer, (index + 1) % users);
+    await login(target, http, 'openid profile email', { username: `totp-${index}`, totpSecret: benchTotpSecret(index) });
+  };
+}
+
 /** A workload that needs nothing prepared. */
 const stateless =
   (iteration: (target: Target, http: HttpClient) => Promise<unknown>) =>
@@ -217,4 +243,11 @@ export const scenarios: readonly Scenario[] = [
   { key: 'discovery', label: 'Discovery requests/s', concurrency: 16, prepare: stateless((target, http) => getOk(http, target.discoveryUrl, 'discovery')) },
   { key: 'jwks', label: 'JWKS requests/s', concurrency: 16, prepare: stateless((target, http) => getOk(http, target.jwksUri, 'jwks')) },
   { key: 'login', label: 'Complete password logins/s', concurrency: 8, prepare: stateless(login) },
+  {
+    key: 'loginTotp',
+    label: 'Complete password + TOTP logins/s',
+    concurrency: 8,
+    gatehouseOnly: { comparedWith: 'login' },
+    prepare: prepareTotpLogin,
+  },
 ];

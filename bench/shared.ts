@@ -2,6 +2,7 @@
  * What the benchmark's processes share: the handshake between a server under test and the runner,
  * and the fixed inputs both servers are seeded with, so the two sides do the same work.
  */
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
@@ -21,6 +22,24 @@ export const BENCH_REDIRECT_URI = 'http://127.0.0.1:9/callback';
  */
 export const OWASP_ARGON2 = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * Users with an authenticator app, on the Gatehouse sides only: `totp-0` to `totp-{n-1}`, with the
+ * benchmark password and the secret {@link benchTotpSecret}. A code is accepted once per user and
+ * 30 s step, so there are enough of them that no user signs in twice within one step.
+ */
+export const BENCH_TOTP_USERS = 3000;
+
+/** The base32 TOTP secret of bench user `totp-{index}` (160 bits, derived, so both processes know it). */
+export function benchTotpSecret(index: number): string {
+  const bytes = createHash('sha256').update(`bench-totp:${index}`).digest().subarray(0, 20);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const byte of bytes) bits += byte.toString(2).padStart(8, '0');
+  let text = '';
+  for (let i = 0; i + 5 <= bits.length; i += 5) text += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+  return text;
+}
+
 /** What a server under test tells the runner once it listens (one JSON line on stdout). */
 export interface ServerInfo {
   name: string;
@@ -33,6 +52,8 @@ export interface ServerInfo {
   api: string;
   username: string;
   password: string;
+  /** how many `totp-{n}` users with an authenticator app it has (Gatehouse only) */
+  totpUsers?: number;
 }
 
 /** Prints the handshake line the runner waits for. */

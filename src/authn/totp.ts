@@ -5,7 +5,7 @@ import { tenantKey, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { FactorSummary, MfaFactorRepository } from '../domain/mfa-factors.js';
 import type { SecretBox } from '../domain/secrets.js';
 import type { TenantRepository } from '../domain/tenants.js';
-import type { UserRepository } from '../domain/users.js';
+import type { User, UserRepository } from '../domain/users.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -82,6 +82,14 @@ function factorName(input: string | undefined): string {
   return name;
 }
 
+/** An enrolment as shown to the user: the secret as text, the `otpauth://` URI and its QR code (a PNG data URL). */
+export interface TotpEnrollment {
+  enrollmentId: string;
+  secret: string;
+  uri: string;
+  qrCode: string;
+}
+
 export interface TotpDependencies {
   factors: MfaFactorRepository;
   ephemeral: EphemeralStore;
@@ -106,18 +114,36 @@ export class TotpService {
    * id, shown once as text, as an `otpauth://` URI (issuer: the tenant's display name) and as a QR
    * code rendered here (no image service sees the secret).
    */
-  async startEnrollment(tenant: string, userId: string, name?: string): Promise<{ enrollmentId: string; secret: string; uri: string; qrCode: string }> {
+  async startEnrollment(tenant: string, userId: string, name?: string): Promise<TotpEnrollment> {
     const label = factorName(name);
     const user = await this.deps.users.findById(tenant, userId);
     if (!user) throw new AppError('user_not_found', `There is no user "${userId}" in this tenant.`);
     if ((await this.deps.factors.countTotp(tenant, userId)) >= MAX_TOTP_FACTORS) {
       throw new AppError('conflict', `A user has at most ${MAX_TOTP_FACTORS} authenticator apps; remove one first.`);
     }
-    const issuer = (await this.deps.tenants.find(tenant))?.displayName ?? tenant;
     const secret = generateSecret({ length: SECRET_BYTES });
     const enrollmentId = randomBytes(16).toString('base64url');
     const pending: PendingEnrollment = { name: label, secret: this.deps.box.seal(secret, enrollmentPurpose(tenant, userId, enrollmentId)) };
     await this.deps.ephemeral.set(enrollmentKey(tenant, userId, enrollmentId), JSON.stringify(pending), { ttlSeconds: ENROLLMENT_TTL_SECONDS });
+    return this.#present(tenant, user, enrollmentId, secret);
+  }
+
+  /**
+   * A pending enrolment shown again (after a wrong code, or a reload), so its secret need not be
+   * kept anywhere but sealed in the enrolment; undefined once it expired or was confirmed.
+   */
+  async pendingEnrollment(tenant: string, userId: string, enrollmentId: string): Promise<TotpEnrollment | undefined> {
+    if (!enrollmentIdPattern.test(enrollmentId)) return undefined;
+    const raw = await this.deps.ephemeral.get(enrollmentKey(tenant, userId, enrollmentId));
+    const user = raw === undefined ? null : await this.deps.users.findById(tenant, userId);
+    if (raw === undefined || !user) return undefined;
+    const pending = JSON.parse(raw) as PendingEnrollment;
+    return this.#present(tenant, user, enrollmentId, this.deps.box.open(pending.secret, enrollmentPurpose(tenant, userId, enrollmentId)));
+  }
+
+  /** The secret as text, as an `otpauth://` URI (issuer: the tenant's display name) and as a QR code. */
+  async #present(tenant: string, user: Pick<User, 'email' | 'username'>, enrollmentId: string, secret: string): Promise<TotpEnrollment> {
+    const issuer = (await this.deps.tenants.find(tenant))?.displayName ?? tenant;
     const uri = generateURI({ ...totpSettings, issuer, label: user.email ?? user.username, secret });
     const qrCode = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2 });
     return { enrollmentId, secret, uri, qrCode };

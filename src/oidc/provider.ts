@@ -26,6 +26,7 @@ import { outboundFetch, type OutboundPolicy } from './outbound.js';
 import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
+import { tokenAssurance } from './token-assurance.js';
 import { ttl } from './ttl.js';
 
 export interface ProviderDeps {
@@ -100,7 +101,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
     // Says in every access token whether its subject is a user or the client itself, so a resource
     // server (our admin API among them) never has to guess from `sub === client_id`.
-    extraTokenClaims: (_ctx, token) => ({ sub_type: token.kind === 'ClientCredentials' ? 'client' : 'user' }),
+    extraTokenClaims: (ctx, token) => ({ sub_type: token.kind === 'ClientCredentials' ? 'client' : 'user', ...tokenAssurance(ctx, token) }),
     clientBasedCORS(_ctx, origin, client) {
       if (origin === 'null') return false;
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;

@@ -177,6 +177,20 @@ describe('removing factors', () => {
     expect(await auditTypes('mfa-required', userId)).not.toContain('mfa.factors_reset');
   });
 
+  it('keeps one authenticator when a user’s last two are removed in parallel while the tenant requires MFA', async () => {
+    await gh.app.tenants.create({ id: 'mfa-race', displayName: 'Race' });
+    await gh.app.tenants.update('mfa-race', { securityPolicy: { mfa: 'required' } });
+    for (let round = 0; round < 5; round += 1) {
+      const userId = await newUser('mfa-race');
+      const apps = [await enrol('mfa-race', userId, 'Phone'), await enrol('mfa-race', userId, 'Tablet')];
+      const answers = await Promise.all(apps.map((app) => call(gh, root, 'DELETE', `${mfa('mfa-race', userId)}/factors/${app.id}`)));
+      expect(answers.filter((answer) => answer.status === 204)).toHaveLength(1);
+      for (const answer of answers.filter((candidate) => candidate.status !== 204)) expect([409]).toContain(answer.status);
+      const left = (await gh.app.mfa.factors.list('mfa-race', userId)).filter((factor) => factor.type === 'totp');
+      expect(left).toHaveLength(1);
+    }
+  });
+
   it('answers 404 for an unknown factor, another user’s factor and another tenant’s user; 400 for a malformed id', async () => {
     const alice = await newUser();
     const bob = await newUser();

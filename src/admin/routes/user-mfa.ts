@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertMayRemove } from '../../authn/mfa-policy.js';
+import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
@@ -52,12 +52,10 @@ async function loadUser(request: AdminRequest<{ id: string }, unknown, unknown>,
   return user;
 }
 
-/** Removals under the tenant's policy: the user's last authenticator stays while MFA is required. */
-async function factorsToRemove(request: AdminRequest<{ id: string }, unknown, unknown>, user: User, factorId?: string): Promise<FactorSummary[]> {
-  const factors = await request.app.mfa.factors.list(request.tenant, user._id);
+/** Removes under the tenant's policy, one removal per user at a time (`removeFactors`). */
+async function removeUnderPolicy(request: AdminRequest<{ id: string }, unknown, unknown>, user: User, factorId?: string): Promise<FactorSummary[]> {
   const tenant = await request.app.tenants.find(request.tenant);
-  assertMayRemove(tenant?.securityPolicy, factors, factorId);
-  return factorId === undefined ? factors : factors.filter((factor) => factor.id === factorId);
+  return removeFactors({ factors: request.app.mfa.factors, ephemeral: request.app.ephemeral }, tenant?.securityPolicy, request.tenant, user._id, factorId);
 }
 
 export const userMfaRoutes = [
@@ -84,13 +82,11 @@ export const userMfaRoutes = [
     params: factorParams,
     response: empty,
     status: 204,
-    errors: { 404: `${userNotFound}; \`not_found\`: the user has no such factor`, 409: '`mfa_last_factor`: the tenant requires MFA and this is the user’s last authenticator app' },
+    errors: { 404: `${userNotFound}; \`not_found\`: the user has no such factor`, 409: '`mfa_last_factor`: the tenant requires MFA and this is the user’s last authenticator app; `conflict`: another removal of this user’s factors is in progress (try again)' },
     async handler(request) {
       const user = await loadUser(request, 'remove this user’s factors');
-      const [factor] = await factorsToRemove(request, user, request.params.factorId);
-      if (!factor || !(await request.app.mfa.factors.remove(request.tenant, user._id, factor.id))) {
-        throw new AppError('not_found', `User "${user._id}" has no factor "${request.params.factorId}".`);
-      }
+      const [factor] = await removeUnderPolicy(request, user, request.params.factorId);
+      if (!factor) throw new AppError('not_found', `User "${user._id}" has no factor "${request.params.factorId}".`);
       await request.audit({ type: mfaAuditEvents.factorRemoved, target: { type: 'user', id: user._id }, before: toJson(factor) });
       return {};
     },
@@ -104,12 +100,11 @@ export const userMfaRoutes = [
     params: userParams,
     response: empty,
     status: 204,
-    errors: { 404: userNotFound, 409: '`mfa_last_factor`: the tenant requires MFA and the user has an authenticator app' },
+    errors: { 404: userNotFound, 409: '`mfa_last_factor`: the tenant requires MFA and the user has an authenticator app; `conflict`: another removal of this user’s factors is in progress (try again)' },
     async handler(request) {
       const user = await loadUser(request, 'reset this user’s factors');
-      const factors = await factorsToRemove(request, user);
-      const removed = await request.app.mfa.factors.removeAll(request.tenant, user._id);
-      await request.audit({ type: mfaAuditEvents.factorsReset, target: { type: 'user', id: user._id }, before: factors.map(toJson), details: { removed } });
+      const factors = await removeUnderPolicy(request, user);
+      await request.audit({ type: mfaAuditEvents.factorsReset, target: { type: 'user', id: user._id }, before: factors.map(toJson), details: { removed: factors.length } });
       return {};
     },
   }),

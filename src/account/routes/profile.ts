@@ -1,0 +1,33 @@
+import type Router from '@koa/router';
+import { csrfTokenFor } from '../../http/forms.js';
+import { displayName } from '../../oidc/claims.js';
+import type { AccountConsole } from '../console.js';
+
+/** The console's front page: the profile when signed in, a sign-in link otherwise. */
+export function profileRoutes(router: Router, site: AccountConsole): void {
+  router.get('/', async (ctx) => {
+    const tenant = site.tenantOf(ctx);
+    const current = await site.signedIn(ctx);
+    if (!current) {
+      ctx.body = await site.page(ctx, 'account-signed-out', 'Your account', { signInUrl: `${site.pathOf(tenant)}/login` });
+      return;
+    }
+    // The profile comes from the repository: the console holds no token to ask userinfo with.
+    const { user } = current;
+    ctx.body = await site.page(ctx, 'account', 'Your account', {
+      user: {
+        sub: user._id,
+        name: displayName(user) ?? user.username,
+        username: user.username,
+        email: user.email,
+        emailVerified: user.emailVerified === true,
+        phone: user.phone,
+        givenName: user.givenName,
+        familyName: user.familyName,
+      },
+      logoutUrl: `${site.pathOf(tenant)}/logout`,
+      securityUrl: `${site.pathOf(tenant)}/security`,
+      csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
+    });
+  });
+}

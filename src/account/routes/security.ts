@@ -1,0 +1,171 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { removeFactors } from '../../authn/mfa-policy.js';
+import { chargeMfa } from '../../authn/mfa-throttle.js';
+import { mfaAuditEvents } from '../../domain/audit.js';
+import type { FactorSummary } from '../../domain/mfa-factors.js';
+import { AppError } from '../../errors.js';
+import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
+import type { AccountConsole, SignedIn } from '../console.js';
+import { freshEnough } from '../fresh.js';
+
+const totpFields = z.object({ name: z.string().trim().max(64, 'at most 64 characters').optional() });
+const confirmFields = z.object({ enrollment_id: z.string().max(64), code: z.string().max(32, 'at most 32 characters') });
+
+function label(factor: FactorSummary): string {
+  return factor.type === 'recovery_codes' ? 'Recovery codes' : `Authenticator app: ${factor.name}`;
+}
+
+/**
+ * The console's Security section: the user's second factors, adding an authenticator app, new
+ * recovery codes, removing a factor. Viewing needs a console session; every change needs a fresh
+ * one (`fresh.ts`), else the browser is sent to sign in again and brought back here. The factor
+ * logic is the same as the admin API's (`authn/`), including the rule that the last authenticator
+ * cannot be removed while the tenant requires MFA. Every change is audited with the user as actor.
+ */
+export function securityRoutes(router: Router, site: AccountConsole): void {
+  const { app } = site;
+  const body = formBody(app.config.http.bodyLimit);
+  const base = (ctx: Context) => `${site.pathOf(site.tenantOf(ctx))}/security`;
+
+  /** The signed-in user, or a redirect to the console's front page (which offers to sign in). */
+  const signedIn = async (ctx: Context): Promise<SignedIn | undefined> => {
+    const current = await site.signedIn(ctx);
+    if (!current) ctx.redirect(site.pathOf(site.tenantOf(ctx)));
+    return current;
+  };
+
+  /**
+   * For a change: the signed-in user with a CSRF-checked form and a fresh enough sign-in. When the
+   * sign-in is too old or too weak, the browser signs in again and comes back to the page.
+   */
+  const forChange = async (ctx: Context): Promise<{ current: SignedIn; fields: Record<string, unknown>; factors: FactorSummary[] } | undefined> => {
+    const current = await signedIn(ctx);
+    if (!current) return undefined;
+    const tenant = site.tenantOf(ctx);
+    const fields = verifyForm(ctx, tenant, `account:${current.id}`, new URL(app.config.publicUrl).origin);
+    const factors = await app.mfa.factors.list(tenant.id, current.user._id);
+    if (!freshEnough(current.session, factors, Math.floor(app.clock() / 1000))) {
+      ctx.status = 303;
+      ctx.redirect(`${site.pathOf(tenant)}/login?fresh=security`);
+      return undefined;
+    }
+    return { current, fields, factors };
+  };
+
+  const audit = (ctx: Context, current: SignedIn, type: string, details: Record<string, unknown>) => {
+    const tenant = site.tenantOf(ctx).id;
+    return app.audit.record({
+      tenant,
+      type,
+      actor: { type: 'user', id: current.user._id, tenant },
+      target: { type: 'user', id: current.user._id },
+      details: { ...details, via: 'account_console' },
+      requestId: ctx.state.requestId as string,
+    });
+  };
+
+  const showSecurity = async (ctx: Context, current: SignedIn, messages: { notice?: string; error?: string } = {}, status = 200) => {
+    const tenant = site.tenantOf(ctx);
+    const factors = await app.mfa.factors.list(tenant.id, current.user._id);
+    ctx.status = status;
+    ctx.body = await site.page(ctx, 'account-security', 'Security', {
+      username: current.user.username,
+      factors: factors.map((factor) => ({ ...factor, label: label(factor) })),
+      hasRecoveryCodes: factors.some((factor) => factor.type === 'recovery_codes'),
+      mfaRequired: tenant.settings.securityPolicy?.mfa === 'required',
+      csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
+      totpUrl: `${base(ctx)}/totp`,
+      recoveryUrl: `${base(ctx)}/recovery-codes`,
+      removeUrl: `${base(ctx)}/factors`,
+      backUrl: site.pathOf(tenant),
+      ...messages,
+    });
+  };
+
+  const showEnrollment = async (ctx: Context, current: SignedIn, enrollment: { enrollmentId: string; secret: string; qrCode: string }, fieldError?: string) => {
+    const tenant = site.tenantOf(ctx);
+    ctx.status = fieldError ? 400 : 200;
+    ctx.body = await site.page(ctx, 'account-totp', 'Add an authenticator app', {
+      ...enrollment,
+      fieldError,
+      confirmUrl: `${base(ctx)}/totp/confirm`,
+      csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
+      backUrl: base(ctx),
+    });
+  };
+
+  router.get('/security', async (ctx) => {
+    const current = await signedIn(ctx);
+    if (current) await showSecurity(ctx, current);
+  });
+
+  router.post('/security/totp', body, async (ctx) => {
+    const change = await forChange(ctx);
+    if (!change) return;
+    const { name } = parseFields(totpFields, change.fields);
+    const enrollment = await app.mfa.totp.startEnrollment(site.tenantOf(ctx).id, change.current.user._id, name || 'Authenticator app');
+    await showEnrollment(ctx, change.current, enrollment);
+  });
+
+  router.post('/security/totp/confirm', body, async (ctx) => {
+    const change = await forChange(ctx);
+    if (!change) return;
+    const { current } = change;
+    const tenant = site.tenantOf(ctx).id;
+    const { enrollment_id: enrollmentId, code } = parseFields(confirmFields, change.fields);
+    const pending = await app.mfa.totp.pendingEnrollment(tenant, current.user._id, enrollmentId);
+    if (!pending) return showSecurity(ctx, current, { error: 'That enrolment has expired or was already confirmed. Start again.' }, 400);
+    const charge = await chargeMfa(app.throttle, { tenant, accountId: current.user._id });
+    if (!charge.ok) {
+      app.metrics.rateLimited(`mfa_${charge.budget}`);
+      ctx.set('Retry-After', String(charge.retryAfter));
+      return showEnrollment(ctx, current, pending, `Too many wrong codes. Try again in ${charge.retryAfter} seconds.`);
+    }
+    let factor: FactorSummary;
+    try {
+      factor = await app.mfa.totp.confirmEnrollment(tenant, current.user._id, enrollmentId, code);
+    } catch (error) {
+      const wrong = error instanceof AppError && error.code === 'invalid_totp_code';
+      await charge.settle(wrong ? 'failed' : 'released');
+      if (wrong) return showEnrollment(ctx, current, pending, 'That code is not valid. Enter the code your app shows now.');
+      if (error instanceof AppError && error.code === 'enrollment_not_found') return showSecurity(ctx, current, { error: 'That enrolment has expired or was already confirmed. Start again.' }, 400);
+      throw error;
+    }
+    await charge.settle('succeeded');
+    await audit(ctx, current, mfaAuditEvents.factorEnrolled, { factorId: factor.id, type: factor.type });
+    await showSecurity(ctx, current, { notice: `${factor.name} is set up. You will be asked for its code when you sign in.` });
+  });
+
+  router.post('/security/recovery-codes', body, async (ctx) => {
+    const change = await forChange(ctx);
+    if (!change) return;
+    const { current } = change;
+    const tenant = site.tenantOf(ctx);
+    const codes = await app.mfa.recoveryCodes.generate(tenant.id, current.user._id);
+    await audit(ctx, current, mfaAuditEvents.recoveryCodesGenerated, { remaining: codes.length });
+    ctx.body = await site.page(ctx, 'account-recovery-codes', 'Your recovery codes', { codes, backUrl: base(ctx) });
+  });
+
+  router.post('/security/factors/:factorId/remove', body, async (ctx) => {
+    const change = await forChange(ctx);
+    if (!change) return;
+    const { current, factors } = change;
+    const tenant = site.tenantOf(ctx);
+    const factor = factors.find((candidate) => candidate.id === ctx.params['factorId']);
+    if (!factor) return showSecurity(ctx, current, { error: 'That factor does not exist (any more).' }, 404);
+    let removed: FactorSummary[];
+    try {
+      removed = await removeFactors({ factors: app.mfa.factors, ephemeral: app.ephemeral }, tenant.settings.securityPolicy, tenant.id, current.user._id, factor.id);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'mfa_last_factor') {
+        return showSecurity(ctx, current, { error: 'Your organisation requires a second factor: add another authenticator app before you remove this one.' }, 409);
+      }
+      if (error instanceof AppError && error.code === 'conflict') return showSecurity(ctx, current, { error: 'Another change to your factors is in progress. Try again.' }, 409);
+      throw error;
+    }
+    if (removed.length > 0) await audit(ctx, current, mfaAuditEvents.factorRemoved, { factorId: factor.id, type: factor.type });
+    await showSecurity(ctx, current, { notice: `${label(factor)} removed.` });
+  });
+}
