@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, expectPage, type Page } from '../helpers/browser.js';
+import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { totpCode } from '../helpers/totp.js';
 
@@ -108,6 +108,29 @@ describe('account console: security', () => {
     const authorize = new URL((next as { redirectedTo: string }).redirectedTo);
     expect(authorize.searchParams.get('max_age')).toBe('0');
     expect(authorize.searchParams.get('acr_values')).toBe('http://schemas.openid.net/pape/policies/2007/06/multi-factor');
+  });
+
+  it('asks only for the password again where the tenant does not count the user’s factors (mfa off)', async () => {
+    const { browser } = await signIn('sec-off');
+    await addAuthenticator(browser, 'sec-off');
+    await gh.app.tenants.update('sec-off', { securityPolicy: { mfa: 'off' } });
+    gh.gatehouse.pool.evict('sec-off');
+    // The password sign-in of a moment ago is enough there: the codes come at once.
+    const codes = expectPage(await browser.submit(await securityPage(browser, 'sec-off'), 'form[action$="/security/recovery-codes"]'));
+    expect(codes.$('ol.gh-codes code')).toHaveLength(10);
+    offset += 6 * 60 * 1000;
+    try {
+      const next = await browser.submit(await securityPage(browser, 'sec-off'), 'form[action$="/security/recovery-codes"]', {}, `${gh.issuer('sec-off')}/auth`);
+      const authorize = new URL(expectRedirect(next));
+      expect(authorize.searchParams.get('max_age')).toBe('0');
+      // A multi-factor request would be unmet there (enrolled factors do not count): the password is what there is to prove.
+      expect(authorize.searchParams.get('acr_values')).toBeNull();
+      const login = expectPage(await browser.navigate(authorize.href));
+      const back = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
+      expect(back.url).toBe(`${gh.issuer('sec-off')}/account/security`);
+    } finally {
+      offset -= 6 * 60 * 1000;
+    }
   });
 
   it('asks for a new sign-in when the last one is older than five minutes', async () => {

@@ -46,7 +46,7 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
     const tenant = site.tenantOf(ctx);
     const fields = verifyForm(ctx, tenant, `account:${current.id}`, new URL(app.config.publicUrl).origin);
     const factors = await app.mfa.factors.list(tenant.id, current.user._id);
-    if (!freshEnough(current.session, factors, Math.floor(app.clock() / 1000))) {
+    if (!freshEnough(current.session, factors, tenant.settings.securityPolicy, Math.floor(app.clock() / 1000))) {
       ctx.status = 303;
       ctx.redirect(`${site.pathOf(tenant)}/login?fresh=security`);
       return undefined;

@@ -34,7 +34,7 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
       flow.next = 'security';
       fresh['max_age'] = '0';
       const current = await site.signedIn(ctx);
-      const required = current ? requiredForChanges(await site.app.mfa.factors.list(tenant.id, current.user._id)) : undefined;
+      const required = current ? requiredForChanges(await site.app.mfa.factors.list(tenant.id, current.user._id), tenant.settings.securityPolicy) : undefined;
       if (required) fresh['acr_values'] = required;
     }
     setSignedCookie(ctx, tenant, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), { path: site.pathOf(tenant), maxAgeMs: 10 * 60 * 1000, secure: site.secure });
