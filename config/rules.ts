@@ -1,3 +1,4 @@
+import { messagingProblems } from './messaging-rules.js';
 import type { Problem, SourceOf } from './problems.js';
 import { defaultPublicUrl } from './public-url.js';
 import type { Config } from './schema.js';
@@ -9,9 +10,9 @@ type Parsed = Omit<Config, 'publicUrl' | 'keys' | 'demo'> & {
 };
 
 /**
- * Fills the keys whose default depends on the environment: keys are generated on first use and the
- * demo tenant is seeded only where that is a convenience, never in production; the public URL
- * follows the port outside production.
+ * Fills the keys whose default depends on the environment: keys are generated on first use, the
+ * demo tenant is seeded and SMS go to the log only where that is a convenience, never in production;
+ * the public URL follows the port outside production.
  */
 export function resolveDefaults(parsed: Parsed): Config {
   return {
@@ -19,6 +20,7 @@ export function resolveDefaults(parsed: Parsed): Config {
     publicUrl: parsed.publicUrl ?? defaultPublicUrl(parsed.env, parsed.port),
     keys: { ...parsed.keys, autoGenerate: parsed.keys.autoGenerate ?? parsed.env !== 'production' },
     demo: { ...parsed.demo, seed: parsed.demo.seed ?? parsed.env === 'development' },
+    messaging: { ...parsed.messaging, sms: { ...parsed.messaging.sms, sender: parsed.messaging.sms.sender ?? (parsed.env === 'production' ? undefined : 'console') } },
   };
 }
 
@@ -47,6 +49,7 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
   if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {
     add('metrics.port', `must differ from port (${config.port}): the metrics listener is a server of its own; leave metrics.port unset to serve /metrics on the main port behind metrics.token`);
   }
+  messagingProblems(config, add);
   if (config.env !== 'production') return problems;
 
   if (config.demo.seed) {

@@ -107,6 +107,18 @@ function isBase64Key(value: string): boolean {
   return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32;
 }
 
+/** Senders of SMS (src/messaging/senders.ts). */
+export const smsSenders = ['console', 'webhook', 'twilio'] as const;
+
+/** An http: or https: URL without credentials (they belong in the settings made for them). */
+const httpUrl = z.string({ error: 'expected a URL' }).superRefine((value, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message, input: value });
+  const url = URL.parse(value);
+  if (url === null) return fail('expected an absolute URL such as https://sms.example.com/send');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail('must be an http: or https: URL');
+  if (url.username || url.password) return fail('must not contain a username or password');
+});
+
 export const storeKinds = ['nedb', 'memory', 'mongodb'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const envNames = ['development', 'test', 'production'] as const;
@@ -328,6 +340,46 @@ export const configSchema = z
         path: ['tls'],
       })
       .prefault({}),
+    /**
+     * Outbound messages (SMS one-time codes now; notifications and e-mail later) and who delivers
+     * them (src/messaging). Unset `sms.sender` means `console` outside production and no sender in
+     * production, where `console` is refused (rules.ts).
+     */
+    messaging: z
+      .object({
+        sms: z
+          .object({
+            sender: oneOf(smsSenders).optional(),
+            /** A sender's HTTP call not answered within this time fails (worth retrying), in ms. */
+            timeoutMs: wholeNumber(100, 60000).default(5000),
+            webhook: z
+              .object({
+                /** Receives a signed JSON POST per message; called through the outbound-request guard. */
+                url: httpUrl.optional(),
+                /** Secret: the HMAC-SHA256 key of the signature header. */
+                secret: z.string({ error: 'expected a string' }).min(32, { error: 'must be at least 32 characters (create one with `openssl rand -base64 32`)' }).max(512, { error: 'must be at most 512 characters' }).optional(),
+              })
+              .strict()
+              .prefault({}),
+            twilio: z
+              .object({
+                accountSid: z.string({ error: 'expected a string' }).regex(/^AC[0-9a-fA-F]{32}$/, { error: 'expected AC followed by 32 hexadecimal digits (the Account SID in the Twilio console)' }).optional(),
+                /** Secret: the account's auth token, sent only as the HTTP Basic password. */
+                authToken: nonEmpty().max(256, { error: 'must be at most 256 characters' }).optional(),
+                /** The sending number (E.164) or alphanumeric sender ID; or a messaging service instead. */
+                from: nonEmpty().max(32, { error: 'must be at most 32 characters' }).optional(),
+                messagingServiceSid: z.string({ error: 'expected a string' }).regex(/^MG[0-9a-fA-F]{32}$/, { error: 'expected MG followed by 32 hexadecimal digits' }).optional(),
+                /** Twilio's API; tests point it at a local server. */
+                baseUrl: httpUrl.default('https://api.twilio.com'),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: oneOf(logLevels).default('info'),
@@ -367,6 +419,8 @@ export const secretPaths: ReadonlySet<string> = new Set([
   'redis.url',
   'redis.sentinel.password',
   'metrics.token',
+  'messaging.sms.webhook.secret',
+  'messaging.sms.twilio.authToken',
 ]);
 
 /** What a config file or `loadConfig({ overrides })` may contain: every key optional. */

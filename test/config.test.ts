@@ -67,6 +67,7 @@ describe('defaults', () => {
       tenants: { poolSize: 500, refreshSeconds: 300 },
       http: { bodyLimit: 65536, shutdownGraceMs: 10000, drainDelayMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
+      messaging: { sms: { sender: 'console', timeoutMs: 5000, webhook: {}, twilio: { baseUrl: 'https://api.twilio.com' } } },
       log: { level: 'info' },
       metrics: { enabled: true, host: '127.0.0.1', tenantLabel: 'off', topTenants: 10 },
     });
@@ -166,6 +167,15 @@ describe('sources and precedence', () => {
       GATEHOUSE_METRICS_TOKEN: ['m'.repeat(40), 'm'.repeat(40)],
       GATEHOUSE_METRICS_TENANT_LABEL: ['top', 'top'],
       GATEHOUSE_METRICS_TOP_TENANTS: ['25', 25],
+      GATEHOUSE_SMS_SENDER: ['webhook', 'webhook'],
+      GATEHOUSE_SMS_TIMEOUT_MS: ['2500', 2500],
+      GATEHOUSE_SMS_WEBHOOK_URL: ['https://sms.example.com/send', 'https://sms.example.com/send'],
+      GATEHOUSE_SMS_WEBHOOK_SECRET: ['s'.repeat(40), 's'.repeat(40)],
+      GATEHOUSE_TWILIO_ACCOUNT_SID: [`AC${'a'.repeat(32)}`, `AC${'a'.repeat(32)}`],
+      GATEHOUSE_TWILIO_AUTH_TOKEN: ['twilio token', 'twilio token'],
+      GATEHOUSE_TWILIO_FROM: ['+15005550006', '+15005550006'],
+      GATEHOUSE_TWILIO_MESSAGING_SERVICE_SID: [`MG${'b'.repeat(32)}`, `MG${'b'.repeat(32)}`],
+      GATEHOUSE_TWILIO_BASE_URL: ['https://twilio.internal', 'https://twilio.internal'],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.
     // Sentinel and Cluster exclude each other, so the Cluster variable is sampled on its own.
