@@ -24,6 +24,8 @@ import { SecretBox } from './domain/secrets.js';
 import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { createMessageSender } from './messaging/senders.js';
+import type { MessageSender } from './messaging/sender.js';
 import { Metrics } from './metrics/metrics.js';
 import { keyRetention } from './oidc/key-timing.js';
 
@@ -57,6 +59,8 @@ export interface AppContext {
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
   mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService };
+  /** outbound messages (SMS codes; later notifications and e-mail) through the configured senders */
+  messages: MessageSender;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
   tenantDeletion: TenantDeletion;
   /** this process's Prometheus metrics (a registry of its own, not prom-client's global one) */
@@ -113,6 +117,7 @@ export function createAppContext(
       totp: new TotpService({ factors, ephemeral: shortLived, box, tenants, users, clock }),
       recoveryCodes: new RecoveryCodeService(factors, clock),
     },
+    messages: createMessageSender(config, logger, clock),
     metrics,
     clock,
   };

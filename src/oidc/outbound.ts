@@ -20,11 +20,24 @@ loopback.addAddress('::1', 'ipv6');
  * Loopback by the URL alone: `localhost` or a loopback literal. A name that merely resolves to
  * loopback (`127.0.0.1.nip.io`) stays under the guard, so nothing outside this machine decides.
  */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   if (hostname === 'localhost') return true;
   const address = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   const family = isIP(address);
   return family !== 0 && loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Logs a refused call with the URL and the setting that allows it, and returns the same words for
+ * the error, so whoever reports the failure says more than "fetch failed".
+ */
+export function refuseOutbound(policy: OutboundPolicy, target: URL, logger: Logger): string {
+  const allowedBy = policy.allowLoopback
+    ? `set ${OUTBOUND_SETTING} (${OUTBOUND_VARIABLE}=true) to allow it`
+    : `set ${OUTBOUND_SETTING} (${OUTBOUND_VARIABLE}=true) to allow it, or, for a relying party on this machine, run in development mode (NODE_ENV=development), which allows loopback addresses`;
+  const message = `refused to call ${target.href}: it resolves to a loopback, private or other special-use address (SSRF protection); ${allowedBy}`;
+  logger.warn({ event: 'outbound.refused', url: target.href, setting: OUTBOUND_SETTING }, message);
+  return message;
 }
 
 /**
@@ -58,12 +71,7 @@ export function outboundFetch(policy: OutboundPolicy, logger: Logger): NonNullab
       return await fetch(input, options);
     } catch (error) {
       if (unguarded || !refusedByGuard(error)) throw error;
-      const allowedBy = policy.allowLoopback
-        ? `set ${OUTBOUND_SETTING} (${OUTBOUND_VARIABLE}=true) to allow it`
-        : `set ${OUTBOUND_SETTING} (${OUTBOUND_VARIABLE}=true) to allow it, or, for a relying party on this machine, run in development mode (NODE_ENV=development), which allows loopback addresses`;
-      const message = `refused to call ${target.href}: it resolves to a loopback, private or other special-use address (SSRF protection); ${allowedBy}`;
-      logger.warn({ event: 'outbound.refused', url: target.href, setting: OUTBOUND_SETTING }, message);
-      throw new Error(message, { cause: error });
+      throw new Error(refuseOutbound(policy, target, logger), { cause: error });
     }
   };
 }
