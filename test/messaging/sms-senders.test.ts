@@ -135,6 +135,27 @@ describe('webhook sender', () => {
     expect(lines.join('\n')).not.toContain(SECRET);
   });
 
+  it('sends messages in parallel, each with its own id and a valid signature', async () => {
+    const sms = await receiver((_req, res) => res.writeHead(200).end());
+    open.push(sms);
+    const { gh } = await start(webhook(`${sms.url}/sms`));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, index) => gh.app.messages.send({ ...message, text: `code ${index}` })));
+    expect(sms.received).toHaveLength(10);
+    expect(sms.received.every((request) => verifies(SECRET, request))).toBe(true);
+    expect(new Set(results.map((result) => result.id)).size).toBe(10);
+    expect(sms.received.map((request) => (JSON.parse(request.body) as { text: string }).text).sort()).toEqual(Array.from({ length: 10 }, (_, index) => `code ${index}`).sort());
+  });
+
+  it('a tampered body or a foreign secret does not verify', async () => {
+    const sms = await receiver((_req, res) => res.writeHead(200).end());
+    open.push(sms);
+    const { gh } = await start(webhook(`${sms.url}/sms`));
+    await gh.app.messages.send(message);
+    const [request] = sms.received;
+    expect(verifies(SECRET, { ...request!, body: request!.body.replace('123456', '654321') })).toBe(false);
+    expect(verifies(SECRET, { ...request!, headers: { ...request!.headers, 'gatehouse-timestamp': String(Number(request!.headers['gatehouse-timestamp']) + 1) } })).toBe(false);
+  });
+
   it('fails with a retryable error when the receiver answers 500 or does not answer in time', async () => {
     const broken = await receiver((_req, res) => res.writeHead(500).end('database down'));
     const silent = await receiver(() => undefined);
