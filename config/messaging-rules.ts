@@ -25,4 +25,7 @@ export function messagingProblems(config: Config, add: (path: string, message: s
   if (sender === 'webhook' && webhook.url !== undefined && new URL(webhook.url).protocol !== 'https:') {
     add('messaging.sms.webhook.url', 'must be an https: URL in production: phone numbers and one-time codes would cross the network in the clear');
   }
+  if (sender === 'twilio' && new URL(twilio.baseUrl).protocol !== 'https:') {
+    add('messaging.sms.twilio.baseUrl', 'must be an https: URL in production: the auth token (the Basic password), phone numbers and codes would cross the network in the clear');
+  }
 }

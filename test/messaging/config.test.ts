@@ -78,6 +78,10 @@ describe('messaging.sms.sender', () => {
     expect(badSid).toContain('messaging.sms.twilio.accountSid (GATEHOUSE_TWILIO_ACCOUNT_SID): expected AC followed by 32 hexadecimal digits');
     expect(badSid).not.toContain(TOKEN);
 
+    // The token travels as the Basic password: never in the clear in production.
+    expect(problemsOf({ env: { ...production, GATEHOUSE_SMS_SENDER: 'twilio', GATEHOUSE_TWILIO_ACCOUNT_SID: SID, GATEHOUSE_TWILIO_AUTH_TOKEN: TOKEN, GATEHOUSE_TWILIO_FROM: '+15005550006', GATEHOUSE_TWILIO_BASE_URL: 'http://twilio.internal' } })).toContain(
+      'messaging.sms.twilio.baseUrl (GATEHOUSE_TWILIO_BASE_URL): must be an https: URL in production',
+    );
     const config = load({ env: { ...production, GATEHOUSE_SMS_SENDER: 'twilio', GATEHOUSE_TWILIO_ACCOUNT_SID: SID, GATEHOUSE_TWILIO_AUTH_TOKEN: TOKEN, GATEHOUSE_TWILIO_FROM: '+15005550006' } });
     expect(config.messaging.sms).toMatchObject({ sender: 'twilio', twilio: { accountSid: SID, authToken: TOKEN, baseUrl: 'https://api.twilio.com' } });
   });
