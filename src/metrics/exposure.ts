@@ -1,20 +1,25 @@
-import type { AppContext } from '../app-context.js';
-import type { TenantPool } from '../tenancy/pool.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
 import { startMetricsListener, type MetricsListener } from './listener.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * How `/metrics` is served on the main port, if at all: never when disabled or on a port of its
  * own; behind the token when there is one; otherwise only outside production, to loopback peers.
  */
-export function mainPortExposure(config: AppContext['config']): { token?: string; loopbackOnly: boolean } | undefined {
+export function mainPortExposure(config: Config): { token?: string; loopbackOnly: boolean } | undefined {
   const { enabled, port, token } = config.metrics;
   if (!enabled || port !== undefined) return undefined;
   if (token !== undefined) return { token, loopbackOnly: false };
   return config.env === 'production' ? undefined : { loopbackOnly: true };
 }
 
-/** Process and pool metrics for a serving process, and the metrics listener when `metrics.port` is set. */
-export async function startMetrics(app: AppContext, pool: TenantPool): Promise<MetricsListener | undefined> {
+/**
+ * Process and pool metrics for a serving process, and the metrics listener when `metrics.port` is
+ * set. Takes what it uses rather than the app context and the pool, so `metrics/` depends on
+ * nothing above it.
+ */
+export async function startMetrics(app: { config: Config; metrics: Metrics; logger: Logger }, pool: { readonly size: number }): Promise<MetricsListener | undefined> {
   const { enabled, port, host, token } = app.config.metrics;
   if (!enabled) return undefined;
   app.metrics.collectProcessMetrics();
