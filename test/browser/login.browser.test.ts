@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchChromium, watchPage, type PageProblems } from '../helpers/chromium.js';
+import { expectNoPageProblems, launchChromium, openWatchedPage, watchPage, type PageProblems } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
 import { ConsentMemory } from '../../src/oidc/consents.js';
@@ -39,34 +39,14 @@ afterAll(async () => {
   await gh?.stop();
 });
 
-/** A fresh browser profile (no cookies) with one page whose problems are recorded. */
-async function openPage(options: { width?: number; height?: number } = {}): Promise<{ page: Page; problems: PageProblems }> {
-  const context = await browser.newContext({
-    viewport: { width: options.width ?? 1024, height: options.height ?? 768 },
-    colorScheme: 'light',
-    locale: 'en-US',
-  });
-  contexts.push(context);
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  const page = await context.newPage();
-  return { page, problems: await watchPage(page) };
-}
+const openPage = (options: { width?: number; height?: number } = {}) => openWatchedPage(browser, contexts, { ...options, stepTimeoutMs: STEP_TIMEOUT });
 
 /**
- * No CSP violation, page error, console error or warning, or failed request. Two things are left
- * out: `/favicon.ico` (Chromium asks for it now and then, not deterministically, and the pages
- * declare no icon, so it is a 404) and the relying party's redirect URI (port 9 is on Chromium's
- * unsafe-port list, so the redirect hop fails before the navigation is restarted and answered by
- * `page.route`; the tests check the URL it lands on instead).
+ * No page problems (`expectNoPageProblems`), the relying party's redirect URI aside: port 9 is on
+ * Chromium's unsafe-port list, so the redirect hop fails before the navigation is restarted and
+ * answered by `page.route`; the tests check the URL it lands on instead.
  */
-function expectNoProblems(problems: PageProblems): void {
-  const favicon = (line: string) => line.includes(`${gh.origin}/favicon.ico`);
-  expect(problems.csp, 'CSP violations').toEqual([]);
-  expect(problems.errors, 'uncaught page errors').toEqual([]);
-  expect(problems.console.filter((line) => !favicon(line)), 'console errors and warnings').toEqual([]);
-  expect(problems.failed.filter((line) => !line.includes(` ${RP_ORIGIN}/`) && !favicon(line)), 'failed requests').toEqual([]);
-}
+const expectNoProblems = (problems: PageProblems) => expectNoPageProblems(problems, gh.origin, (line) => line.includes(` ${RP_ORIGIN}/`));
 
 const activeElement = (page: Page) =>
   page.evaluate<{ tag: string; id: string; text: string }>(

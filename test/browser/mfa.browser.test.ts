@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, watchPage, type PageProblems } from '../helpers/chromium.js';
+import { expectNoPageProblems, launchChromium, openWatchedPage, type PageProblems } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { totpCode } from '../helpers/totp.js';
 
@@ -33,23 +33,8 @@ afterAll(async () => {
   await gh?.stop();
 });
 
-async function openPage(): Promise<{ page: Page; problems: PageProblems }> {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, colorScheme: 'light', locale: 'en-US' });
-  contexts.push(context);
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  const page = await context.newPage();
-  return { page, problems: await watchPage(page) };
-}
-
-/** No CSP violation, page error, console error or failed request (Chromium's occasional favicon.ico aside). */
-function expectNoProblems(problems: PageProblems): void {
-  const favicon = (line: string) => line.includes(`${gh.origin}/favicon.ico`);
-  expect(problems.csp, 'CSP violations').toEqual([]);
-  expect(problems.errors, 'uncaught page errors').toEqual([]);
-  expect(problems.console.filter((line) => !favicon(line)), 'console errors and warnings').toEqual([]);
-  expect(problems.failed.filter((line) => !favicon(line)), 'failed requests').toEqual([]);
-}
+const openPage = () => openWatchedPage(browser, contexts, { stepTimeoutMs: STEP_TIMEOUT });
+const expectNoProblems = (problems: PageProblems) => expectNoPageProblems(problems, gh.origin);
 
 async function signInWithPassword(page: Page): Promise<void> {
   await page.goto(`${gh.origin}/t/strict/account/login`);

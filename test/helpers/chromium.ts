@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Debian's Chromium (never a browser downloaded by `playwright install`). */
 export const CHROMIUM_PATH = process.env['GATEHOUSE_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -61,3 +62,34 @@ export async function watchPage(page: Page, ignoreConsole: (message: ConsoleMess
   });`);
   return problems;
 }
+
+/**
+ * A fresh browser profile (no cookies) with one page whose problems are recorded (`watchPage`);
+ * the context goes into `contexts` for the test to close.
+ */
+export async function openWatchedPage(
+  browser: Browser,
+  contexts: BrowserContext[],
+  options: { width?: number; height?: number; colorScheme?: 'light' | 'dark'; stepTimeoutMs?: number } = {},
+): Promise<{ page: Page; problems: PageProblems }> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1024, height: options.height ?? 768 }, colorScheme: options.colorScheme ?? 'light', locale: 'en-US' });
+  contexts.push(context);
+  context.setDefaultTimeout(options.stepTimeoutMs ?? 10_000);
+  context.setDefaultNavigationTimeout(options.stepTimeoutMs ?? 10_000);
+  const page = await context.newPage();
+  return { page, problems: await watchPage(page) };
+}
+
+/**
+ * No CSP violation, page error, console error or warning, or failed request. `/favicon.ico` of
+ * `origin` is left out (Chromium asks for it now and then, not deterministically, and the pages
+ * declare no icon, so it is a 404), and failed requests that `ignoreFailed` names.
+ */
+export function expectNoPageProblems(problems: PageProblems, origin: string, ignoreFailed: (line: string) => boolean = () => false): void {
+  const favicon = (line: string) => line.includes(`${origin}/favicon.ico`);
+  expect(problems.csp, 'CSP violations').toEqual([]);
+  expect(problems.errors, 'uncaught page errors').toEqual([]);
+  expect(problems.console.filter((line) => !favicon(line)), 'console errors and warnings').toEqual([]);
+  expect(problems.failed.filter((line) => !favicon(line) && !ignoreFailed(line)), 'failed requests').toEqual([]);
+}
+
