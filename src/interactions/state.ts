@@ -13,12 +13,12 @@ const factorRecord = z
   .strict();
 
 /**
- * A TOTP enrolment started inside the login (tenant requires MFA, the user has none): kept until the
- * user confirms a code, so a wrong code shows the same QR code again rather than a new secret.
- * `sealed`: the key and its QR code, sealed with the master key like the pending enrolment itself,
- * since the interaction is stored in the short-lived state.
+ * A TOTP enrolment started inside the login (tenant requires MFA, the user has none): its id, kept
+ * until the user confirms a code, so a wrong code shows the same QR code again rather than a new
+ * secret. The key itself stays sealed in the pending enrolment (`TotpService.pendingEnrollment`),
+ * never on the interaction.
  */
-const pendingEnrollment = z.object({ enrollmentId: z.string().max(200), sealed: z.string().max(40_000) }).strict();
+const pendingEnrollment = z.object({ enrollmentId: z.string().max(200) }).strict();
 
 /**
  * What this interaction has proven so far, kept server side on the interaction (its `result`, under

@@ -1,33 +1,26 @@
+import type { TotpEnrollment } from '../../authn/totp.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
 import { codeFields } from '../second-factor.js';
-import { readState, saveState, type LoginState } from '../state.js';
+import { readState, saveState } from '../state.js';
 import type { InteractionStep, StepContext } from '../step.js';
 
 /** What the page shows: the key as text and as a QR code. */
-interface Shown {
-  secret: string;
-  qrCode: string;
-}
-
-const purposeOf = (step: StepContext, enrollmentId: string) => `login-enrollment:${step.tenant.id}:${step.interaction.uid}:${enrollmentId}`;
-
-function opened(step: StepContext, enrollment: NonNullable<LoginState['enrollment']>): Shown {
-  return JSON.parse(step.app.box.open(enrollment.sealed, purposeOf(step, enrollment.enrollmentId))) as Shown;
-}
+type Shown = Pick<TotpEnrollment, 'secret' | 'qrCode'>;
 
 /**
- * The enrolment this interaction started, or a new one kept (sealed) on the login state, so a reload
- * or a wrong code shows the same QR code rather than a new secret.
+ * The enrolment this interaction started (only its id is kept on the login state: the key stays
+ * sealed in the pending enrolment, which `pendingEnrollment` shows again), or a new one when there
+ * is none or it expired, so a reload or a wrong code shows the same QR code rather than a new secret.
  */
 async function enrollmentFor(step: StepContext, accountId: string): Promise<Shown> {
   const state = readState(step.interaction);
-  if (state.enrollment) return opened(step, state.enrollment);
-  const { enrollmentId, secret, qrCode } = await step.app.mfa.totp.startEnrollment(step.tenant.id, accountId, 'Authenticator app');
-  const shown: Shown = { secret, qrCode };
-  await saveState(step.interaction, { ...state, enrollment: { enrollmentId, sealed: step.app.box.seal(JSON.stringify(shown), purposeOf(step, enrollmentId)) } });
-  return shown;
+  const pending = state.enrollment && (await step.app.mfa.totp.pendingEnrollment(step.tenant.id, accountId, state.enrollment.enrollmentId));
+  if (pending) return pending;
+  const started = await step.app.mfa.totp.startEnrollment(step.tenant.id, accountId, 'Authenticator app');
+  await saveState(step.interaction, { ...state, enrollment: { enrollmentId: started.enrollmentId } });
+  return started;
 }
 
 async function show(step: StepContext, enrollment: Shown, error?: string, status = 200): Promise<void> {
@@ -73,7 +66,7 @@ export const enrollTotpStep: InteractionStep<'enroll-totp'> = {
     try {
       factor = await app.mfa.totp.confirmEnrollment(tenant.id, accountId, state.enrollment.enrollmentId, code);
     } catch (error) {
-      if (error instanceof AppError && error.code === 'invalid_totp_code') return show(step, opened(step, state.enrollment), 'That code is not valid. Enter the code your app shows now.', 400);
+      if (error instanceof AppError && error.code === 'invalid_totp_code') return show(step, await enrollmentFor(step, accountId), 'That code is not valid. Enter the code your app shows now.', 400);
       if (error instanceof AppError && error.code === 'enrollment_not_found') return restart(step);
       throw error;
     }
