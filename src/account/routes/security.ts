@@ -115,13 +115,17 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
     const { current } = change;
     const tenant = site.tenantOf(ctx).id;
     const { enrollment_id: enrollmentId, code } = parseFields(confirmFields, change.fields);
-    const pending = await app.mfa.totp.pendingEnrollment(tenant, current.user._id, enrollmentId);
-    if (!pending) return showSecurity(ctx, current, { error: 'That enrolment has expired or was already confirmed. Start again.' }, 400);
+    const expired = () => showSecurity(ctx, current, { error: 'That enrolment has expired or was already confirmed. Start again.' }, 400);
+    // The same key and QR code again, with what went wrong (read back only on this path).
+    const again = async (fieldError: string) => {
+      const pending = await app.mfa.totp.pendingEnrollment(tenant, current.user._id, enrollmentId);
+      return pending ? showEnrollment(ctx, current, pending, fieldError) : expired();
+    };
     const charge = await chargeMfa(app.throttle, { tenant, accountId: current.user._id });
     if (!charge.ok) {
       app.metrics.rateLimited(`mfa_${charge.budget}`);
       ctx.set('Retry-After', String(charge.retryAfter));
-      return showEnrollment(ctx, current, pending, `Too many wrong codes. Try again in ${charge.retryAfter} seconds.`);
+      return again(`Too many wrong codes. Try again in ${charge.retryAfter} seconds.`);
     }
     let factor: FactorSummary;
     try {
@@ -129,8 +133,8 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
     } catch (error) {
       const wrong = error instanceof AppError && error.code === 'invalid_totp_code';
       await charge.settle(wrong ? 'failed' : 'released');
-      if (wrong) return showEnrollment(ctx, current, pending, 'That code is not valid. Enter the code your app shows now.');
-      if (error instanceof AppError && error.code === 'enrollment_not_found') return showSecurity(ctx, current, { error: 'That enrolment has expired or was already confirmed. Start again.' }, 400);
+      if (wrong) return again('That code is not valid. Enter the code your app shows now.');
+      if (error instanceof AppError && error.code === 'enrollment_not_found') return expired();
       throw error;
     }
     await charge.settle('succeeded');
