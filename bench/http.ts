@@ -5,6 +5,7 @@
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { defaultPath, pathMatches } from '../test/helpers/browser.js';
+import { RawGetPool } from './raw-get.js';
 
 export interface Reply {
   status: number;
@@ -22,6 +23,8 @@ export interface RequestOptions {
 /** Keep-alive HTTP/1.1 requests to one origin, at most `maxSockets` at once; bounded by a timeout. */
 export class HttpClient {
   readonly #agent: Agent;
+  /** for GETs of a fixed document, where only the status matters (`raw-get.ts`) */
+  readonly raw = new RawGetPool();
 
   constructor(
     maxSockets: number,
@@ -53,6 +56,7 @@ export class HttpClient {
 
   close(): void {
     this.#agent.destroy();
+    this.raw.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { methodLabel, providerRoute } from '../metrics/routes.js';
 import { securityHeaderList } from '../http/security-headers.js';
 import { handOff, tenantPath } from './handoff.js';
 import type { TenantPool } from './pool.js';
-import { servePrecomputed } from './precomputed.js';
+import { isPrecomputed, servePrecomputed } from './precomputed.js';
 import type { TenantContext } from './tenant-context.js';
 
 /**
@@ -37,21 +37,41 @@ export function protocolFastPath(options: {
   metrics?: Metrics;
 }) {
   const headers = securityHeaderList({ hsts: options.hsts });
+  // The security headers with the tenant's own Content-Security-Policy, flat as `writeHead` takes
+  // them, made once per tenant context (a rebuilt context is a new key).
+  const flatHeaders = new WeakMap<TenantContext, readonly string[]>();
+  const headersOf = (tenant: TenantContext): readonly string[] => {
+    let flat = flatHeaders.get(tenant);
+    if (!flat) {
+      flat = headers.filter(([name]) => name !== 'Content-Security-Policy').flat().concat('Content-Security-Policy', tenant.contentSecurityPolicy);
+      flatHeaders.set(tenant, flat);
+    }
+    return flat;
+  };
+  const record = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, requestId: string, path: string, rest: string, started: number): void => {
+    const ms = performance.now() - started;
+    // A child logger per request only when the line is written at all.
+    if (options.logger.isLevelEnabled('info')) logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(ms), tenant: tenant.id });
+    options.metrics?.httpRequest(methodLabel(req.method), providerRoute(rest), res.statusCode, ms / 1000);
+  };
   const serve = (tenant: TenantContext, req: IncomingMessage, res: ServerResponse, url: string, rest: string): void => {
+    const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
+    const path = url.split('?', 1)[0]!;
+    // The JWKS and discovery document are answered in one synchronous write, so they are recorded
+    // at once rather than on a 'finish' listener.
+    if (isPrecomputed(tenant.precomputed, rest, req.method)) {
+      servePrecomputed(tenant.precomputed, rest, req, res, headersOf(tenant).concat('X-Request-Id', requestId));
+      record(tenant, req, res, requestId, path, rest, started);
+      return;
+    }
     req.headers['x-request-id'] = requestId;
     res.setHeader('X-Request-Id', requestId);
-    for (const [name, value] of headers) res.setHeader(name, value);
     // The provider's error and logout pages show the tenant's logo, as the Koa route's pages do.
-    res.setHeader('Content-Security-Policy', tenant.contentSecurityPolicy);
-    const started = performance.now();
-    const path = url.split('?', 1)[0]!;
-    res.once('finish', () => {
-      const ms = performance.now() - started;
-      logRequest(options.logger.child({ requestId }), { method: req.method ?? 'GET', path, status: res.statusCode, ms: Math.round(ms), tenant: tenant.id });
-      options.metrics?.httpRequest(methodLabel(req.method), providerRoute(rest), res.statusCode, ms / 1000);
-    });
-    if (!servePrecomputed(tenant.precomputed, rest, req, res)) void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
+    const flat = headersOf(tenant);
+    for (let i = 0; i < flat.length; i += 2) res.setHeader(flat[i]!, flat[i + 1]!);
+    res.once('finish', () => record(tenant, req, res, requestId, path, rest, started));
+    void handOff(tenant, req, res, options.publicUrl, clientAddressOf(req, options.proxyTrust));
   };
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';

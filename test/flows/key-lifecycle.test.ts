@@ -127,6 +127,12 @@ describe('JWKS and discovery responses', () => {
       expect(etag).toMatch(/^"[A-Za-z0-9_-]{16,}"$/);
       expect(first.headers.get('x-content-type-options')).toBe('nosniff');
       expect(first.headers.get('x-request-id')).toBeTruthy();
+      expect(first.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(first.headers.get('access-control-allow-origin')).toBe('*');
+      expect(first.headers.get('vary')).toBe('Origin');
+      const cors = await fetch(`${gh.issuer('acme')}${path}`, { headers: { origin: 'https://rp.example' } });
+      expect(cors.headers.get('access-control-allow-origin')).toBe('https://rp.example');
+      expect(cors.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
 
       for (const condition of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
         const again = await fetch(`${gh.issuer('acme')}${path}`, { headers: { 'if-none-match': condition } });
@@ -134,6 +140,7 @@ describe('JWKS and discovery responses', () => {
         expect(await again.text()).toBe('');
         expect(again.headers.get('etag')).toBe(etag);
         expect(again.headers.get('cache-control')).toBe('public, max-age=300');
+        expect(again.headers.get('x-content-type-options')).toBe('nosniff');
       }
       for (const condition of ['"other"', 'garbage', etag.slice(0, -2) + '"']) {
         const changed = await fetch(`${gh.issuer('acme')}${path}`, { headers: { 'if-none-match': condition } });
