@@ -82,6 +82,22 @@ function assertTenant(homes: OidcHomes): void {
 }
 
 /**
+ * Models kept past their expiry, for that long (seconds), in either home: RFC 8628 3.5 and CIBA 11
+ * answer a poll of an expired device code or request with `expired_token`, which the provider can
+ * only say while it still finds the instance (it reads `exp` from the payload and judges expiry
+ * itself). Without the grace a poll a moment late gets `invalid_grant`, and the code page says "not
+ * valid" where "expired" is true.
+ */
+const KEPT_AFTER_EXPIRY_SECONDS: Readonly<Record<string, number>> = { DeviceCode: 600, BackchannelAuthenticationRequest: 600 };
+
+/** An adapter whose instances are stored `grace` seconds longer than the provider asks. */
+function keptLonger(adapter: OidcAdapter, grace: number): OidcAdapter {
+  const upsert = adapter.upsert.bind(adapter);
+  adapter.upsert = (id, payload, expiresIn) => upsert(id, payload, typeof expiresIn === 'number' ? expiresIn + grace : expiresIn);
+  return adapter;
+}
+
+/**
  * Returns the `adapter` option of one tenant's provider: oidc-provider calls it once per model name
  * (a plain, non-async function, which the provider treats as a factory rather than a class).
  */
@@ -90,10 +106,14 @@ export function createOidcAdapterFactory(options: OidcHomes & Pick<OidcAdapterOp
   const now = options.now ?? Date.now;
   const durable = createStoreAdapterFactory(options.store, options.tenant, { findClient: options.findClient, now });
   const { ephemeral } = options;
-  return (modelName) => {
+  const adapterFor = (modelName: string): OidcAdapter => {
     if (modelName === 'Client') return new ClientAdapter(options.findClient);
     if (ephemeral && homeOf(modelName) === 'ephemeral') return new EphemeralModelAdapter(ephemeral, options.tenant, modelName, now);
     return durable(modelName);
+  };
+  return (modelName) => {
+    const grace = KEPT_AFTER_EXPIRY_SECONDS[modelName];
+    return grace ? keptLonger(adapterFor(modelName), grace) : adapterFor(modelName);
   };
 }
 

@@ -10,7 +10,8 @@ import { adminApiIdentifier, allAdminScopes, type AdminScope } from '../domain/a
 /** Who is calling the admin API, in which tenant, with which admin scopes. */
 export interface Principal {
   tenant: string;
-  actor: AuditActor;
+  /** never `anonymous`: the admin API has no unauthenticated callers */
+  actor: AuditActor & { type: Exclude<AuditActor['type'], 'anonymous'> };
   scopes: ReadonlySet<AdminScope>;
   /** the client the token was issued to (for `GET /me`) */
   clientId?: string;

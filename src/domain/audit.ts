@@ -3,7 +3,7 @@ import type { Collection, Store } from '../../adapters/store.js';
 
 /** Who did something: a user, a client (service account) or an API key, of some tenant. */
 export interface AuditActor {
-  type: 'user' | 'client' | 'api_key' | 'system';
+  type: 'user' | 'client' | 'api_key' | 'system' | 'anonymous';
   id: string;
   tenant: string;
 }
@@ -37,6 +37,16 @@ export const mfaAuditEvents = {
   succeeded: 'mfa.succeeded',
   failed: 'mfa.failed',
   recoveryCodeUsed: 'mfa.recovery_code_used',
+} as const;
+
+/**
+ * Device logins (RFC 8628): approved when the sign-in on the second screen finished, denied from
+ * the confirmation page or by cancelling the sign-in (then the actor is `anonymous` unless the
+ * browser was signed in already).
+ */
+export const deviceAuditEvents = {
+  approved: 'device.approved',
+  denied: 'device.denied',
 } as const;
 
 export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;

@@ -59,6 +59,9 @@ function uniqueList<T extends z.ZodType>(item: T, max: number) {
 /** RFC 6749 3.3: space-separated scope tokens of printable ASCII other than `"` and `\`. */
 const scopeString = z.string().max(2000).regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}( [\x21\x23-\x5B\x5D-\x7E]{1,100})*$/, 'space-separated scope tokens');
 
+/** RFC 8628's grant type: a client registered with it may start device logins (others get `unauthorized_client`). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
 /** Client ids: letters, digits, `.`, `_`, `-`; they appear in paths and tokens. */
 export const clientIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-" (at most 100)');
 
@@ -68,7 +71,7 @@ export const clientFields = {
   application_type: z.enum(['web', 'native']),
   redirect_uris: uniqueList(redirectUri, 20),
   post_logout_redirect_uris: uniqueList(redirectUri, 20),
-  grant_types: uniqueList(z.enum(['authorization_code', 'refresh_token', 'client_credentials']), 3).min(1),
+  grant_types: uniqueList(z.enum(['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT]), 4).min(1),
   response_types: uniqueList(z.enum(['code']), 1),
   token_endpoint_auth_method: z.enum(clientAuthMethods, {
     error: (issue) =>

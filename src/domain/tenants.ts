@@ -26,6 +26,16 @@ export interface TenantSecurityPolicy {
    * created since this setting exists get `true`; older tenants have no value, which means `false`.
    */
   requirePkce?: boolean;
+  /** the device authorization grant (RFC 8628); on, with 10-minute user codes, when unset (`deviceFlowOf`) */
+  deviceFlow?: { enabled: boolean; userCodeLifetimeSeconds?: number };
+}
+
+/** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
+export const DEFAULT_USER_CODE_LIFETIME_SECONDS = 600;
+
+/** A tenant's device flow with its defaults: on, 10-minute user codes. */
+export function deviceFlowOf(policy: TenantSecurityPolicy | undefined): { enabled: boolean; userCodeLifetimeSeconds: number } {
+  return { enabled: policy?.deviceFlow?.enabled ?? true, userCodeLifetimeSeconds: policy?.deviceFlow?.userCodeLifetimeSeconds ?? DEFAULT_USER_CODE_LIFETIME_SECONDS };
 }
 
 export interface Tenant {
@@ -66,7 +76,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {

@@ -18,6 +18,9 @@ export const clientAuthThrottle: { windowSeconds: number; address: AttemptLimit;
   clientAtAddress: { failures: 10, concurrent: 50 },
 };
 
+/** Where the client a request claims to be is left for later middleware (the device flow's limits), `ctx.state[CLAIMED_CLIENT]`. */
+export const CLAIMED_CLIENT = 'gatehouseClaimedClient';
+
 /** Endpoints that authenticate clients (paths below the tenant's issuer). */
 const clientAuthPaths = new Set(['/token', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/device/auth']);
 
@@ -123,6 +126,7 @@ export function throttleClientAuthentication(provider: Provider, tenant: string,
       if (body !== undefined) clientId = formClientId(body);
     }
 
+    if (clientId) (ctx.state as Record<string, unknown>)[CLAIMED_CLIENT] = clientId;
     const counters: Array<[string, AttemptLimit]> = [['address', clientAuthThrottle.address]];
     if (clientId) counters.push([`client:${clientId}`, clientAuthThrottle.clientAtAddress]);
     const attempt = await attempts.begin(tenantKey(tenant, 'client-auth', 'ip', ctx.ip), counters, clientAuthThrottle.windowSeconds);

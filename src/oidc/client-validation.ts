@@ -63,7 +63,7 @@ function validatorProvider(): Promise<Provider> {
       adapter: (model) => {
         throw new Error(`the client validator stores no ${model}`);
       },
-      features: { ...baseFeatures, introspection: { enabled: true }, rpInitiatedLogout: { enabled: true }, resourceIndicators: { enabled: true } },
+      features: { ...baseFeatures, introspection: { enabled: true }, rpInitiatedLogout: { enabled: true }, resourceIndicators: { enabled: true }, deviceFlow: { enabled: true } },
     });
   })();
   return validator;

@@ -1,6 +1,7 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { renderPage, type PageTenant } from '../http/views.js';
 import { startAgainUrlOf } from './clients.js';
+import { readProviderForm } from './provider-form.js';
 
 function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
   const value = ctx.get('x-request-id');
@@ -44,15 +45,14 @@ export function pagesFor(tenant: PageTenant) {
   const logoutSource = async (ctx: KoaContextWithOIDC, form: string) => {
     // oidc-provider hands us its form as HTML; we take only the action and the xsrf value so our
     // template can render its own, escaped form.
-    const action = /action="([^"]+)"/.exec(form)?.[1] ?? '';
-    const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+    const { action, fields } = readProviderForm(form);
     ctx.type = 'html';
     ctx.body = await renderPage('logout', {
       title: 'Sign out',
       tenant,
       requestId: requestIdOf(ctx),
-      action: decodeEntities(action),
-      xsrf,
+      action,
+      xsrf: fields['xsrf'] ?? '',
       clientName: ctx.oidc.client?.clientName ?? undefined,
     });
   };
@@ -70,6 +70,3 @@ export function pagesFor(tenant: PageTenant) {
   return { renderError, logoutSource, postLogoutSuccessSource };
 }
 
-function decodeEntities(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-}

@@ -1,6 +1,8 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { OidcHomes } from '../../adapters/oidc/routing.js';
+import type { AuditRepository } from '../domain/audit.js';
 import type { AttemptWindows } from '../authn/attempts.js';
 import { createOidcAdapterFactory } from '../../adapters/oidc/routing.js';
 import type { ClientRepository } from '../domain/clients.js';
@@ -19,6 +21,8 @@ import { clientMetadataSettings } from './client-validation.js';
 import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
 import { failClosedOnUnavailableBackend } from './fail-closed.js';
+import { deviceFlowFeature } from './device-flow.js';
+import { limitDeviceFlow } from './device-limits.js';
 import { baseFeatures } from './features.js';
 import { loadExistingGrantFor } from './grants.js';
 import { interactionPolicyFor } from './interaction-policy.js';
@@ -52,6 +56,12 @@ export interface ProviderDeps {
   consents: ConsentMemory;
   /** which special-use addresses outbound requests may reach (`http.allowPrivateNetworkFetch`, mode) */
   outbound: OutboundPolicy;
+  /** the tenant's device flow (`security_policy.device_flow`, with its defaults) */
+  deviceFlow: { enabled: boolean; userCodeLifetimeSeconds: number };
+  /** short-lived state for the device flow's polling records and limits */
+  ephemeral: EphemeralStore;
+  audit: AuditRepository;
+  clock: () => number;
 }
 
 /**
@@ -91,6 +101,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       ...baseFeatures,
       introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
@@ -108,7 +119,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     },
     renderError: pages.renderError,
     fetch: outboundFetch(deps.outbound, deps.logger),
-    ttl,
+    ttl: { ...ttl, DeviceCode: deps.deviceFlow.userCodeLifetimeSeconds },
   };
 
   const provider = new Provider(issuer, configuration);
@@ -116,6 +127,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.proxy = true;
   failClosedOnUnavailableBackend(provider, deps.logger);
   throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger, deps.metrics);
+  if (deps.deviceFlow.enabled) {
+    limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, logger: deps.logger, clock: deps.clock, codeLifetimeSeconds: deps.deviceFlow.userCodeLifetimeSeconds });
+  }
   subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;
 }

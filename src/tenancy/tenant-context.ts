@@ -5,7 +5,7 @@ import { createOidcAccountIndex, shortLivedHomeOf, type RoutedAccountIndex } fro
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import { acceptedBranding } from '../domain/branding.js';
-import { mfaPolicyOf, type Tenant } from '../domain/tenants.js';
+import { deviceFlowOf, mfaPolicyOf, type Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { pageBrandingFor, type PageBranding } from '../http/branding.js';
 import { contentSecurityPolicy } from '../http/security-headers.js';
@@ -88,6 +88,10 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     metrics: app.metrics,
     consents,
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
+    deviceFlow: deviceFlowOf(tenant.securityPolicy),
+    ephemeral: app.ephemeral,
+    audit: app.audit,
+    clock: app.clock,
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
   const cookieKeys = keys.cookieKeys;

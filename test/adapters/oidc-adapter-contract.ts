@@ -91,6 +91,10 @@ export function describeOidcAdapterContract(label: string, open: () => Promise<S
       expect(await factory('Interaction').findByUid('uid-1')).toBeUndefined();
       clock += 601_000;
       expect(await factory('Session').findByUid('uid-1')).toBeUndefined();
+      // Device codes are kept 10 minutes past their expiry, so a late poll hears expired_token
+      // (the provider judges expiry by the payload's exp), then they go too.
+      expect(await factory('DeviceCode').findByUserCode('ABCD-EFGH')).toMatchObject({ jti: 'dc1' });
+      clock += 600_000;
       expect(await factory('DeviceCode').findByUserCode('ABCD-EFGH')).toBeUndefined();
     });
 

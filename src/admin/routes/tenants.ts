@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
-import { mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges } from '../../domain/tenants.js';
+import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
@@ -44,6 +44,15 @@ const securityPolicy = z
       .nullable()
       .optional(),
     require_pkce: z.boolean().optional(),
+    device_flow: z
+      .object({
+        enabled: z.boolean(),
+        user_code_lifetime_seconds: z.number().int().min(60).max(1800).describe('how long a user code (and its device code) can be used; 600 when left out').optional(),
+      })
+      .strict()
+      .describe('the device authorization grant (RFC 8628) for TVs and command-line tools; on by default. `null` restores the default')
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -70,6 +79,7 @@ const tenantOut = z.object({
     mfa: z.string(),
     mfa_factors: z.array(z.string()),
     require_pkce: z.boolean().optional(),
+    device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
   }),
   ...timestamps,
 });
@@ -88,6 +98,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       mfa_factors: [...mfaPolicyOf(tenant.securityPolicy).factors],
       // Tenants from before the setting have none: they require PKCE of public clients only.
       require_pkce: tenant.securityPolicy?.requirePkce === true,
+      device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -111,6 +122,11 @@ function assertMayChange(request: AdminRequest<unknown, unknown, Record<string, 
 
 type Editable = { display_name?: string; custom_host?: string | null; branding?: z.infer<typeof branding>; security_policy?: z.infer<typeof securityPolicy> };
 
+function deviceFlowChange(input: { enabled: boolean; user_code_lifetime_seconds?: number | undefined } | null): TenantSecurityPolicy['deviceFlow'] | null {
+  if (input === null) return null;
+  return { enabled: input.enabled, ...(input.user_code_lifetime_seconds !== undefined ? { userCodeLifetimeSeconds: input.user_code_lifetime_seconds } : {}) };
+}
+
 function changesOf(input: Editable): TenantChanges {
   return {
     ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
@@ -124,6 +140,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
             ...(input.security_policy.mfa_factors !== undefined ? { mfaFactors: input.security_policy.mfa_factors } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
+            ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
           },
         }
       : {}),

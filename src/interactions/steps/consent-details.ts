@@ -1,14 +1,7 @@
 import { adminApiIdentifier, adminScopes } from '../../domain/admin-api.js';
+import { scopeDescriptions } from '../../domain/scope-descriptions.js';
 import type { StepContext } from '../step.js';
 
-const scopeDescriptions: Record<string, string> = {
-  openid: 'Sign you in with your account',
-  profile: 'See your name and username',
-  email: 'See your e-mail address',
-  phone: 'See your phone number',
-  roles: 'See your roles in this organisation',
-  offline_access: 'Keep access while you are not using the app',
-};
 
 /** What the consent prompt found missing from the grant (oidc-provider's prompt details). */
 export interface Missing {
