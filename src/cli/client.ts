@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { clientFields, clientIdSchema, newClientId } from '../domain/client-metadata.js';
-import { ACCOUNT_CLIENT_ID, type ClientMetadata } from '../domain/clients.js';
+import { ACCOUNT_CLIENT_ID, BUILT_IN_CLIENT_IDS, type ClientMetadata } from '../domain/clients.js';
 import { announceChange } from '../tenancy/change-log.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
 
@@ -31,7 +31,7 @@ function metadataOf(values: OptionValues, name: string, requestedId: string | un
   // Service accounts get an `sa-` prefix, as through the admin API, so they read as such in logs.
   const clientId = requestedId ?? newClientId(serviceAccount ? 'sa-' : '');
   if (!clientIdSchema.safeParse(clientId).success) throw new UsageError('--id is 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
-  if (clientId === ACCOUNT_CLIENT_ID) throw new UsageError(`the client id "${ACCOUNT_CLIENT_ID}" is reserved for the account console`);
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new UsageError(`the client id "${clientId}" is reserved for ${clientId === ACCOUNT_CLIENT_ID ? 'the account console' : 'the command line'}`);
   if (serviceAccount) {
     return { client_id: clientId, client_name: name, application_type: 'web', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', service_account: true };
   }

@@ -8,6 +8,12 @@ import { hashClientSecret, type SecretBox } from './secrets.js';
 /** The account console's client id; reserved in every tenant. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
 
+/** The operators' command line (`gatehouse login`, a device login); reserved in every tenant. */
+export const CLI_CLIENT_ID = 'gatehouse-cli';
+
+/** Client ids Gatehouse builds in to every tenant: nobody registers, changes or deletes them. */
+export const BUILT_IN_CLIENT_IDS: ReadonlySet<string> = new Set([ACCOUNT_CLIENT_ID, CLI_CLIENT_ID]);
+
 /** OIDC client metadata as RFC 7591 names it; validated by oidc-provider when the client loads. */
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 

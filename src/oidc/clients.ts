@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { ACCOUNT_CLIENT_ID, type ClientMetadata, type ClientRepository } from '../domain/clients.js';
+import { DEVICE_CODE_GRANT } from '../domain/client-metadata.js';
+import { ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, type ClientMetadata, type ClientRepository } from '../domain/clients.js';
 import { secretForProvider } from './client-secrets.js';
 
 /**
@@ -20,6 +21,26 @@ export function accountClientMetadata(issuer: string): ClientMetadata {
     // Where an expired sign-in page sends its user to start again (src/interactions/start-again.ts).
     client_uri: `${issuer}/account`,
     first_party: true,
+  };
+}
+
+/**
+ * The operators' command line (`gatehouse login`): a public, first-party native client of every
+ * tenant that signs in with the device flow and may ask for the admin API on its user's behalf
+ * (`admin_console`), where the user's roles decide which admin scopes the token carries, as for the
+ * tokens of any admin console. The device flow's confirmation page is still shown (docs/device-flow.md).
+ */
+export function cliClientMetadata(): ClientMetadata {
+  return {
+    client_id: CLI_CLIENT_ID,
+    client_name: 'Gatehouse command line',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+    response_types: [],
+    redirect_uris: [],
+    first_party: true,
+    admin_console: true,
   };
 }
 
@@ -47,6 +68,7 @@ export class ClientCache {
   /** The client's metadata as the provider takes it, or undefined. */
   readonly find = async (clientId: string): Promise<ClientMetadata | undefined> => {
     if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(this.issuer);
+    if (clientId === CLI_CLIENT_ID) return cliClientMetadata();
     let found = this.#cache.get(clientId);
     if (!found) {
       found = await this.clients.find(this.tenant, clientId);
