@@ -9,6 +9,8 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
 import { Browser, expectPage, type Page } from '../helpers/browser.js';
+import { ACR } from '../../src/authn/assurance.js';
+import { totpCode } from '../helpers/totp.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -99,6 +101,26 @@ describe('device authorization', () => {
 
     const events = await gh.app.audit.list('acme', { type: 'device.approved', limit: 10 });
     expect(events.map((event) => [event.actor.id, event.target.id])).toContainEqual([acme.userId, tvId]);
+  });
+
+  it('asks a user with a second factor for it before the device is signed in, and says so in the token', async () => {
+    const user = await gh.app.users.create('acme', { username: 'bob', passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
+    const { enrollmentId, secret } = await gh.app.mfa.totp.startEnrollment('acme', user._id);
+    await gh.app.mfa.totp.confirmEnrollment('acme', user._id, enrollmentId, totpCode(secret, -1, now));
+    const response = await client.initiateDeviceAuthorization(tv, { scope: 'openid' });
+    const { browser, page: confirm } = await enterCode(response.user_code);
+    const login = expectPage(await browser.submit(confirm, 'form[action$="/device"]', {}, undefined, { button: { name: 'confirm', value: 'yes' } }));
+    const codePage = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'bob', password: TEST_PASSWORD }));
+    expect(codePage.$('input[name="code"]').attr('autocomplete')).toBe('one-time-code');
+    // Not signed in yet: the device still waits.
+    now += 6_000;
+    expect((await pollOnce(tv, response.device_code)).error).toBe('authorization_pending');
+    let page = expectPage(await browser.submit(codePage, 'form[action$="/totp"]', { code: totpCode(secret, 0, now) }));
+    if (page.$('form[action$="/consent"]').length) page = expectPage(await browser.submit(page, 'form[action$="/consent"]'));
+    expect(page.$('h1').text()).toContain('Your device is signed in');
+    now += 6_000;
+    const result = await pollOnce(tv, response.device_code);
+    expect(result.tokens?.claims()).toMatchObject({ sub: user._id, acr: ACR.multiFactor, amr: ['pwd', 'otp', 'mfa'] });
   });
 
   it('takes the code from verification_uri_complete, so the person only confirms', async () => {
