@@ -37,6 +37,8 @@ export const mfaAuditEvents = {
   succeeded: 'mfa.succeeded',
   failed: 'mfa.failed',
   recoveryCodeUsed: 'mfa.recovery_code_used',
+  /** a WebAuthn assertion whose counter did not increase: possibly a cloned authenticator */
+  webauthnCounterRegressed: 'mfa.webauthn_counter_regressed',
 } as const;
 
 export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;

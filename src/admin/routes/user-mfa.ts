@@ -3,6 +3,7 @@ import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
+import { mfaFactorTypes } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { assertHoldsPowersOf } from '../escalation.js';
@@ -23,7 +24,7 @@ const enrollmentParams = userParams.extend({ enrollment_id: z.string().regex(/^[
 
 const factorOut = z.object({
   id: z.string(),
-  type: z.enum(['totp', 'recovery_codes']),
+  type: z.enum(mfaFactorTypes),
   name: z.string(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
