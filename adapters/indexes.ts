@@ -38,7 +38,15 @@ export const indexes: Record<string, IndexSpec[]> = {
   ephemeral: [{ fields: ['expiresAt'], ttl: true }],
   // Second factors of a user (src/domain/mfa-factors.ts); one set of recovery codes per user
   // (sparse: only that set carries `slot`).
-  mfa_factors: [{ fields: ['tenant', 'userId'] }, { fields: ['tenant', 'userId', 'slot'], unique: true, sparse: true }],
+  // The slot also caps a user's passkeys (numbered places). A WebAuthn credential ID is registered
+  // once per tenant (sparse: only passkeys carry one); assertions find it by that ID.
+  mfa_factors: [
+    { fields: ['tenant', 'userId'] },
+    { fields: ['tenant', 'userId', 'slot'], unique: true, sparse: true },
+    { fields: ['tenant', 'credentialId'], unique: true, sparse: true },
+  ],
+  // `_id` is `${tenant}:${userId}`; a passkey login may find the account by its random handle.
+  webauthn_user_handles: [{ fields: ['tenant', 'handle'], unique: true }],
   // `_id` is `${tenant}:${accountId}`; tenant deletion removes by tenant.
   sign_in_devices: [{ fields: ['tenant'] }],
   // oidc-provider models (see oidc-adapter.ts); `_id` is `${tenant}:${model}:${id}`.

@@ -11,6 +11,7 @@ import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
 import { RecoveryCodeService } from './authn/recovery-codes.js';
 import { TotpService } from './authn/totp.js';
+import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
 import { Throttle } from './authn/throttle.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
@@ -24,6 +25,7 @@ import { SecretBox } from './domain/secrets.js';
 import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
+import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
 import { createMessageSender } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
 import { Metrics } from './metrics/metrics.js';
@@ -58,7 +60,7 @@ export interface AppContext {
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
-  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService };
+  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository };
   /** outbound messages (SMS codes; later notifications and e-mail) through the configured senders */
   messages: MessageSender;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -91,8 +93,10 @@ export function createAppContext(
   metrics.watch({ passwords: () => passwords.load });
   const tenants = new TenantRepository(store);
   const factors = new MfaFactorRepository(store, box);
-  // Deleting a user deletes their factors (and whatever else registers as a dependent).
-  const users = new UserRepository(store, [factors]);
+  const webauthnCredentials = new WebAuthnCredentialRepository(store);
+  // Deleting a user deletes their factors and passkey handle (and whatever else registers as a dependent).
+  const users = new UserRepository(store, [factors, webauthnCredentials]);
+  const audit = new AuditRepository(store);
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
@@ -105,7 +109,7 @@ export function createAppContext(
     clients: new ClientRepository(store, box),
     resources: new ResourceRepository(store),
     roles: new RoleRepository(store),
-    audit: new AuditRepository(store),
+    audit,
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box, keyRetention()),
     passwords,
@@ -116,6 +120,8 @@ export function createAppContext(
       factors,
       totp: new TotpService({ factors, ephemeral: shortLived, box, tenants, users, clock }),
       recoveryCodes: new RecoveryCodeService(factors, clock),
+      webauthn: new WebAuthnService({ credentials: webauthnCredentials, users, ephemeral: shortLived, audit, publicUrl: config.publicUrl, clock }),
+      webauthnCredentials,
     },
     messages: createMessageSender(config, logger, clock),
     metrics,
@@ -141,6 +147,7 @@ function tenantDeletionOf(app: Omit<AppContext, 'tenantDeletion'>): TenantDeleti
       app.apiKeys,
       app.devices,
       app.mfa.factors,
+      app.mfa.webauthnCredentials,
       { deleteTenant: (tenant) => deleteOidcTenant(app.store, tenant) },
       { deleteTenant: (tenant) => app.ephemeral.deletePrefix(tenantPrefix(tenant)) },
     ],

@@ -19,6 +19,8 @@ export type AppErrorCode =
   | 'user_not_found'
   | 'enrollment_not_found'
   | 'invalid_totp_code'
+  | 'webauthn_failed'
+  | 'webauthn_credential_exists'
   | 'mfa_last_factor'
   | 'mfa_rate_limited'
   | 'no_signing_keys'
@@ -42,6 +44,8 @@ const statusByCode: Record<AppErrorCode, number> = {
   enrollment_not_found: 404,
   // A wrong code is a wrong answer from the user, not a failed bearer token (which is 401).
   invalid_totp_code: 400,
+  webauthn_failed: 400,
+  webauthn_credential_exists: 409,
   mfa_last_factor: 409,
   mfa_rate_limited: 429,
   no_signing_keys: 503,

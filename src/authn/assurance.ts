@@ -19,7 +19,7 @@ export type Amr = 'pwd' | 'otp' | 'rec' | 'hwk' | 'swk' | 'mfa';
 /** The factor types the factor API records, each with the method it proves. */
 export type { FactorType };
 
-export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec' };
+export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec', webauthn: 'swk' };
 
 /** What kind of proof each method is (NIST SP 800-63B 5.1): two kinds make a multi-factor sign-in. */
 const kindOf: Record<Exclude<Amr, 'mfa'>, 'know' | 'have'> = { pwd: 'know', otp: 'have', rec: 'have', hwk: 'have', swk: 'have' };

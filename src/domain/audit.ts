@@ -32,11 +32,14 @@ export interface AuditEvent {
 export const mfaAuditEvents = {
   factorEnrolled: 'mfa.factor_enrolled',
   factorRemoved: 'mfa.factor_removed',
+  factorRenamed: 'mfa.factor_renamed',
   factorsReset: 'mfa.factors_reset',
   recoveryCodesGenerated: 'mfa.recovery_codes_generated',
   succeeded: 'mfa.succeeded',
   failed: 'mfa.failed',
   recoveryCodeUsed: 'mfa.recovery_code_used',
+  /** a WebAuthn assertion whose counter did not increase: possibly a cloned authenticator */
+  webauthnCounterRegressed: 'mfa.webauthn_counter_regressed',
 } as const;
 
 /**

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateKeyError, type Collection, type Store } from '../../adapters/store.js';
 import type { SecretBox } from './secrets.js';
 
-/** The kinds of second factor a user can hold (passkeys and SMS codes come later). */
-export type FactorType = 'totp' | 'recovery_codes';
+/** The kinds of second factor a user can hold (SMS codes come later). */
+export type FactorType = 'totp' | 'recovery_codes' | 'webauthn';
 
 /** A factor as callers see it: never a secret or a hash. `remaining`: unused recovery codes. */
 export interface FactorSummary {
@@ -13,9 +13,13 @@ export interface FactorSummary {
   createdAt: Date;
   lastUsedAt?: Date;
   remaining?: number;
+  /** webauthn only, for display: how the browser reaches it, and whether it is synced (backed up) */
+  transports?: string[];
+  backedUp?: boolean;
 }
 
-interface FactorDoc {
+/** A stored factor (webauthn fields: `webauthn-credentials.ts`, which shares this collection). */
+export interface FactorDoc {
   /** the factor id (random), shown to callers */
   _id: string;
   tenant: string;
@@ -30,8 +34,27 @@ interface FactorDoc {
   lastTimeStep?: number;
   /** recovery_codes: hashes of the codes not used yet */
   codeHashes?: string[];
-  /** recovery_codes: a user has one set, kept by a sparse unique index on (tenant, userId, slot) */
-  slot?: 'recovery_codes';
+  /**
+   * A place under the sparse unique index on (tenant, userId, slot): a user's one set of recovery
+   * codes, or one of the numbered places that cap a user's passkeys (`webauthn-credentials.ts`)
+   */
+  slot?: 'recovery_codes' | `webauthn:${number}`;
+  /** webauthn: the credential ID (base64url), unique per tenant (a sparse unique index) */
+  credentialId?: string;
+  /** webauthn: the COSE public key (base64url); public, but never shown */
+  publicKey?: string;
+  /** webauthn: the last signature counter accepted (0: the authenticator keeps none) */
+  counter?: number;
+  transports?: string[];
+  aaguid?: string;
+  /** webauthn: BE (may be synced; fixed for the credential's life) and BS (is backed up now) */
+  backupEligible?: boolean;
+  backedUp?: boolean;
+  deviceType?: 'singleDevice' | 'multiDevice';
+  /** webauthn: whether attestation or flags justify `hwk` (see docs/mfa.md) */
+  hardwareBound?: boolean;
+  /** webauthn: the user's random handle in this tenant, as the authenticator keeps it */
+  userHandle?: string;
 }
 
 /** A TOTP factor's secret, opened, for the verifier only. */
@@ -49,7 +72,7 @@ function totpPurpose(tenant: string, userId: string, factorId: string): string {
   return `mfa-totp:${tenant}:${userId}:${factorId}`;
 }
 
-function summary(doc: FactorDoc): FactorSummary {
+export function summary(doc: FactorDoc): FactorSummary {
   return {
     id: doc._id,
     type: doc.type,
@@ -57,6 +80,7 @@ function summary(doc: FactorDoc): FactorSummary {
     createdAt: doc.createdAt,
     ...(doc.lastUsedAt ? { lastUsedAt: doc.lastUsedAt } : {}),
     ...(doc.type === 'recovery_codes' ? { remaining: doc.codeHashes?.length ?? 0 } : {}),
+    ...(doc.type === 'webauthn' ? { transports: doc.transports ?? [], backedUp: doc.backedUp ?? false } : {}),
   };
 }
 

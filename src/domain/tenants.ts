@@ -13,7 +13,7 @@ export interface TenantBranding {
 }
 
 /** Every factor type, the default of `mfaFactors`. */
-export const mfaFactorTypes = ['totp', 'recovery_codes'] as const satisfies readonly FactorType[];
+export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn'] as const satisfies readonly FactorType[];
 
 export interface TenantSecurityPolicy {
   password?: { minLength?: number };

@@ -1,9 +1,27 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Middleware } from 'koa';
 import { viewsDir } from './views.js';
 
-const assets: Record<string, string> = { 'gatehouse.css': 'text/css; charset=utf-8' };
+/** The browser bundle of @simplewebauthn/browser, found through its package (its exports name no bundle). */
+function webauthnBundle(): string {
+  const entry = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
+  return join(dirname(dirname(entry)), 'dist', 'bundle', 'index.umd.min.js');
+}
+
+const css = 'text/css; charset=utf-8';
+const js = 'text/javascript; charset=utf-8';
+
+/**
+ * What `/assets/*` serves: our stylesheet and page scripts, and the WebAuthn browser library, served
+ * by Gatehouse itself so pages load it under `script-src 'self'` (no CDN, no inline script).
+ */
+const assets: Record<string, { type: string; path: () => string }> = {
+  'gatehouse.css': { type: css, path: () => join(viewsDir, 'assets', 'gatehouse.css') },
+  'simplewebauthn-browser.js': { type: js, path: webauthnBundle },
+  'account-passkeys.js': { type: js, path: () => join(viewsDir, 'assets', 'account-passkeys.js') },
+};
 
 /** Serves the few static files the pages use (`/assets/*`), read once and cached. */
 export function serveAssets(): Middleware {
@@ -11,15 +29,15 @@ export function serveAssets(): Middleware {
   return async (ctx, next) => {
     if (!ctx.path.startsWith('/assets/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     const name = ctx.path.slice('/assets/'.length);
-    const type = Object.hasOwn(assets, name) ? assets[name] : undefined;
-    if (!type) return next();
+    const asset = Object.hasOwn(assets, name) ? assets[name] : undefined;
+    if (!asset) return next();
     let body = cache.get(name);
     if (!body) {
-      body = await readFile(join(viewsDir, 'assets', name));
+      body = await readFile(asset.path());
       cache.set(name, body);
     }
     ctx.state.route = '/assets/:name';
-    ctx.type = type;
+    ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = body;
   };

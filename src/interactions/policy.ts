@@ -6,9 +6,9 @@ export const stepNames = ['password', 'totp', 'recovery-code', 'enroll-totp', 'c
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
-const stepOfFactor: Record<FactorType, StepName> = { totp: 'totp', recovery_codes: 'recovery-code' };
+const stepOfFactor: Record<(typeof factorOrder)[number], StepName> = { totp: 'totp', recovery_codes: 'recovery-code' };
 /** The order they are offered in: the first the user holds is asked for, the others are its alternatives. */
-const factorOrder: readonly FactorType[] = ['totp', 'recovery_codes'];
+const factorOrder = ['totp', 'recovery_codes'] as const satisfies readonly FactorType[];
 
 /** Everything the decision depends on, read by `policy-input.ts`; nothing here does I/O. */
 export interface PolicyInput {

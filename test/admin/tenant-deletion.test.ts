@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage } from '../helpers/browser.js';
 import { seedTenant, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize, openLoginPage, relyingParty } from '../helpers/login.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { everyDocument } from '../helpers/store-scan.js';
 import { adminToken, call, startAdminGatehouse } from './helpers.js';
 
@@ -60,6 +61,13 @@ async function populate(id: string): Promise<void> {
   expect((await call(gh, root, 'POST', `${mfa}/recovery-codes`)).status).toBe(200);
   const pending = await call(gh, root, 'POST', `${mfa}/totp`, {});
   expect((await call(gh, root, 'POST', `${mfa}/totp/${String(pending.body['enrollment_id'])}/verify`, { code: 'wrong!' })).status).toBe(400);
+  // A passkey (its factor and the user's handle) and a pending sign-in challenge.
+  const settings = (await gh.app.tenants.find(id))!;
+  const { origin } = gh.app.mfa.webauthn.relyingParty(settings);
+  const registration = await gh.app.mfa.webauthn.startRegistration(settings, tenant.userId, { bindTo: 'console' });
+  const response = new SoftAuthenticator().createCredential(registration.options, { origin });
+  await gh.app.mfa.webauthn.finishRegistration(settings, tenant.userId, { registrationId: registration.registrationId, bindTo: 'console', response });
+  await gh.app.mfa.webauthn.startAuthentication(settings, { bindTo: 'interaction' });
 }
 
 /** The collections holding a document that mentions the tenant id (as a whole word: `doomed`, not `doomed-2`). */
@@ -73,7 +81,7 @@ describe('tenant deletion', () => {
   it('leaves nothing of the tenant in any collection or in the short-lived state, and nothing of a neighbour is lost', async () => {
     await populate('doomed');
     await populate('doomed-2');
-    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'mfa_factors', 'oidc', 'resources', 'roles', 'sign_in_devices', 'tenants', 'users'];
+    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'mfa_factors', 'oidc', 'resources', 'roles', 'sign_in_devices', 'tenants', 'users', 'webauthn_user_handles'];
     expect(await holdersOf('doomed')).toEqual(expect.arrayContaining(owned));
     const neighbour = await holdersOf('doomed-2');
 

@@ -145,8 +145,10 @@ describe("a tenant's MFA policy (admin API)", () => {
     const factors = await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { mfa: 'optional', mfa_factors: ['totp'] } });
     expect(factors.status, JSON.stringify(factors.body)).toBe(200);
     expect(factors.body['security_policy']).toMatchObject({ mfa: 'optional', mfa_factors: ['totp'] });
+    const passkeys = await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { mfa_factors: ['webauthn', 'recovery_codes'] } });
+    expect(passkeys.body['security_policy']).toMatchObject({ mfa: 'optional', mfa_factors: ['webauthn', 'recovery_codes'] });
     const back = await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { mfa_factors: null } });
-    expect(back.body['security_policy']).toMatchObject({ mfa: 'optional', mfa_factors: ['totp', 'recovery_codes'] });
+    expect(back.body['security_policy']).toMatchObject({ mfa: 'optional', mfa_factors: ['totp', 'recovery_codes', 'webauthn'] });
   });
 
   it('refuses unknown modes and factor types, repeats and empty lists', async () => {

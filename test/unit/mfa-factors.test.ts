@@ -15,6 +15,7 @@ import { deleteTenantAndData } from '../../src/domain/tenant-deletion.js';
 import { TenantRepository } from '../../src/domain/tenants.js';
 import { UserRepository } from '../../src/domain/users.js';
 import { AppError } from '../../src/errors.js';
+import { appErrorOf } from '../helpers/app-error.js';
 
 /**
  * The factor repository and the TOTP and recovery-code services through the real store (nedb in
@@ -43,15 +44,6 @@ async function enrol(tenant: string, userId: string, name?: string): Promise<{ f
   const started = await totp.startEnrollment(tenant, userId, name);
   const factor = await totp.confirmEnrollment(tenant, userId, started.enrollmentId, await codeAt(started.secret, now));
   return { factor, secret: started.secret };
-}
-
-async function appErrorOf(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 beforeAll(async () => {

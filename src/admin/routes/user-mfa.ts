@@ -3,6 +3,7 @@ import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
+import { mfaFactorTypes } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { assertHoldsPowersOf } from '../escalation.js';
@@ -11,8 +12,9 @@ import { empty } from './common.js';
 import { userParams } from './users.js';
 
 /**
- * A user's second factors (issue 9), for operators and for applications that run their own
- * enrolment UI with a bearer token: list and remove factors, enrol an authenticator app (start,
+ * A user's second factors (issues 9 and 10), for operators and for applications that run their own
+ * enrolment UI with a bearer token: list and remove factors (passkeys included: they are registered
+ * by their user in a browser, never here), enrol an authenticator app (start,
  * then confirm with a code), generate recovery codes. Secrets and codes appear once, in the
  * response that creates them, never in a list or an audit event. Factors are read from the store
  * on every sign-in (no cache), so nothing needs announcing to other instances.
@@ -23,12 +25,16 @@ const enrollmentParams = userParams.extend({ enrollment_id: z.string().regex(/^[
 
 const factorOut = z.object({
   id: z.string(),
-  type: z.enum(['totp', 'recovery_codes']),
+  type: z.enum(mfaFactorTypes),
   name: z.string(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   /** recovery codes only: how many are left */
   remaining: z.number().int().optional(),
+  /** passkeys only: how the browser reaches it (`internal`, `usb`, `hybrid`, ...) */
+  transports: z.array(z.string()).optional(),
+  /** passkeys only: whether it is synced (backed up) beyond one device */
+  backed_up: z.boolean().optional(),
 });
 
 function toJson(factor: FactorSummary): z.input<typeof factorOut> {
@@ -39,6 +45,8 @@ function toJson(factor: FactorSummary): z.input<typeof factorOut> {
     created_at: factor.createdAt.toISOString(),
     last_used_at: factor.lastUsedAt?.toISOString() ?? null,
     ...(factor.remaining !== undefined ? { remaining: factor.remaining } : {}),
+    ...(factor.transports !== undefined ? { transports: factor.transports } : {}),
+    ...(factor.backedUp !== undefined ? { backed_up: factor.backedUp } : {}),
   };
 }
 
@@ -63,7 +71,7 @@ export const userMfaRoutes = [
     method: 'get',
     path: '/tenants/:tenant/users/:id/mfa/factors',
     tag: 'Users',
-    summary: 'List a user’s second factors (type, name, created, last used; never secrets)',
+    summary: 'List a user’s second factors (type, name, created, last used; passkeys: transports and whether synced; never secrets or keys)',
     scopes: ['admin:users:read'],
     params: userParams,
     response: z.object({ items: z.array(factorOut) }),
