@@ -278,7 +278,9 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       [['user', 'create', '--tenant', 'acme', '--username', 'bob smith'], '--username is not a valid username (the character U+0020 is not allowed', 'Usage: gatehouse user create'],
       [['user', 'create', '--tenant', 'acme', '--username', 'pаypal'], 'must not mix letters of different scripts', 'Usage: gatehouse user create'],
       [['user', 'create', '--tenant', 'acme', '--username', 'bob', '--email', 'not-an-address'], '--email "not-an-address" is not an e-mail address', 'Usage: gatehouse user create'],
-      [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), or --service-account', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'Web'], 'missing --redirect-uri <uri> (repeatable), --device or --service-account', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'TV', '--device', '--redirect-uri', 'https://app.example/cb'], 'use one of --redirect-uri', 'Usage: gatehouse client create'],
+      [['client', 'create', '--tenant', 'acme', '--name', 'TV', '--device', '--id', 'gatehouse-cli'], 'reserved for the command line', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--public'], 'cannot be --public', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--first-party'], 'cannot be --first-party', 'Usage: gatehouse client create'],
       [['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://app.example/cb'], '--redirect-uri "http://app.example/cb": must use https', 'Usage: gatehouse client create'],
@@ -345,6 +347,9 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       expect(own.status).toBe(0);
       const bot = run(['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--id', 'bot'], env);
       expect(bot.status).toBe(0);
+      const tv = run(['client', 'create', '--tenant', 'acme', '--name', 'TV', '--device', '--id', 'tv'], env);
+      expect(tv.status, tv.stderr).toBe(0);
+      expect(tv.stdout).not.toContain('client_secret');
       const botSecret = /^client_secret: (\S+)$/m.exec(bot.stdout)?.[1];
       const again = run(['client', 'create', '--tenant', 'acme', '--name', 'Bot', '--service-account', '--id', 'bot'], env);
       expect(again.status).toBe(2);
@@ -360,6 +365,9 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
         const { callback, verifier, state } = await authorize(new Browser(gh.origin), rp, { redirectUri: 'http://127.0.0.1:9/cb', scope: 'openid', username: 'alice', password });
         const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
         expect(tokens.claims()?.sub).toBe(userId);
+        // The device app: registered for the device grant, public.
+        const tvRp = await client.discovery(new URL(gh.issuer('acme')), 'tv', undefined, client.None(), { execute: [client.allowInsecureRequests] });
+        expect((await client.initiateDeviceAuthorization(tvRp, { scope: 'openid' })).user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
         // The first-party client: even asked to (prompt=consent), no consent page between login and the app.
         const ownRp = await relyingParty(gh, 'acme', 'own');
         const ownBrowser = new Browser(gh.origin);
@@ -377,7 +385,7 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
         expect((await client.clientCredentialsGrant(service, {})).access_token).toBeTruthy();
 
         const events = await gh.app.audit.list('acme', { limit: 10 });
-        expect(events.map((event) => event.type).sort()).toEqual(['client.created', 'client.created', 'service_account.created', 'tenant.created', 'user.created']);
+        expect(events.map((event) => event.type).sort()).toEqual(['client.created', 'client.created', 'client.created', 'service_account.created', 'tenant.created', 'user.created']);
         expect(events.find((event) => event.target.id === 'own')?.after).toMatchObject({ first_party: true, token_endpoint_auth_method: 'none' });
         for (const event of events) expect(event.actor).toEqual({ type: 'system', id: 'cli', tenant: 'system' });
         const trail = JSON.stringify(events);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { clientFields, clientIdSchema, newClientId } from '../domain/client-metadata.js';
+import { clientFields, clientIdSchema, DEVICE_CODE_GRANT, newClientId } from '../domain/client-metadata.js';
 import { ACCOUNT_CLIENT_ID, BUILT_IN_CLIENT_IDS, type ClientMetadata } from '../domain/clients.js';
 import { announceChange } from '../tenancy/change-log.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
@@ -18,20 +18,44 @@ function redirectUris(values: OptionValues): string[] {
   return result.data;
 }
 
-/** The metadata of what the flags describe: an app that signs users in, or a service account. */
+function checkedClientId(clientId: string): string {
+  if (!clientIdSchema.safeParse(clientId).success) throw new UsageError('--id is 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new UsageError(`the client id "${clientId}" is reserved for ${clientId === ACCOUNT_CLIENT_ID ? 'the account console' : 'the command line'}`);
+  return clientId;
+}
+
+/**
+ * `--device`: a TV, set-top box or command-line app that signs users in with the device flow
+ * (docs/device-flow.md). Public unless it has keys (`--jwks-file`, `--jwks-uri`): an app on a device
+ * cannot keep a secret.
+ */
+function deviceAppMetadata(values: OptionValues, name: string, requestedId: string | undefined): ClientMetadata {
+  return {
+    client_id: checkedClientId(requestedId ?? newClientId()),
+    client_name: name,
+    application_type: 'native',
+    redirect_uris: [],
+    grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+    response_types: [],
+    token_endpoint_auth_method: 'none',
+    ...(values['first-party'] === true ? { first_party: true } : {}),
+  };
+}
+
+/** The metadata of what the flags describe: an app that signs users in, a device app, or a service account. */
 function metadataOf(values: OptionValues, name: string, requestedId: string | undefined): ClientMetadata {
   const uris = redirectUris(values);
   const serviceAccount = values['service-account'] === true;
+  const device = values['device'] === true;
   const isPublic = values['public'] === true;
-  if (serviceAccount && uris.length) throw new UsageError('use either --redirect-uri (an app that signs users in) or --service-account, not both');
+  if ([uris.length > 0, serviceAccount, device].filter(Boolean).length > 1) throw new UsageError('use one of --redirect-uri (an app that signs users in), --device (a TV or command-line app) or --service-account');
+  if (device) return deviceAppMetadata(values, name, requestedId);
   if (serviceAccount && isPublic) throw new UsageError('a service account authenticates with its secret, so it cannot be --public');
   const firstParty = values['first-party'] === true;
   if (serviceAccount && firstParty) throw new UsageError('a service account signs no users in, so it cannot be --first-party');
-  if (!serviceAccount && !uris.length) throw new UsageError('missing --redirect-uri <uri> (repeatable), or --service-account');
+  if (!serviceAccount && !uris.length) throw new UsageError('missing --redirect-uri <uri> (repeatable), --device or --service-account');
   // Service accounts get an `sa-` prefix, as through the admin API, so they read as such in logs.
-  const clientId = requestedId ?? newClientId(serviceAccount ? 'sa-' : '');
-  if (!clientIdSchema.safeParse(clientId).success) throw new UsageError('--id is 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
-  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new UsageError(`the client id "${clientId}" is reserved for ${clientId === ACCOUNT_CLIENT_ID ? 'the account console' : 'the command line'}`);
+  const clientId = checkedClientId(requestedId ?? newClientId(serviceAccount ? 'sa-' : ''));
   if (serviceAccount) {
     return { client_id: clientId, client_name: name, application_type: 'web', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', service_account: true };
   }
@@ -89,10 +113,11 @@ async function keysOf(values: OptionValues): Promise<Partial<ClientMetadata>> {
 export const clientCommands: Command[] = [
   {
     name: 'client create',
-    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --service-account) [--public | --jwks-file <path> | --jwks-uri <url>] [--first-party] [--id <client_id>]',
+    synopsis: '--tenant <id> --name <name> (--redirect-uri <uri>... | --device | --service-account) [--public | --jwks-file <path> | --jwks-uri <url>] [--first-party] [--id <client_id>]',
     summary: 'register an OIDC client or a service account; prints its client_id (and secret, once)',
     details:
       '--redirect-uri <uri>   an app that signs users in (authorization code + PKCE); repeat it for more URIs\n' +
+      '--device               a TV or command-line app that signs users in with the device flow (public)\n' +
       '--service-account      a backend that gets tokens with the client-credentials grant\n' +
       '--public               no secret (single-page, mobile and command-line apps)\n' +
       '--jwks-file <path>     no secret: authenticates with private_key_jwt, verified with the public keys of this JWK Set file\n' +
@@ -104,6 +129,7 @@ export const clientCommands: Command[] = [
       name: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       'service-account': { type: 'boolean' },
+      device: { type: 'boolean' },
       public: { type: 'boolean' },
       'first-party': { type: 'boolean' },
       id: { type: 'string' },
