@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../adapters/change-feed.js';
 import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
@@ -10,6 +11,8 @@ import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
 import { RecoveryCodeService } from './authn/recovery-codes.js';
+import { SmsCodes } from './authn/sms-codes.js';
+import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
 import { PasswordHasher } from './authn/password.js';
 import { Throttle } from './authn/throttle.js';
@@ -26,6 +29,7 @@ import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { createMessageSender } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
+import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
 import { Metrics } from './metrics/metrics.js';
 import { keyRetention } from './oidc/key-timing.js';
 
@@ -58,7 +62,7 @@ export interface AppContext {
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
-  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService };
+  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; sms: SmsFactorService };
   /** outbound messages (SMS codes; later notifications and e-mail) through the configured senders */
   messages: MessageSender;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -93,6 +97,10 @@ export function createAppContext(
   const factors = new MfaFactorRepository(store, box);
   // Deleting a user deletes their factors (and whatever else registers as a dependent).
   const users = new UserRepository(store, [factors]);
+  const throttle = new Throttle(shortLived, clock);
+  const messages = createMessageSender(config, logger, clock);
+  // SMS codes are kept as MACs under a key of their own, derived from the master key.
+  const smsKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse sms codes', 32));
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
@@ -110,14 +118,22 @@ export function createAppContext(
     keys: new KeyRepository(store, box, keyRetention()),
     passwords,
     attempts: new AttemptWindows(shortLived, clock),
-    throttle: new Throttle(shortLived, clock),
+    throttle,
     devices: new KnownDevices(store),
     mfa: {
       factors,
       totp: new TotpService({ factors, ephemeral: shortLived, box, tenants, users, clock }),
       recoveryCodes: new RecoveryCodeService(factors, clock),
+      sms: new SmsFactorService({
+        factors,
+        ephemeral: shortLived,
+        tenants,
+        throttle,
+        codes: new SmsCodes(shortLived, smsKey, clock),
+        sendText: textSender(tenantSmsSenders(config, logger, clock, box, messages)),
+      }),
     },
-    messages: createMessageSender(config, logger, clock),
+    messages,
     metrics,
     clock,
   };

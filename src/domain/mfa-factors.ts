@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateKeyError, type Collection, type Store } from '../../adapters/store.js';
 import type { SecretBox } from './secrets.js';
 
-/** The kinds of second factor a user can hold (passkeys and SMS codes come later). */
-export type FactorType = 'totp' | 'recovery_codes';
+/** The kinds of second factor a user can hold (passkeys come later). */
+export type FactorType = 'totp' | 'recovery_codes' | 'sms';
 
 /** A factor as callers see it: never a secret or a hash. `remaining`: unused recovery codes. */
 export interface FactorSummary {
@@ -13,6 +13,8 @@ export interface FactorSummary {
   createdAt: Date;
   lastUsedAt?: Date;
   remaining?: number;
+  /** sms: the number in E.164, for its owner; everyone else is shown `maskPhone` of it */
+  phone?: string;
 }
 
 interface FactorDoc {
@@ -32,6 +34,9 @@ interface FactorDoc {
   codeHashes?: string[];
   /** recovery_codes: a user has one set, kept by a sparse unique index on (tenant, userId, slot) */
   slot?: 'recovery_codes';
+  /** sms: the verified number (E.164) and its country (ISO 3166 alpha-2) */
+  phone?: string;
+  country?: string;
 }
 
 /** A TOTP factor's secret, opened, for the verifier only. */
@@ -57,6 +62,7 @@ function summary(doc: FactorDoc): FactorSummary {
     createdAt: doc.createdAt,
     ...(doc.lastUsedAt ? { lastUsedAt: doc.lastUsedAt } : {}),
     ...(doc.type === 'recovery_codes' ? { remaining: doc.codeHashes?.length ?? 0 } : {}),
+    ...(doc.phone !== undefined ? { phone: doc.phone } : {}),
   };
 }
 
@@ -85,6 +91,29 @@ export class MfaFactorRepository {
   /** How many TOTP factors the user has (enrolment caps them). */
   async countTotp(tenant: string, userId: string): Promise<number> {
     return this.#factors.count({ tenant, userId, type: 'totp' });
+  }
+
+  /** How many factors of `type` the user has (enrolment caps them). */
+  async countOfType(tenant: string, userId: string, type: FactorType): Promise<number> {
+    return this.#factors.count({ tenant, userId, type });
+  }
+
+  /** Stores a phone whose number a code sent to it confirmed. */
+  async createSms(tenant: string, userId: string, input: { name: string; phone: string; country: string }, now = new Date()): Promise<FactorSummary> {
+    const doc: FactorDoc = { _id: randomUUID(), tenant, userId, type: 'sms', name: input.name, createdAt: now, phone: input.phone, country: input.country };
+    await this.#factors.insertOne(doc);
+    return summary(doc);
+  }
+
+  /** The user's phones, oldest first, with the country each number belongs to. */
+  async smsPhones(tenant: string, userId: string): Promise<Array<{ id: string; phone: string; country: string }>> {
+    const docs = await this.#factors.find({ tenant, userId, type: 'sms' }, { sort: { createdAt: 1, _id: 1 } });
+    return docs.flatMap((doc) => (doc.phone && doc.country ? [{ id: doc._id, phone: doc.phone, country: doc.country }] : []));
+  }
+
+  /** Records that a factor signed the user in. */
+  async markUsed(tenant: string, userId: string, factorId: string, now = new Date()): Promise<void> {
+    await this.#factors.updateOne({ _id: factorId, tenant, userId }, { $set: { lastUsedAt: now } });
   }
 
   /** Stores a confirmed TOTP factor; `lastTimeStep` is the step of the code that confirmed it. */

@@ -103,15 +103,16 @@ describe('tenants', () => {
     expect(updated.body).toMatchObject({ display_name: 'Globex Corp', security_policy: { mfa: 'off', password: { min_length: 12 } } });
 
     // A PATCH of the policy merges: what it leaves out is kept, and only null removes a field.
+    const defaultSms = { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null };
     const merged = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { mfa: 'off' } });
-    expect(merged.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes'], password: { min_length: 12 }, require_pkce: true });
+    expect(merged.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes', 'sms'], sms: defaultSms, password: { min_length: 12 }, require_pkce: true });
     const removed = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { password: null } });
-    expect(removed.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes'], require_pkce: true });
+    expect(removed.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes', 'sms'], sms: defaultSms, require_pkce: true });
     for (const bad of [{ password: 'strong' }, { password: { min_length: null } }, { require_pkce: null }, { password: { min_length: 7 } }]) {
       const refused = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: bad });
       expect(refused.status, JSON.stringify(bad)).toBe(400);
     }
-    expect((await call(gh, root, 'GET', '/tenants/globex')).body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes'], require_pkce: true });
+    expect((await call(gh, root, 'GET', '/tenants/globex')).body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes', 'sms'], sms: defaultSms, require_pkce: true });
 
     const events = await call(gh, root, 'GET', '/tenants/globex/audit-events');
     expect(events.body.items!.map((event) => event['type'])).toEqual(['tenant.updated', 'tenant.updated', 'tenant.updated', 'tenant.created']);

@@ -9,11 +9,14 @@ import { AppError } from '../../errors.js';
 import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
 import type { AccountConsole, SignedIn } from '../console.js';
 import { freshEnough } from '../fresh.js';
+import { smsAllowed, smsSecurityRoutes } from './security-sms.js';
 
 const totpFields = z.object({ name: z.string().trim().max(64, 'at most 64 characters').optional() });
 const confirmFields = z.object({ enrollment_id: z.string().max(64), code: z.string().max(32, 'at most 32 characters') });
 
+/** The owner sees their own phone's number whole (only here). */
 function label(factor: FactorSummary): string {
+  if (factor.type === 'sms') return `Phone: ${factor.name} (${factor.phone ?? ''})`;
   return factor.type === 'recovery_codes' ? 'Recovery codes' : `Authenticator app: ${factor.name}`;
 }
 
@@ -79,6 +82,7 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
       totpUrl: `${base(ctx)}/totp`,
       recoveryUrl: `${base(ctx)}/recovery-codes`,
       removeUrl: `${base(ctx)}/factors`,
+      smsUrl: smsAllowed(site, ctx) ? `${base(ctx)}/sms` : undefined,
       backUrl: site.pathOf(tenant),
       ...messages,
     });
@@ -95,6 +99,8 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
       backUrl: base(ctx),
     });
   };
+
+  smsSecurityRoutes(router, site, { forChange, audit, showSecurity, base });
 
   router.get('/security', async (ctx) => {
     const current = await signedIn(ctx);

@@ -3,6 +3,8 @@ import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
+import { maskPhone } from '../../domain/phone.js';
+import { mfaFactorTypes } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { assertHoldsPowersOf } from '../escalation.js';
@@ -23,12 +25,14 @@ const enrollmentParams = userParams.extend({ enrollment_id: z.string().regex(/^[
 
 const factorOut = z.object({
   id: z.string(),
-  type: z.enum(['totp', 'recovery_codes']),
+  type: z.enum(mfaFactorTypes),
   name: z.string(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   /** recovery codes only: how many are left */
   remaining: z.number().int().optional(),
+  /** sms only: the number, masked (`+44 •••• ••12 34`); only its owner sees it whole, in the account console */
+  phone: z.string().optional(),
 });
 
 function toJson(factor: FactorSummary): z.input<typeof factorOut> {
@@ -39,6 +43,7 @@ function toJson(factor: FactorSummary): z.input<typeof factorOut> {
     created_at: factor.createdAt.toISOString(),
     last_used_at: factor.lastUsedAt?.toISOString() ?? null,
     ...(factor.remaining !== undefined ? { remaining: factor.remaining } : {}),
+    ...(factor.phone !== undefined ? { phone: maskPhone(factor.phone) } : {}),
   };
 }
 
