@@ -7,7 +7,7 @@
 import * as client from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ACR } from '../../src/authn/assurance.js';
-import { adminToken, call } from '../admin/helpers.js';
+import { adminToken, call, startAdminGatehouse } from '../admin/helpers.js';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
@@ -160,6 +160,24 @@ describe('signing in with a texted code', () => {
     const newCode = gateway.lastCode(phone);
     if (oldCode !== newCode) expect(expectPage(await submitSmsCode(browser, again, oldCode, redirectUri())).status).toBe(401);
     expectRedirect(await submitSmsCode(browser, again, newCode, redirectUri()));
+  });
+
+  it('refuses hostile input on the step: codes that cannot be codes, an oversized code, another user’s phone', async () => {
+    const phone = gb(8);
+    const { username } = await userWithPhone(gh, gateway, 'acme', phone);
+    const other = await userWithPhone(gh, gateway, 'acme', gb(9));
+    const { browser, page } = await afterPassword(gh, rp, redirectUri(), username);
+    const before = gateway.texts.length;
+    const foreign = expectPage(await browser.submit(page, 'form:has(input[name="intent"])', { factor: other.factorId }, redirectUri()));
+    expect(foreign.status).toBe(400);
+    expect(expectPage(await browser.submit(page, 'form:has(input[name="intent"])', { factor: 'x'.repeat(65) }, redirectUri())).status).toBe(400);
+    expect(gateway.texts.length).toBe(before);
+    const sent = expectPage(await sendCode(browser, page, redirectUri()));
+    for (const code of ['abcdef', '12345', '1234567', '{"$ne":null}']) {
+      expect(expectPage(await submitSmsCode(browser, sent, code, redirectUri())).status, code).toBe(401);
+    }
+    expect(expectPage(await submitSmsCode(browser, sent, '1'.repeat(65), redirectUri())).status).toBe(400);
+    expectRedirect(await submitSmsCode(browser, sent, ` ${gateway.lastCode(phone).slice(0, 3)} ${gateway.lastCode(phone).slice(3)} `, redirectUri()));
   });
 
   it('a user with an authenticator app is asked for it first and may choose a text instead', async () => {
@@ -316,6 +334,19 @@ describe('tenant settings', () => {
       expect(gateway.to(gb(42)).at(-1)).toMatchObject({ tenant: 'sms-hook', signedBy: 'operator' });
     } finally {
       await own.close();
+    }
+  });
+
+  it('a tenant webhook is refused where the operator’s sender is not the webhook (it would never be used)', async () => {
+    const plain = await startAdminGatehouse();
+    try {
+      await seedTenant(plain, 'no-hook');
+      const token = await adminToken(plain);
+      const refused = await call(plain, token, 'PUT', '/tenants/no-hook/sms-webhook', { url: 'https://sms.example.com/hook' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toBe('conflict');
+    } finally {
+      await plain.stop();
     }
   });
 
