@@ -139,7 +139,13 @@ describe('security_policy.mfa', () => {
     }
     const off = await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { mfa: 'off', password: { min_length: 12 } } });
     expect(off.status, JSON.stringify(off.body)).toBe(200);
-    expect(off.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes'], password: { min_length: 12 }, require_pkce: true });
+    expect(off.body['security_policy']).toEqual({
+      mfa: 'off',
+      mfa_factors: ['totp', 'recovery_codes', 'sms'],
+      password: { min_length: 12 },
+      require_pkce: true,
+      sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
+    });
   });
 
   it('documents the three modes in the OpenAPI document', async () => {

@@ -11,6 +11,7 @@ import { adminToken, call, startAdminGatehouse } from '../admin/helpers.js';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
+import { totpCode } from '../helpers/totp.js';
 import { afterPassword, sendCode, smsGateway, startSmsGatehouse, submitSmsCode, userWithPhone, type SmsGateway } from '../helpers/sms.js';
 
 let gh: TestGatehouse;
@@ -183,11 +184,19 @@ describe('signing in with a texted code', () => {
   it('a user with an authenticator app is asked for it first and may choose a text instead', async () => {
     const phone = gb(7);
     const { username, userId } = await userWithPhone(gh, gateway, 'acme', phone);
-    const { enrollmentId } = await gh.app.mfa.totp.startEnrollment('acme', userId);
-    // An unconfirmed app does not count: the SMS step is still the one asked.
-    expect(enrollmentId).toBeTruthy();
-    const { page } = await afterPassword(gh, rp, redirectUri(), username);
-    expect(page.$('h1').text()).toContain('Get a code by text message');
+    const { enrollmentId, secret } = await gh.app.mfa.totp.startEnrollment('acme', userId);
+    await gh.app.mfa.totp.confirmEnrollment('acme', userId, enrollmentId, totpCode(secret, -1));
+    const { browser, verifier, page } = await afterPassword(gh, rp, redirectUri(), username);
+    expect(page.$('h1').text()).toContain('Enter your code');
+    const href = page.$('a[href$="/sms"]').attr('href');
+    expect(href).toBeTruthy();
+    const smsPage = expectPage(await browser.navigate(href!));
+    expect(smsPage.$('h1').text()).toContain('Get a code by text message');
+    expect(smsPage.$('a[href$="/totp"]').length).toBe(1);
+    const sent = expectPage(await sendCode(browser, smsPage, redirectUri()));
+    const callback = expectRedirect(await submitSmsCode(browser, sent, gateway.lastCode(phone), redirectUri()));
+    const tokens = await client.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'st' });
+    expect(tokens.claims()).toMatchObject({ acr: ACR.multiFactor, amr: ['pwd', 'sms', 'mfa'] });
   });
 });
 
@@ -365,6 +374,17 @@ describe('tenant settings', () => {
     const forced = await browser.navigate(`/t/sms-off/interaction/${uid}/sms`, { form: { intent: 'send', csrf: next.$('input[name="csrf"]').attr('value') ?? '' }, headers: { origin: gh.origin } });
     expect(expectPage(forced).status).toBe(400);
     expect(gateway.to(gb(50)).length).toBe(1);
-    expect(userId).toBeTruthy();
+    // The phone does not count: the password alone signs in (mfa optional, no counted factor).
+    expect(await gh.app.mfa.factors.list('sms-off', userId)).toHaveLength(1);
+
+    const consoleBrowser = new Browser(gh.origin);
+    const consoleLogin = expectPage(await consoleBrowser.navigate('/t/sms-off/account/login'));
+    expectPage(await consoleBrowser.submit(consoleLogin, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
+    const security = expectPage(await consoleBrowser.navigate('/t/sms-off/account/security'));
+    expect(security.$('form[action$="/security/sms"]').length).toBe(0);
+    const csrf = security.$('input[name="csrf"]').first().attr('value') ?? '';
+    const forgedAdd = expectPage(await consoleBrowser.navigate('/t/sms-off/account/security/sms', { form: { csrf, phone: gb(51) }, headers: { origin: gh.origin } }));
+    expect(forgedAdd.status).toBe(400);
+    expect(gateway.to(gb(51))).toEqual([]);
   });
 });
