@@ -30,7 +30,8 @@ export function smsMessageProblem(template: string): string | undefined {
 /** The text of one message: the template with the code and the tenant's display name. */
 export function smsText(settings: TenantSmsSettings | undefined, code: string, tenantName: string): string {
   const template = settings?.message ?? DEFAULT_SMS_MESSAGE;
-  return template.replace('{code}', code).replaceAll('{tenant}', tenantName);
+  // Replacement functions: a display name is text, never `$&`-style replacement patterns.
+  return template.replace('{code}', () => code).replaceAll('{tenant}', () => tenantName);
 }
 
 /** Whether a number of `country` may receive texts of this tenant. */

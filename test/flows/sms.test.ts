@@ -304,6 +304,10 @@ describe('tenant settings', () => {
     const british = gb(30);
     await userWithPhone(gh, gateway, 'sms-countries', british);
     expect(gateway.to(british).at(-1)!.text).toMatch(/^Code \d{6} for Tenant sms-countries$/);
+    // The display name goes in as text: `$&` and `$'` are not replacement patterns.
+    expect((await call(gh, root, 'PATCH', '/tenants/sms-countries', { display_name: "Dollar $& $' Co" })).status).toBe(200);
+    await userWithPhone(gh, gateway, 'sms-countries', gb(31));
+    expect(gateway.to(gb(31)).at(-1)!.text).toMatch(/^Code \d{6} for Dollar \$& \$' Co$/);
     // `null` restores every country.
     expect((await call(gh, root, 'PATCH', '/tenants/sms-countries', { security_policy: { sms: { allowed_countries: null } } })).status).toBe(200);
     expect(expectPage(await sendCode(browser, page, seeded.client.redirectUri)).status).toBe(200);
