@@ -363,6 +363,22 @@ describe('tenant settings', () => {
     }
   });
 
+  it('under mfa: required, a phone counts as an authenticator: the login asks for it, and the last one cannot be removed', async () => {
+    const seeded = await seedTenant(gh, 'sms-required');
+    const phone = gb(60);
+    const { username, userId, factorId } = await userWithPhone(gh, gateway, 'sms-required', phone);
+    expect((await call(gh, root, 'PATCH', '/tenants/sms-required', { security_policy: { mfa: 'required' } })).status).toBe(200);
+    expect((await call(gh, root, 'PATCH', '/tenants/sms-required/clients/web-app', { first_party: true })).status).toBe(200);
+    const rpc = await relyingParty(gh, 'sms-required', seeded.client.clientId, seeded.client.clientSecret);
+    const { browser, page } = await afterPassword(gh, rpc, seeded.client.redirectUri, username);
+    expect(page.$('h1').text()).toContain('Get a code by text message');
+    const sent = expectPage(await sendCode(browser, page, seeded.client.redirectUri));
+    expectRedirect(await submitSmsCode(browser, sent, gateway.lastCode(phone), seeded.client.redirectUri));
+    const removal = await call(gh, root, 'DELETE', `/tenants/sms-required/users/${userId}/mfa/factors/${factorId}`);
+    expect(removal.status).toBe(409);
+    expect(removal.body.error).toBe('mfa_last_factor');
+  });
+
   it('with sms left out of mfa_factors, a phone does not count, the step is not offered and the console offers none', async () => {
     const seeded = await seedTenant(gh, 'sms-off');
     const { username, userId } = await userWithPhone(gh, gateway, 'sms-off', gb(50));
