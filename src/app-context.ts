@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../adapters/change-feed.js';
 import { tenantPrefix, type EphemeralStore } from '../adapters/ephemeral.js';
@@ -10,6 +11,8 @@ import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
 import { RecoveryCodeService } from './authn/recovery-codes.js';
+import { SmsCodes } from './authn/sms-codes.js';
+import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
 import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
@@ -28,6 +31,7 @@ import { UserRepository } from './domain/users.js';
 import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
 import { createMessageSender } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
+import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
 import { Metrics } from './metrics/metrics.js';
 import { keyRetention } from './oidc/key-timing.js';
 
@@ -60,7 +64,7 @@ export interface AppContext {
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
-  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository };
+  mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository; sms: SmsFactorService };
   /** outbound messages (SMS codes; later notifications and e-mail) through the configured senders */
   messages: MessageSender;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -97,6 +101,10 @@ export function createAppContext(
   // Deleting a user deletes their factors and passkey handle (and whatever else registers as a dependent).
   const users = new UserRepository(store, [factors, webauthnCredentials]);
   const audit = new AuditRepository(store);
+  const throttle = new Throttle(shortLived, clock);
+  const messages = createMessageSender(config, logger, clock);
+  // SMS codes are kept as MACs under a key of their own, derived from the master key.
+  const smsKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse sms codes', 32));
   const app: Omit<AppContext, 'tenantDeletion'> = {
     config,
     logger,
@@ -114,7 +122,7 @@ export function createAppContext(
     keys: new KeyRepository(store, box, keyRetention()),
     passwords,
     attempts: new AttemptWindows(shortLived, clock),
-    throttle: new Throttle(shortLived, clock),
+    throttle,
     devices: new KnownDevices(store),
     mfa: {
       factors,
@@ -122,8 +130,16 @@ export function createAppContext(
       recoveryCodes: new RecoveryCodeService(factors, clock),
       webauthn: new WebAuthnService({ credentials: webauthnCredentials, users, ephemeral: shortLived, audit, publicUrl: config.publicUrl, clock }),
       webauthnCredentials,
+      sms: new SmsFactorService({
+        factors,
+        ephemeral: shortLived,
+        tenants,
+        throttle,
+        codes: new SmsCodes(shortLived, smsKey, clock),
+        sendText: textSender(tenantSmsSenders(config, logger, clock, box, messages)),
+      }),
     },
-    messages: createMessageSender(config, logger, clock),
+    messages,
     metrics,
     clock,
   };

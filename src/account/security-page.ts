@@ -3,10 +3,13 @@ import type { FactorSummary } from '../domain/mfa-factors.js';
 import { csrfTokenFor, verifyForm } from '../http/forms.js';
 import type { AccountConsole, SignedIn } from './console.js';
 import { freshEnough } from './fresh.js';
+import { smsAllowed } from './routes/security-sms.js';
 
 /** How a factor is named on the page. */
 export function factorLabel(factor: FactorSummary): string {
   if (factor.type === 'recovery_codes') return 'Recovery codes';
+  // The owner sees their own phone's number whole (only here).
+  if (factor.type === 'sms') return `Phone: ${factor.name} (${factor.phone ?? ''})`;
   return factor.type === 'webauthn' ? `Passkey: ${factor.name}` : `Authenticator app: ${factor.name}`;
 }
 
@@ -85,6 +88,7 @@ export function securityPage(site: AccountConsole) {
       recoveryUrl: `${base(ctx)}/recovery-codes`,
       removeUrl: `${base(ctx)}/factors`,
       passkeyUrl: `${base(ctx)}/passkeys`,
+      smsUrl: smsAllowed(site, ctx) ? `${base(ctx)}/sms` : undefined,
       backUrl: site.pathOf(tenant),
       ...messages,
     });

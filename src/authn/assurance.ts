@@ -14,15 +14,15 @@ export { ACR, acrValues, type Acr, type MfaMode };
  * RFC 8176 methods, plus `rec` for a recovery code (a NIST "look-up secret": single use, but not the
  * RFC 4226/6238 one-time password that `otp` names, so it does not claim to be one).
  */
-export type Amr = 'pwd' | 'otp' | 'rec' | 'hwk' | 'swk' | 'mfa';
+export type Amr = 'pwd' | 'otp' | 'rec' | 'hwk' | 'swk' | 'sms' | 'mfa';
 
 /** The factor types the factor API records, each with the method it proves. */
 export type { FactorType };
 
-export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec', webauthn: 'swk' };
+export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec', webauthn: 'swk', sms: 'sms' };
 
 /** What kind of proof each method is (NIST SP 800-63B 5.1): two kinds make a multi-factor sign-in. */
-const kindOf: Record<Exclude<Amr, 'mfa'>, 'know' | 'have'> = { pwd: 'know', otp: 'have', rec: 'have', hwk: 'have', swk: 'have' };
+const kindOf: Record<Exclude<Amr, 'mfa'>, 'know' | 'have'> = { pwd: 'know', otp: 'have', rec: 'have', hwk: 'have', swk: 'have', sms: 'have' };
 
 const METHOD_ORDER = Object.keys(kindOf);
 

@@ -119,17 +119,20 @@ export class Throttle {
   #refusal(state: Bucket, policy: BucketPolicy, now: number): number | undefined {
     let wait = 0;
     if (state.level + 1 > policy.cap) wait = Math.ceil((state.level + 1 - policy.cap) * policy.drainSeconds);
-    if (state.level + state.pending >= policy.free) {
-      const delay = state.lastFailureAt + delaySeconds(state.level, policy) * 1000 - now;
+    // A partly drained failure counts whole here as below: otherwise `free` failures drained by a
+    // hair (4.99 of 5) would be in neither regime, refused "for 1 s" until a whole failure drained.
+    const failures = Math.ceil(state.level);
+    if (failures + state.pending >= policy.free) {
+      const delay = state.lastFailureAt + delaySeconds(failures, policy) * 1000 - now;
       if (delay > 0) wait = Math.max(wait, Math.ceil(delay / 1000));
       // In the delay regime attempts go one at a time.
-      else if (state.pending > 0 && state.level >= policy.free) wait = Math.max(wait, 1);
+      else if (state.pending > 0 && failures >= policy.free) wait = Math.max(wait, 1);
     }
     if (state.pending >= policy.concurrent) wait = Math.max(wait, 1);
     // Before the delays start, failures so far and attempts in flight together stay within the
     // larger of `free` and `concurrent`: otherwise attempts taken while earlier ones are being
     // checked (level 4, 9 in flight) would all fail past `free` without a single delay.
-    else if (state.level < policy.free && Math.ceil(state.level) + state.pending >= Math.max(policy.free, policy.concurrent)) wait = Math.max(wait, 1);
+    else if (failures < policy.free && failures + state.pending >= Math.max(policy.free, policy.concurrent)) wait = Math.max(wait, 1);
     return wait > 0 ? wait : undefined;
   }
 

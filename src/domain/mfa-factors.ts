@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateKeyError, type Collection, type Store } from '../../adapters/store.js';
 import type { SecretBox } from './secrets.js';
 
-/** The kinds of second factor a user can hold (SMS codes come later). */
-export type FactorType = 'totp' | 'recovery_codes' | 'webauthn';
+/** The kinds of second factor a user can hold. */
+export type FactorType = 'totp' | 'recovery_codes' | 'webauthn' | 'sms';
 
 /** A factor as callers see it: never a secret or a hash. `remaining`: unused recovery codes. */
 export interface FactorSummary {
@@ -16,6 +16,8 @@ export interface FactorSummary {
   /** webauthn only, for display: how the browser reaches it, and whether it is synced (backed up) */
   transports?: string[];
   backedUp?: boolean;
+  /** sms: the number in E.164, for its owner; everyone else is shown `maskPhone` of it */
+  phone?: string;
 }
 
 /** A stored factor (webauthn fields: `webauthn-credentials.ts`, which shares this collection). */
@@ -55,6 +57,9 @@ export interface FactorDoc {
   hardwareBound?: boolean;
   /** webauthn: the user's random handle in this tenant, as the authenticator keeps it */
   userHandle?: string;
+  /** sms: the verified number (E.164) and its country (ISO 3166 alpha-2) */
+  phone?: string;
+  country?: string;
 }
 
 /** A TOTP factor's secret, opened, for the verifier only. */
@@ -81,6 +86,7 @@ export function summary(doc: FactorDoc): FactorSummary {
     ...(doc.lastUsedAt ? { lastUsedAt: doc.lastUsedAt } : {}),
     ...(doc.type === 'recovery_codes' ? { remaining: doc.codeHashes?.length ?? 0 } : {}),
     ...(doc.type === 'webauthn' ? { transports: doc.transports ?? [], backedUp: doc.backedUp ?? false } : {}),
+    ...(doc.phone !== undefined ? { phone: doc.phone } : {}),
   };
 }
 
@@ -109,6 +115,29 @@ export class MfaFactorRepository {
   /** How many TOTP factors the user has (enrolment caps them). */
   async countTotp(tenant: string, userId: string): Promise<number> {
     return this.#factors.count({ tenant, userId, type: 'totp' });
+  }
+
+  /** How many factors of `type` the user has (enrolment caps them). */
+  async countOfType(tenant: string, userId: string, type: FactorType): Promise<number> {
+    return this.#factors.count({ tenant, userId, type });
+  }
+
+  /** Stores a phone whose number a code sent to it confirmed. */
+  async createSms(tenant: string, userId: string, input: { name: string; phone: string; country: string }, now = new Date()): Promise<FactorSummary> {
+    const doc: FactorDoc = { _id: randomUUID(), tenant, userId, type: 'sms', name: input.name, createdAt: now, phone: input.phone, country: input.country };
+    await this.#factors.insertOne(doc);
+    return summary(doc);
+  }
+
+  /** The user's phones, oldest first, with the country each number belongs to. */
+  async smsPhones(tenant: string, userId: string): Promise<Array<{ id: string; phone: string; country: string }>> {
+    const docs = await this.#factors.find({ tenant, userId, type: 'sms' }, { sort: { createdAt: 1, _id: 1 } });
+    return docs.flatMap((doc) => (doc.phone && doc.country ? [{ id: doc._id, phone: doc.phone, country: doc.country }] : []));
+  }
+
+  /** Records that a factor signed the user in. */
+  async markUsed(tenant: string, userId: string, factorId: string, now = new Date()): Promise<void> {
+    await this.#factors.updateOne({ _id: factorId, tenant, userId }, { $set: { lastUsedAt: now } });
   }
 
   /** Stores a confirmed TOTP factor; `lastTimeStep` is the step of the code that confirmed it. */

@@ -2,6 +2,7 @@ import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
+import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
 /** A tenant: its own issuer, keys, users and clients. `system` holds the operators. */
@@ -13,7 +14,7 @@ export interface TenantBranding {
 }
 
 /** Every factor type, the default of `mfaFactors`. */
-export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn'] as const satisfies readonly FactorType[];
+export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn', 'sms'] as const satisfies readonly FactorType[];
 
 export interface TenantSecurityPolicy {
   password?: { minLength?: number };
@@ -28,6 +29,8 @@ export interface TenantSecurityPolicy {
   requirePkce?: boolean;
   /** the device authorization grant (RFC 8628); on, with 10-minute user codes, when unset (`deviceFlowOf`) */
   deviceFlow?: { enabled: boolean; userCodeLifetimeSeconds?: number };
+  /** where SMS codes may go, their text and the tenant's own webhook (`domain/sms-settings.ts`) */
+  sms?: TenantSmsSettings;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -53,7 +56,10 @@ export interface Tenant {
 }
 
 /** A change of security policy: a field left out stays as it is, `null` removes it. */
-export type TenantPolicyChanges = { [K in keyof TenantSecurityPolicy]?: TenantSecurityPolicy[K] | null };
+export type TenantPolicyChanges = { [K in Exclude<keyof TenantSecurityPolicy, 'sms'>]?: TenantSecurityPolicy[K] | null } & {
+  /** merged field by field too; the webhook is set apart (`setSmsWebhook`), with its secret */
+  sms?: { [K in 'allowedCountries' | 'message']?: TenantSmsSettings[K] | null };
+};
 
 export type TenantChanges = Partial<Pick<Tenant, 'displayName' | 'customHost' | 'branding'>> & { securityPolicy?: TenantPolicyChanges };
 
@@ -76,7 +82,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {
@@ -90,7 +96,12 @@ export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: Mf
  */
 function policyUpdate(policy: TenantPolicyChanges): { $set: Record<string, unknown>; $unset: Record<string, true> } {
   const update: { $set: Record<string, unknown>; $unset: Record<string, true> } = { $set: {}, $unset: {} };
+  for (const [field, value] of Object.entries(policy.sms ?? {})) {
+    if (value === null) update.$unset[`securityPolicy.sms.${field}`] = true;
+    else if (value !== undefined) update.$set[`securityPolicy.sms.${field}`] = value;
+  }
   for (const field of Object.keys(policyFields) as Array<keyof TenantSecurityPolicy>) {
+    if (field === 'sms') continue;
     if (policy[field] === null) update.$unset[`securityPolicy.${field}`] = true;
     else if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
   }
@@ -116,7 +127,9 @@ export class TenantRepository {
     }
     const { id, securityPolicy, ...rest } = input;
     // A new tenant has nothing to remove: a `null` in its policy is the same as leaving the field out.
-    const named = Object.fromEntries(Object.entries(securityPolicy ?? {}).filter(([, value]) => value !== null && value !== undefined)) as TenantSecurityPolicy;
+    const present = (entries: object) => Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== null && value !== undefined));
+    const named = present(securityPolicy ?? {}) as TenantSecurityPolicy;
+    if (securityPolicy?.sms) named.sms = present(securityPolicy.sms);
     // RFC 9700 2.1.1: PKCE for confidential clients too, unless the tenant is created saying otherwise.
     const tenant: Tenant = { ...rest, securityPolicy: { requirePkce: true, ...named }, _id: id, createdAt: now, updatedAt: now };
     try {
@@ -151,6 +164,12 @@ export class TenantRepository {
       throw hostTaken(error, changes.customHost) ?? error;
     }
     return matched ? this.find(id) : null;
+  }
+
+  /** Sets (or with `null` removes) the tenant's SMS webhook; the secret arrives sealed. */
+  async setSmsWebhook(id: string, webhook: { url: string; secret: string } | null, now = new Date()): Promise<boolean> {
+    const update = webhook ? { $set: { 'securityPolicy.sms.webhook': webhook, updatedAt: now } } : { $set: { updatedAt: now }, $unset: { 'securityPolicy.sms.webhook': true as const } };
+    return (await this.#tenants.updateOne({ _id: id }, update)).matched > 0;
   }
 
   async delete(id: string): Promise<boolean> {

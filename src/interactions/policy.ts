@@ -2,13 +2,13 @@ import { ACR, amrOf, acrOf, amrOfFactor, requiredAcr, satisfies, stricter, type 
 import type { LoginState } from './state.js';
 
 /** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
-export const stepNames = ['password', 'totp', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export const stepNames = ['password', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
-const stepOfFactor: Record<(typeof factorOrder)[number], StepName> = { totp: 'totp', recovery_codes: 'recovery-code' };
+const stepOfFactor: Record<(typeof factorOrder)[number], StepName> = { totp: 'totp', recovery_codes: 'recovery-code', sms: 'sms' };
 /** The order they are offered in: the first the user holds is asked for, the others are its alternatives. */
-const factorOrder = ['totp', 'recovery_codes'] as const satisfies readonly FactorType[];
+const factorOrder = ['totp', 'sms', 'recovery_codes'] as const satisfies readonly FactorType[];
 
 /** Everything the decision depends on, read by `policy-input.ts`; nothing here does I/O. */
 export interface PolicyInput {

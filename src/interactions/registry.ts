@@ -4,6 +4,7 @@ import { consentStep } from './steps/consent.js';
 import { enrollTotpStep } from './steps/enroll-totp.js';
 import { passwordStep } from './steps/password.js';
 import { recoveryCodeStep } from './steps/recovery-code.js';
+import { smsStep } from './steps/sms.js';
 import { totpStep } from './steps/totp.js';
 
 /**
@@ -13,6 +14,7 @@ import { totpStep } from './steps/totp.js';
 export const steps: StepRegistry = {
   password: passwordStep,
   totp: totpStep,
+  sms: smsStep,
   'recovery-code': recoveryCodeStep,
   'enroll-totp': enrollTotpStep,
   'change-password': changePasswordStep,

@@ -5,7 +5,7 @@ import type { InteractionDetails } from './step.js';
 /** A factor proven during this interaction: the RFC 8176 method and when (epoch ms). */
 const factorRecord = z
   .object({
-    method: z.enum(['pwd', 'otp', 'rec', 'hwk', 'swk']),
+    method: z.enum(['pwd', 'otp', 'rec', 'hwk', 'swk', 'sms']),
     at: z.number().int().nonnegative(),
     /** which stored factor, where there is one (the TOTP authenticator) */
     factorId: z.string().max(128).optional(),

@@ -27,7 +27,7 @@ function chosenSender(config: Config, logger: Logger, clock: () => number): Mess
           url: required(webhook.url, 'webhook.url'),
           secret: required(webhook.secret, 'webhook.secret'),
           timeoutMs: sms.timeoutMs,
-          policy: { allowPrivateNetwork: config.http.allowPrivateNetworkFetch, allowLoopback: config.env === 'development' },
+          policy: webhookPolicy(config),
         },
         logger,
         clock,
@@ -41,6 +41,11 @@ function chosenSender(config: Config, logger: Logger, clock: () => number): Mess
   }
 }
 
+/** Where a webhook may point: the provider's outbound rules (loopback in development only). */
+export function webhookPolicy(config: Config): { allowPrivateNetwork: boolean; allowLoopback: boolean } {
+  return { allowPrivateNetwork: config.http.allowPrivateNetworkFetch, allowLoopback: config.env === 'development' };
+}
+
 /** A setting config/messaging-rules.ts requires for the chosen sender. */
 function required(value: string | undefined, key: string): string {
   if (value === undefined) throw new Error(`messaging.sms.${key} is missing; loadConfig should have refused this configuration`);
@@ -51,7 +56,7 @@ function required(value: string | undefined, key: string): string {
  * One log line per message, sent or not, for operators: who was asked, why, and what came back.
  * Neither the text (it holds the code) nor the number is logged here.
  */
-function logged(sender: MessageSender, name: string, logger: Logger): MessageSender {
+export function logged(sender: MessageSender, name: string, logger: Logger): MessageSender {
   return {
     async send(message) {
       const fields = { sender: name, channel: message.channel, tenant: message.tenant, purpose: message.purpose, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mfaFactorTypes } from '../../src/domain/tenants.js';
 import type { TestGatehouse } from '../helpers/gatehouse.js';
 import { tenantAdmin } from './client-helpers.js';
 import { adminToken, call, startAdminGatehouse } from './helpers.js';
@@ -139,7 +140,14 @@ describe('security_policy.mfa', () => {
     }
     const off = await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { mfa: 'off', password: { min_length: 12 } } });
     expect(off.status, JSON.stringify(off.body)).toBe(200);
-    expect(off.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: ['totp', 'recovery_codes', 'webauthn'], password: { min_length: 12 }, require_pkce: true });
+    expect(off.body['security_policy']).toEqual({
+      mfa: 'off',
+      mfa_factors: [...mfaFactorTypes],
+      password: { min_length: 12 },
+      require_pkce: true,
+      device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
+      sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
+    });
   });
 
   it('documents the three modes in the OpenAPI document', async () => {

@@ -118,6 +118,30 @@ describe.each(backends)('counters over the short-lived state port: %s', (_label,
       expect(await throttle.level(bucket, wide)).toBe(takes.filter((take) => take.ok).length);
     });
 
+    it('after `free` failures, a partly drained bucket waits the first delay, not until a whole failure drains', async () => {
+      const throttle = new Throttle(backend.ephemeral, clock);
+      const bucket = key('first-delay');
+      // The second-factor budget of an account: 5 free failures, one draining per hour.
+      const hourly: BucketPolicy = { free: 5, cap: 20, drainSeconds: 3600, maxDelaySeconds: 900, concurrent: 5 };
+      for (let failure = 0; failure < hourly.free; failure += 1) {
+        const take = await throttle.take(bucket, hourly);
+        expect(take.ok).toBe(true);
+        if (take.ok) await take.settle('failed');
+      }
+      now += 500;
+      expect(await throttle.take(bucket, hourly)).toEqual({ ok: false, retryAfter: 1 });
+      now += 1_000;
+      const sixth = await throttle.take(bucket, hourly);
+      expect(sixth.ok).toBe(true);
+      // One at a time in the delay regime, then twice the delay after the next failure.
+      expect((await throttle.take(bucket, hourly)).ok).toBe(false);
+      if (sixth.ok) await sixth.settle('failed');
+      now += 1_500;
+      expect((await throttle.take(bucket, hourly)).ok).toBe(false);
+      now += 1_000;
+      expect((await throttle.take(bucket, hourly)).ok).toBe(true);
+    });
+
     it('drains continuously and refuses at the cap with the time until one failure has drained', async () => {
       const throttle = new Throttle(backend.ephemeral, clock);
       const bucket = key('cap');

@@ -9,6 +9,7 @@ import { AppError } from '../../errors.js';
 import { csrfTokenFor, formBody, parseFields } from '../../http/forms.js';
 import type { AccountConsole, SignedIn } from '../console.js';
 import { factorLabel, securityPage } from '../security-page.js';
+import { smsSecurityRoutes } from './security-sms.js';
 
 const totpFields = z.object({ name: z.string().trim().max(64, 'at most 64 characters').optional() });
 const confirmFields = z.object({ enrollment_id: z.string().max(64), code: z.string().max(32, 'at most 32 characters') });
@@ -36,6 +37,8 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
       backUrl: base(ctx),
     });
   };
+
+  smsSecurityRoutes(router, site, { forChange, audit, showSecurity, base });
 
   router.get('/security', async (ctx) => {
     const current = await signedIn(ctx);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
+import { DEFAULT_SMS_MESSAGE, smsMessageProblem, SMS_MESSAGE_MAX, type TenantSmsSettings } from '../../domain/sms-settings.js';
 import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
@@ -53,6 +54,23 @@ const securityPolicy = z
       .describe('the device authorization grant (RFC 8628) for TVs and command-line tools; on by default. `null` restores the default')
       .nullable()
       .optional(),
+    sms: z
+      .object({
+        allowed_countries: z
+          .array(z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code in capitals, such as GB'))
+          .min(1)
+          .max(250)
+          .refine((codes) => new Set(codes).size === codes.length, 'must not repeat a value')
+          .describe('the countries (ISO 3166 alpha-2) whose numbers may be enrolled and texted (default: all); `null` restores the default')
+          .nullable()
+          .optional(),
+        message: checkedBy(smsMessageProblem, SMS_MESSAGE_MAX)
+          .describe('the text of every code message: `{code}` once, `{tenant}` for the display name; `null` restores "{code} is your {tenant} sign-in code."')
+          .nullable()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -80,6 +98,7 @@ const tenantOut = z.object({
     mfa_factors: z.array(z.string()),
     require_pkce: z.boolean().optional(),
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
+    sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
   }),
   ...timestamps,
 });
@@ -99,10 +118,16 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       // Tenants from before the setting have none: they require PKCE of public clients only.
       require_pkce: tenant.securityPolicy?.requirePkce === true,
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
+      sms: smsJson(tenant.securityPolicy?.sms),
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };
+}
+
+/** The SMS settings as the API shows them, defaults included; the webhook's secret never. */
+function smsJson(sms: TenantSmsSettings | undefined): z.input<typeof tenantOut>['security_policy']['sms'] {
+  return { allowed_countries: sms?.allowedCountries ?? null, message: sms?.message ?? DEFAULT_SMS_MESSAGE, webhook_url: sms?.webhook?.url ?? null };
 }
 
 /**
@@ -141,6 +166,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.mfa_factors !== undefined ? { mfaFactors: input.security_policy.mfa_factors } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
+            ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
           },
         }
       : {}),

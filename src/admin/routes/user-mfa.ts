@@ -3,6 +3,7 @@ import { removeFactors } from '../../authn/mfa-policy.js';
 import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
+import { maskPhone } from '../../domain/phone.js';
 import { mfaFactorTypes } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
@@ -35,6 +36,8 @@ const factorOut = z.object({
   transports: z.array(z.string()).optional(),
   /** passkeys only: whether it is synced (backed up) beyond one device */
   backed_up: z.boolean().optional(),
+  /** sms only: the number, masked (`+44 •••• ••12 34`); only its owner sees it whole, in the account console */
+  phone: z.string().optional(),
 });
 
 function toJson(factor: FactorSummary): z.input<typeof factorOut> {
@@ -47,6 +50,7 @@ function toJson(factor: FactorSummary): z.input<typeof factorOut> {
     ...(factor.remaining !== undefined ? { remaining: factor.remaining } : {}),
     ...(factor.transports !== undefined ? { transports: factor.transports } : {}),
     ...(factor.backedUp !== undefined ? { backed_up: factor.backedUp } : {}),
+    ...(factor.phone !== undefined ? { phone: maskPhone(factor.phone) } : {}),
   };
 }
 

@@ -4,10 +4,11 @@ import type { InteractionStep, StepContext } from '../step.js';
 async function show(step: StepContext, error?: string, status = 200): Promise<void> {
   const { decision } = step.decided;
   const offersRecovery = decision.kind === 'step' && decision.alternatives.includes('recovery-code');
+  const offersSms = decision.kind === 'step' && decision.alternatives.includes('sms');
   await step.render(
     'totp',
     'Enter your code',
-    { action: `${step.base}/totp`, client: await step.clientName(), recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined, fieldErrors: error ? { code: error } : {} },
+    { action: `${step.base}/totp`, client: await step.clientName(), recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined, smsUrl: offersSms ? `${step.base}/sms` : undefined, fieldErrors: error ? { code: error } : {} },
     status,
   );
 }

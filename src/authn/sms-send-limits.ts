@@ -1,0 +1,60 @@
+import { tenantKey } from '../../adapters/ephemeral.js';
+import type { BucketPolicy, Take, Throttle } from './throttle.js';
+
+/**
+ * Limits on SENDING texts, against SMS pumping (someone making Gatehouse text numbers that pay
+ * them per message) and against flooding one person's phone. Each send is one unit in a leaky
+ * bucket of `authn/throttle.ts` (so the window slides and parallel requests are counted before
+ * any is sent); a bucket is full at `cap`, and one unit drains every `drainSeconds`:
+ *
+ * - per phone number: 5 texts, then one more every 12 minutes (5 an hour);
+ * - per account: 10, then one every 6 minutes (10 an hour), whichever numbers;
+ * - per client address: 20, then one every 3 minutes (20 an hour), whichever accounts.
+ *
+ * The resend cooldown of one transaction (30 s) is apart: `sms-codes.ts`.
+ */
+export const smsSendPolicies = {
+  phone: { free: 5, cap: 5, drainSeconds: 12 * 60, maxDelaySeconds: 0, concurrent: 5 },
+  account: { free: 10, cap: 10, drainSeconds: 6 * 60, maxDelaySeconds: 0, concurrent: 10 },
+  address: { free: 20, cap: 20, drainSeconds: 3 * 60, maxDelaySeconds: 0, concurrent: 20 },
+} satisfies Record<string, BucketPolicy>;
+
+export type SmsBudget = keyof typeof smsSendPolicies;
+
+/** Bucket keys under the tenant's prefix (deleted with the tenant). */
+export const smsSendKeys = {
+  phone: (tenant: string, e164: string) => tenantKey(tenant, 'sms', 'send', 'phone', e164),
+  account: (tenant: string, accountId: string) => tenantKey(tenant, 'sms', 'send', 'acct', accountId),
+  address: (tenant: string, address: string) => tenantKey(tenant, 'sms', 'send', 'ip', address),
+};
+
+/**
+ * `settle(true)`: a text went to the sender (it counts, even if the gateway failed: it may have
+ * sent it); `settle(false)`: nothing was sent, the units are given back.
+ */
+export type SmsSendCharge = { ok: true; settle(sent: boolean): Promise<void> } | { ok: false; retryAfter: number; budget: SmsBudget };
+
+/** Takes one unit of each budget (address, account, phone), giving back those taken when one refuses. */
+export async function chargeSmsSend(throttle: Throttle, send: { tenant: string; accountId: string; phone: string; address: string }): Promise<SmsSendCharge> {
+  const taken: Array<Extract<Take, { ok: true }>> = [];
+  const budgets: Array<[SmsBudget, string]> = [
+    ['address', smsSendKeys.address(send.tenant, send.address)],
+    ['account', smsSendKeys.account(send.tenant, send.accountId)],
+    ['phone', smsSendKeys.phone(send.tenant, send.phone)],
+  ];
+  for (const [budget, key] of budgets) {
+    const take = await throttle.take(key, smsSendPolicies[budget]);
+    if (!take.ok) {
+      await Promise.all(taken.map((unit) => unit.settle('released')));
+      return { ok: false, retryAfter: take.retryAfter, budget };
+    }
+    taken.push(take);
+  }
+  return {
+    ok: true,
+    settle: async (sent) => {
+      // A unit "failed" stays in the bucket until it drains: here, a text sent.
+      await Promise.all(taken.map((unit) => unit.settle(sent ? 'failed' : 'released')));
+    },
+  };
+}
