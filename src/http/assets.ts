@@ -20,6 +20,7 @@ const js = 'text/javascript; charset=utf-8';
 const assets: Record<string, { type: string; path: () => string }> = {
   'gatehouse.css': { type: css, path: () => join(viewsDir, 'assets', 'gatehouse.css') },
   'simplewebauthn-browser.js': { type: js, path: webauthnBundle },
+  'webauthn-login.js': { type: js, path: () => join(viewsDir, 'assets', 'webauthn-login.js') },
 };
 
 /** Serves the few static files the pages use (`/assets/*`), read once and cached. */

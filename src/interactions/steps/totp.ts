@@ -4,10 +4,12 @@ import type { InteractionStep, StepContext } from '../step.js';
 async function show(step: StepContext, error?: string, status = 200): Promise<void> {
   const { decision } = step.decided;
   const offersRecovery = decision.kind === 'step' && decision.alternatives.includes('recovery-code');
+  // Shown as the alternative of a security key (the step the policy asks for): a way back to it.
+  const keyFirst = decision.kind === 'step' && decision.step === 'webauthn';
   await step.render(
     'totp',
     'Enter your code',
-    { action: `${step.base}/totp`, client: await step.clientName(), recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined, fieldErrors: error ? { code: error } : {} },
+    { action: `${step.base}/totp`, client: await step.clientName(), recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined, keyUrl: keyFirst ? `${step.base}/webauthn` : undefined, fieldErrors: error ? { code: error } : {} },
     status,
   );
 }
