@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppContext } from '../app-context.js';
 import { accountConsole } from './console.js';
 import type { LocalOrigin } from './oidc-client.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -19,5 +20,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   profileRoutes(router, site);
   signInRoutes(router, site);
   securityRoutes(router, site);
+  passkeyRoutes(router, site);
   return router;
 }

@@ -16,6 +16,7 @@ import type { Tenant } from '../domain/tenants.js';
 import type { UserRepository } from '../domain/users.js';
 import { MAX_WEBAUTHN_CREDENTIALS, type StoredWebAuthnCredential, type WebAuthnCredentialRepository } from '../domain/webauthn-credentials.js';
 import { AppError } from '../errors.js';
+import { knownTransports } from './webauthn-json.js';
 import { challengeKey, parsePending, registrationIdPattern, type PendingChallenge } from './webauthn-challenges.js';
 
 export type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON };
@@ -135,7 +136,7 @@ export class WebAuthnService {
         credentialId: info.credential.id,
         publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
         counter: info.credential.counter,
-        transports: [...(info.credential.transports ?? [])].slice(0, 8),
+        transports: (info.credential.transports ?? []).filter((item) => (knownTransports as readonly string[]).includes(item)),
         aaguid: info.aaguid,
         backupEligible: info.credentialDeviceType === 'multiDevice',
         backedUp: info.credentialBackedUp,

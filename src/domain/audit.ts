@@ -32,6 +32,7 @@ export interface AuditEvent {
 export const mfaAuditEvents = {
   factorEnrolled: 'mfa.factor_enrolled',
   factorRemoved: 'mfa.factor_removed',
+  factorRenamed: 'mfa.factor_renamed',
   factorsReset: 'mfa.factors_reset',
   recoveryCodesGenerated: 'mfa.recovery_codes_generated',
   succeeded: 'mfa.succeeded',

@@ -20,6 +20,8 @@ export function contentSecurityPolicy(imageOrigins: readonly string[] = []): str
     "style-src 'self'",
     ["img-src 'self' data:", ...imageOrigins.filter((origin) => httpsOrigin.test(origin))].join(' '),
     "script-src 'self'",
+    // Our page scripts (passkeys) talk JSON to their own origin; nothing else is reachable.
+    "connect-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
-import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { Browser, expectPage, expectRedirect } from '../helpers/browser.js';
+import { startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { consoleSteps } from '../helpers/account-console.js';
 import { totpCode } from '../helpers/totp.js';
 
 /**
@@ -16,49 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => gh.stop());
 
-async function signIn(tenantId: string): Promise<{ browser: Browser; userId: string }> {
-  const seeded = await seedTenant(gh, tenantId);
-  const browser = new Browser(gh.origin);
-  const login = expectPage(await browser.navigate(`/t/${tenantId}/account/login`));
-  expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
-  return { browser, userId: seeded.userId };
-}
-
-async function securityPage(browser: Browser, tenantId: string): Promise<Page> {
-  const account = expectPage(await browser.navigate(`/t/${tenantId}/account`));
-  const href = account.$('a[href$="/account/security"]').attr('href');
-  expect(href).toBe(`/t/${tenantId}/account/security`);
-  const page = expectPage(await browser.navigate(href!));
-  expect(page.status).toBe(200);
-  return page;
-}
-
-/** Adds an authenticator app through the pages; answers its key and the page after confirming. */
-async function addAuthenticator(browser: Browser, tenantId: string, name = 'Phone'): Promise<{ secret: string; page: Page }> {
-  const security = await securityPage(browser, tenantId);
-  const enrol = expectPage(await browser.submit(security, 'form[action$="/security/totp"]', { name }));
-  expect(enrol.status).toBe(200);
-  expect(enrol.$('img.gh-qr').attr('src')).toMatch(/^data:image\/png;base64,/);
-  expect(enrol.$('input[name="code"]').attr('autocomplete')).toBe('one-time-code');
-  const secret = enrol.$('#totp-key').text().trim();
-  expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
-  // The previous step's code (still accepted): the current one stays unused for the next sign-in.
-  const page = expectPage(await browser.submit(enrol, 'form[action$="/security/totp/confirm"]', { code: totpCode(secret, -1, gh.app.clock()) }));
-  expect(page.$('main').text()).toContain(`${name} is set up`);
-  return { secret, page };
-}
-
-/**
- * Signs the console in again the way the security page asks (`?fresh=security`): the password,
- * then the authenticator's current code; answers the security page it comes back to.
- */
-async function freshSignIn(browser: Browser, tenantId: string, secret: string): Promise<Page> {
-  const login = expectPage(await browser.navigate(`/t/${tenantId}/account/login?fresh=security`));
-  const second = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
-  const back = expectPage(await browser.submit(second, 'form[action$="/totp"]', { code: totpCode(secret, 0, gh.app.clock()) }));
-  expect(back.url).toBe(`${gh.issuer(tenantId)}/account/security`);
-  return back;
-}
+const { signIn, securityPage, addAuthenticator, freshSignIn } = consoleSteps(() => gh);
 
 const auditOf = async (tenantId: string, type: string) => (await gh.app.audit.list(tenantId, { type, limit: 100 })).filter((event) => event.type === type);
 

@@ -8,7 +8,7 @@ import { openLoginPage, relyingParty } from '../helpers/login.js';
 const LOGO = 'https://cdn.brand.example/img/logo.png?v=3';
 const ACCENT = '#0a7f3c';
 /** The policy every response had before branding existed; a tenant without a logo keeps it. */
-const DEFAULT_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const DEFAULT_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 let gh: TestGatehouse;
 let root: string;

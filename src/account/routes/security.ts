@@ -6,16 +6,12 @@ import { chargeMfa } from '../../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
 import { AppError } from '../../errors.js';
-import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
+import { csrfTokenFor, formBody, parseFields } from '../../http/forms.js';
 import type { AccountConsole, SignedIn } from '../console.js';
-import { freshEnough } from '../fresh.js';
+import { factorLabel, securityPage } from '../security-page.js';
 
 const totpFields = z.object({ name: z.string().trim().max(64, 'at most 64 characters').optional() });
 const confirmFields = z.object({ enrollment_id: z.string().max(64), code: z.string().max(32, 'at most 32 characters') });
-
-function label(factor: FactorSummary): string {
-  return factor.type === 'recovery_codes' ? 'Recovery codes' : `Authenticator app: ${factor.name}`;
-}
 
 /**
  * The console's Security section: the user's second factors, adding an authenticator app, new
@@ -27,62 +23,7 @@ function label(factor: FactorSummary): string {
 export function securityRoutes(router: Router, site: AccountConsole): void {
   const { app } = site;
   const body = formBody(app.config.http.bodyLimit);
-  const base = (ctx: Context) => `${site.pathOf(site.tenantOf(ctx))}/security`;
-
-  /** The signed-in user, or a redirect to the console's front page (which offers to sign in). */
-  const signedIn = async (ctx: Context): Promise<SignedIn | undefined> => {
-    const current = await site.signedIn(ctx);
-    if (!current) ctx.redirect(site.pathOf(site.tenantOf(ctx)));
-    return current;
-  };
-
-  /**
-   * For a change: the signed-in user with a CSRF-checked form and a fresh enough sign-in. When the
-   * sign-in is too old or too weak, the browser signs in again and comes back to the page.
-   */
-  const forChange = async (ctx: Context): Promise<{ current: SignedIn; fields: Record<string, unknown>; factors: FactorSummary[] } | undefined> => {
-    const current = await signedIn(ctx);
-    if (!current) return undefined;
-    const tenant = site.tenantOf(ctx);
-    const fields = verifyForm(ctx, tenant, `account:${current.id}`, new URL(app.config.publicUrl).origin);
-    const factors = await app.mfa.factors.list(tenant.id, current.user._id);
-    if (!freshEnough(current.session, factors, tenant.settings.securityPolicy, Math.floor(app.clock() / 1000))) {
-      ctx.status = 303;
-      ctx.redirect(`${site.pathOf(tenant)}/login?fresh=security`);
-      return undefined;
-    }
-    return { current, fields, factors };
-  };
-
-  const audit = (ctx: Context, current: SignedIn, type: string, details: Record<string, unknown>) => {
-    const tenant = site.tenantOf(ctx).id;
-    return app.audit.record({
-      tenant,
-      type,
-      actor: { type: 'user', id: current.user._id, tenant },
-      target: { type: 'user', id: current.user._id },
-      details: { ...details, via: 'account_console' },
-      requestId: ctx.state.requestId as string,
-    });
-  };
-
-  const showSecurity = async (ctx: Context, current: SignedIn, messages: { notice?: string; error?: string } = {}, status = 200) => {
-    const tenant = site.tenantOf(ctx);
-    const factors = await app.mfa.factors.list(tenant.id, current.user._id);
-    ctx.status = status;
-    ctx.body = await site.page(ctx, 'account-security', 'Security', {
-      username: current.user.username,
-      factors: factors.map((factor) => ({ ...factor, label: label(factor) })),
-      hasRecoveryCodes: factors.some((factor) => factor.type === 'recovery_codes'),
-      mfaRequired: tenant.settings.securityPolicy?.mfa === 'required',
-      csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
-      totpUrl: `${base(ctx)}/totp`,
-      recoveryUrl: `${base(ctx)}/recovery-codes`,
-      removeUrl: `${base(ctx)}/factors`,
-      backUrl: site.pathOf(tenant),
-      ...messages,
-    });
-  };
+  const { base, signedIn, forChange, audit, showSecurity } = securityPage(site);
 
   const showEnrollment = async (ctx: Context, current: SignedIn, enrollment: { enrollmentId: string; secret: string; qrCode: string }, fieldError?: string) => {
     const tenant = site.tenantOf(ctx);
@@ -98,7 +39,11 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
 
   router.get('/security', async (ctx) => {
     const current = await signedIn(ctx);
-    if (current) await showSecurity(ctx, current);
+    if (!current) return;
+    // After the passkey script's registration (`?added={factorId}`): the name is read back, never echoed.
+    const added = typeof ctx.query['added'] === 'string' ? ctx.query['added'] : undefined;
+    const factor = added ? (await app.mfa.factors.list(site.tenantOf(ctx).id, current.user._id)).find((candidate) => candidate.id === added) : undefined;
+    await showSecurity(ctx, current, factor ? { notice: `Passkey ${factor.name} is set up.` } : {});
   });
 
   router.post('/security/totp', body, async (ctx) => {
@@ -170,6 +115,6 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
       throw error;
     }
     if (removed.length > 0) await audit(ctx, current, mfaAuditEvents.factorRemoved, { factorId: factor.id, type: factor.type });
-    await showSecurity(ctx, current, { notice: `${label(factor)} removed.` });
+    await showSecurity(ctx, current, { notice: `${factorLabel(factor)} removed.` });
   });
 }
