@@ -24,7 +24,7 @@ export function assertMayRemove(tenantPolicy: TenantSecurityPolicy | undefined, 
   if (removed.length === 0) return;
   const left = factors.filter((factor) => !removed.includes(factor));
   if (!left.some(isAuthenticator)) {
-    throw new AppError('mfa_last_factor', 'This tenant requires a second factor: the user’s last authenticator app cannot be removed (enrol another one first).');
+    throw new AppError('mfa_last_factor', 'This tenant requires a second factor: the user’s last authenticator (app or passkey) cannot be removed (add another one first).');
   }
 }
 

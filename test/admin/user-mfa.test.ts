@@ -1,6 +1,7 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedTenant, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { adminApi, adminToken, call, startAdminGatehouse, userAdminToken, type ApiResponse } from './helpers.js';
 
 /**
@@ -281,5 +282,50 @@ describe('hostile input and access', () => {
     expect(verify['429']!.description).toContain('mfa_rate_limited');
     expect(Object.keys(openapi.paths[`${base}/totp`]!)).toEqual(['post']);
     expect(Object.keys(openapi.paths[`${base}/recovery-codes`]!)).toEqual(['post']);
+  });
+});
+
+describe('passkeys through the admin API', () => {
+  /** A passkey registered as the user's browser would (the admin API lists and removes, never registers). */
+  async function registerPasskey(tenant: string, userId: string, options: { backupEligible?: boolean } = {}): Promise<string> {
+    const settings = (await gh.app.tenants.find(tenant))!;
+    const started = await gh.app.mfa.webauthn.startRegistration(settings, userId, { bindTo: 'test' });
+    const response = new SoftAuthenticator().createCredential(started.options, { origin: gh.app.mfa.webauthn.relyingParty(settings).origin, backupEligible: options.backupEligible ?? false, backedUp: options.backupEligible ?? false });
+    return (await gh.app.mfa.webauthn.finishRegistration(settings, userId, { registrationId: started.registrationId, bindTo: 'test', response, name: 'Laptop' })).id;
+  }
+
+  it('lists passkeys without their credential id, public key or user handle, and removes one (audited)', async () => {
+    const userId = await newUser();
+    const passkey = await registerPasskey('mfa-a', userId, { backupEligible: true });
+    const listed = await call(gh, root, 'GET', `${mfa('mfa-a', userId)}/factors`);
+    expect(listed.body.items).toEqual([{ id: passkey, type: 'webauthn', name: 'Laptop', created_at: expect.any(String), last_used_at: null, transports: ['internal'], backed_up: true }]);
+    const [stored] = await gh.app.mfa.webauthnCredentials.ofUser('mfa-a', userId);
+    for (const secretish of [stored!.credentialId, stored!.publicKey, stored!.userHandle]) expect(JSON.stringify(listed.body)).not.toContain(secretish);
+
+    expect((await call(gh, root, 'DELETE', `${mfa('mfa-a', userId)}/factors/${passkey}`)).status).toBe(204);
+    expect(await gh.app.mfa.webauthnCredentials.find('mfa-a', stored!.credentialId)).toBeNull();
+    const [removed] = (await gh.app.audit.list('mfa-a', { type: 'mfa.factor_removed', limit: 10 })).filter((event) => event.target.id === userId);
+    expect(removed?.before).toMatchObject({ id: passkey, type: 'webauthn' });
+    expect(JSON.stringify(removed)).not.toContain(stored!.publicKey);
+  });
+
+  it('counts a passkey as an authenticator: the last one stays while the tenant requires MFA', async () => {
+    await gh.app.tenants.create({ id: 'mfa-passkeys', displayName: 'Passkeys' });
+    await gh.app.tenants.update('mfa-passkeys', { securityPolicy: { mfa: 'required' } });
+    const userId = await newUser('mfa-passkeys');
+    const passkey = await registerPasskey('mfa-passkeys', userId);
+    await call(gh, root, 'POST', `${mfa('mfa-passkeys', userId)}/recovery-codes`);
+    expectError(await call(gh, root, 'DELETE', `${mfa('mfa-passkeys', userId)}/factors/${passkey}`), 409, 'mfa_last_factor');
+    expectError(await call(gh, root, 'DELETE', `${mfa('mfa-passkeys', userId)}/factors`), 409, 'mfa_last_factor');
+    // Another tenant's admin finds no such user; with an authenticator app beside it, the passkey may go.
+    expectError(await call(gh, aAdmin, 'DELETE', `${mfa('mfa-passkeys', userId)}/factors/${passkey}`), 403, 'forbidden');
+    await enrol('mfa-passkeys', userId, 'Phone');
+    expect((await call(gh, root, 'DELETE', `${mfa('mfa-passkeys', userId)}/factors/${passkey}`)).status).toBe(204);
+  });
+
+  it('documents the webauthn type in the OpenAPI document', async () => {
+    const openapi = JSON.stringify(await (await fetch(`${adminApi(gh)}/openapi.json`)).json());
+    expect(openapi).toContain('"webauthn"');
+    expect(openapi).toContain('backed_up');
   });
 });

@@ -109,7 +109,7 @@ export function securityRoutes(router: Router, site: AccountConsole): void {
       removed = await removeFactors({ factors: app.mfa.factors, ephemeral: app.ephemeral }, tenant.settings.securityPolicy, tenant.id, current.user._id, factor.id);
     } catch (error) {
       if (error instanceof AppError && error.code === 'mfa_last_factor') {
-        return showSecurity(ctx, current, { error: 'Your organisation requires a second factor: add another authenticator app before you remove this one.' }, 409);
+        return showSecurity(ctx, current, { error: 'Your organisation requires a second factor: add another authenticator app or passkey before you remove this one.' }, 409);
       }
       if (error instanceof AppError && error.code === 'conflict') return showSecurity(ctx, current, { error: 'Another change to your factors is in progress. Try again.' }, 409);
       throw error;

@@ -12,8 +12,9 @@ import { empty } from './common.js';
 import { userParams } from './users.js';
 
 /**
- * A user's second factors (issue 9), for operators and for applications that run their own
- * enrolment UI with a bearer token: list and remove factors, enrol an authenticator app (start,
+ * A user's second factors (issues 9 and 10), for operators and for applications that run their own
+ * enrolment UI with a bearer token: list and remove factors (passkeys included: they are registered
+ * by their user in a browser, never here), enrol an authenticator app (start,
  * then confirm with a code), generate recovery codes. Secrets and codes appear once, in the
  * response that creates them, never in a list or an audit event. Factors are read from the store
  * on every sign-in (no cache), so nothing needs announcing to other instances.
@@ -30,6 +31,10 @@ const factorOut = z.object({
   last_used_at: z.string().nullable(),
   /** recovery codes only: how many are left */
   remaining: z.number().int().optional(),
+  /** passkeys only: how the browser reaches it (`internal`, `usb`, `hybrid`, ...) */
+  transports: z.array(z.string()).optional(),
+  /** passkeys only: whether it is synced (backed up) beyond one device */
+  backed_up: z.boolean().optional(),
 });
 
 function toJson(factor: FactorSummary): z.input<typeof factorOut> {
@@ -40,6 +45,8 @@ function toJson(factor: FactorSummary): z.input<typeof factorOut> {
     created_at: factor.createdAt.toISOString(),
     last_used_at: factor.lastUsedAt?.toISOString() ?? null,
     ...(factor.remaining !== undefined ? { remaining: factor.remaining } : {}),
+    ...(factor.transports !== undefined ? { transports: factor.transports } : {}),
+    ...(factor.backedUp !== undefined ? { backed_up: factor.backedUp } : {}),
   };
 }
 
@@ -64,7 +71,7 @@ export const userMfaRoutes = [
     method: 'get',
     path: '/tenants/:tenant/users/:id/mfa/factors',
     tag: 'Users',
-    summary: 'List a user’s second factors (type, name, created, last used; never secrets)',
+    summary: 'List a user’s second factors (type, name, created, last used; passkeys: transports and whether synced; never secrets or keys)',
     scopes: ['admin:users:read'],
     params: userParams,
     response: z.object({ items: z.array(factorOut) }),
