@@ -38,27 +38,27 @@ export const passkeyStep: InteractionStep<'passkey'> = {
       step.ctx.state.log?.info({ event: 'login.throttled', tenant: tenant.id, method: 'passkey' }, 'passkey sign-in throttled');
       return showLoginPage(step, { error: `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, status: 429 });
     }
-    let accepted: { userId: string; factorId: string; amr: 'hwk' | 'swk' } | undefined;
+    let signedIn: { userId: string; factorId: string; amr: 'hwk' | 'swk' } | undefined;
     try {
       const verdict = await app.mfa.webauthn.finishAuthentication(tenant.settings, { bindTo: challengeBinding(step, 'passkey'), response, requireUserVerification: true });
       // UV is required by the check itself; a verdict without it is refused here as well.
       if (verdict.ok && verdict.userVerified) {
         const user = await app.users.findById(tenant.id, verdict.userId);
-        if (user && !user.disabled) accepted = verdict;
+        if (user && !user.disabled) signedIn = verdict;
       }
-      if (!accepted) step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id, method: 'passkey', reason: verdict.ok ? 'account_unavailable' : verdict.reason }, 'passkey sign-in failed');
+      if (!signedIn) step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id, method: 'passkey', reason: verdict.ok ? 'account_unavailable' : verdict.reason }, 'passkey sign-in failed');
     } catch (error) {
       await charge.settle('failed');
       throw error;
     }
-    if (!accepted) {
+    if (!signedIn) {
       await charge.settle('failed');
       app.metrics.loginFailed(tenant.id, 'invalid_credentials');
       return showLoginPage(step, { error: PASSKEY_REFUSED, status: 401 });
     }
     await charge.settle('succeeded');
     app.metrics.signedIn(tenant.id);
-    step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: accepted.userId, method: 'passkey' }, 'signed in with a passkey');
-    await step.continueWith(step, { accountId: accepted.userId, factors: [{ method: accepted.amr, at: now, factorId: accepted.factorId, userVerified: true }] });
+    step.ctx.state.log?.info({ event: 'login.succeeded', tenant: tenant.id, accountId: signedIn.userId, method: 'passkey' }, 'signed in with a passkey');
+    await step.continueWith(step, { accountId: signedIn.userId, factors: [{ method: signedIn.amr, at: now, factorId: signedIn.factorId, userVerified: true }] });
   },
 };
