@@ -129,6 +129,24 @@ describe('a passkey instead of the password', () => {
     }
   });
 
+  it('meets a tenant that requires MFA: no second factor, no enrolment asked after a passkey', async () => {
+    const strict = await seedTenant(gh, 'strict');
+    await gh.app.tenants.update('strict', { securityPolicy: { mfa: 'required' } });
+    const config = await relyingParty(gh, 'strict', strict.client.clientId, strict.client.clientSecret);
+    const credentialId = await registerPasskey('strict', strict.userId);
+    const browser = new Browser(gh.origin);
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: strict.client.redirectUri, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st', prompt: 'consent' });
+    const page = expectPage(await browser.navigate(url.href, {}, strict.client.redirectUri));
+    const options = await optionsOf(browser, page, 'passkey');
+    const next = expectPage(await postAssertion(browser, page, 'passkey', authenticator.getAssertion(options, { origin: gh.origin, credentialId })));
+    // Signed in: the next page is the consent of this third-party client, not a code or an enrolment.
+    expect(next.$('form[action$="/consent"]').length).toBe(1);
+    const callback = expectRedirect(await browser.submit(next, 'form[action$="/consent"]', {}, strict.client.redirectUri));
+    const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'st' });
+    expect(tokens.claims()).toMatchObject({ sub: strict.userId, acr: ACR.phishingResistant, amr: ['swk', 'mfa'] });
+  });
+
   it('refuses a passkey without user verification, then accepts one with it in the same sign-in', async () => {
     const { userId } = await newUser();
     const credentialId = await registerPasskey('acme', userId);
