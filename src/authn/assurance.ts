@@ -19,6 +19,10 @@ export type Amr = 'pwd' | 'otp' | 'rec' | 'hwk' | 'swk' | 'sms' | 'mfa';
 /** The factor types the factor API records, each with the method it proves. */
 export type { FactorType };
 
+/**
+ * The method each factor type proves, at the least: a WebAuthn credential proves `swk`, or `hwk`
+ * where its attestation or flags justify it (the verdict of `authn/webauthn.ts` says which).
+ */
 export const amrOfFactor: Record<FactorType, Amr> = { totp: 'otp', recovery_codes: 'rec', webauthn: 'swk', sms: 'sms' };
 
 /** What kind of proof each method is (NIST SP 800-63B 5.1): two kinds make a multi-factor sign-in. */
@@ -26,8 +30,40 @@ const kindOf: Record<Exclude<Amr, 'mfa'>, 'know' | 'have'> = { pwd: 'know', otp:
 
 const METHOD_ORDER = Object.keys(kindOf);
 
-/** Methods bound to the origin they were made for, which a look-alike site cannot replay. */
-const phishingResistant = new Set<Amr>(['hwk']);
+/** Methods bound to the origin they were made for (WebAuthn), which a look-alike site cannot replay. */
+const originBound = new Set<string>(['hwk', 'swk']);
+
+/** Whether the methods proven (an `amr`) include a proof of a factor of `type`. */
+export function proves(type: FactorType, methods: readonly string[]): boolean {
+  const method = amrOfFactor[type];
+  return originBound.has(method) ? methods.some((value) => originBound.has(value)) : methods.includes(method);
+}
+
+/**
+ * The methods a login's factor records prove. A WebAuthn proof whose authenticator verified its
+ * user (the UV flag: a PIN or biometric checked on the device) is two factors in one gesture,
+ * something held and something known or inherent; RFC 8176 has no value for "verified by the
+ * authenticator, by means it does not tell us" (`pin`, `fpt`, `face` each claim one modality; `user`
+ * is mere presence, which every assertion has), so it is written `mfa` beside the key's method, as
+ * RFC 8176 2 allows ("mfa" with the specific methods optionally listed). See docs/mfa.md.
+ */
+export function methodsOf(records: Iterable<{ method: string; userVerified?: boolean | undefined }>): string[] {
+  return [...records].flatMap((record) => (record.userVerified && originBound.has(record.method) ? [record.method, 'mfa'] : [record.method]));
+}
+
+/**
+ * Whether methods prove two kinds of factor: two different kinds, or an origin-bound method with
+ * `mfa` (a passkey that verified its user, see {@link methodsOf}). An `mfa` beside no WebAuthn
+ * method claims nothing: only that proof writes it alone.
+ */
+function isMultiFactor(methods: readonly Exclude<Amr, 'mfa'>[], amr: readonly string[]): boolean {
+  if (new Set(methods.map((method) => kindOf[method])).size > 1) return true;
+  return amr.includes('mfa') && methods.some((method) => originBound.has(method));
+}
+
+function isMethod(method: string): method is Exclude<Amr, 'mfa'> {
+  return Object.hasOwn(kindOf, method);
+}
 
 export function isAcr(value: unknown): value is Acr {
   return typeof value === 'string' && (acrValues as readonly string[]).includes(value);
@@ -39,21 +75,25 @@ function rank(acr: Acr): number {
 
 /**
  * The amr to issue for the methods proven, in a stable order, with `mfa` added when they are of two
- * different kinds (RFC 8176 2: "mfa" may accompany the methods themselves).
+ * different kinds or come from a passkey that verified its user (RFC 8176 2: "mfa" may accompany
+ * the methods themselves).
  */
 export function amrOf(methods: Iterable<string>): Amr[] {
-  const proven = [...new Set([...methods].filter((method): method is Exclude<Amr, 'mfa'> => method in kindOf))];
+  const given = [...methods];
+  const proven = [...new Set(given.filter(isMethod))];
   proven.sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b));
-  const kinds = new Set(proven.map((method) => kindOf[method]));
-  return kinds.size > 1 ? [...proven, 'mfa'] : proven;
+  return isMultiFactor(proven, given) ? [...proven, 'mfa'] : proven;
 }
 
-/** The acr that methods (an `amr`) earn; undefined for none at all. A lone `mfa` claims nothing. */
+/**
+ * The acr that methods (an `amr`) earn; undefined for none at all. Phishing-resistant ranks above
+ * multi-factor, so it needs both: two factors, one of them origin-bound. A lone `mfa` claims nothing.
+ */
 export function acrOf(amr: readonly string[]): Acr | undefined {
-  const methods = amr.filter((value): value is Exclude<Amr, 'mfa'> => value in kindOf);
+  const methods = amr.filter(isMethod);
   if (methods.length === 0) return undefined;
-  if (methods.some((method) => phishingResistant.has(method))) return ACR.phishingResistant;
-  return new Set(methods.map((method) => kindOf[method])).size > 1 ? ACR.multiFactor : ACR.singleFactor;
+  if (!isMultiFactor(methods, amr)) return ACR.singleFactor;
+  return methods.some((method) => originBound.has(method)) ? ACR.phishingResistant : ACR.multiFactor;
 }
 
 /** Whether methods proven (`amr`) meet `required`; nothing required is always met. */

@@ -71,3 +71,15 @@ export async function chargeSignIn(throttle: Throttle, attempt: SignInAttempt): 
     },
   };
 }
+
+/**
+ * Counts one passkey sign-in attempt before the assertion is checked. A passkey names no account
+ * until it is verified, so only the client address can be charged: the address budget of password
+ * sign-ins (one source spraying assertions or passwords shares one budget). A success gives the
+ * attempt back without emptying the bucket, as for passwords.
+ */
+export async function chargePasskeySignIn(throttle: Throttle, attempt: { tenant: string; address: string }): Promise<SignInCharge> {
+  const address = await throttle.take(signInKeys.address(attempt.tenant, attempt.address), signInPolicies.address);
+  if (!address.ok) return { ok: false, retryAfter: address.retryAfter, budget: 'address' };
+  return { ok: true, settle: (outcome) => address.settle(outcome === 'failed' ? 'failed' : 'released') };
+}

@@ -21,6 +21,7 @@ const assets: Record<string, { type: string; path: () => string }> = {
   'gatehouse.css': { type: css, path: () => join(viewsDir, 'assets', 'gatehouse.css') },
   'simplewebauthn-browser.js': { type: js, path: webauthnBundle },
   'account-passkeys.js': { type: js, path: () => join(viewsDir, 'assets', 'account-passkeys.js') },
+  'webauthn-login.js': { type: js, path: () => join(viewsDir, 'assets', 'webauthn-login.js') },
 };
 
 /** Serves the few static files the pages use (`/assets/*`), read once and cached. */

@@ -1,14 +1,14 @@
-import { ACR, amrOf, acrOf, amrOfFactor, requiredAcr, satisfies, stricter, type Acr, type Amr, type FactorType, type MfaMode } from '../authn/assurance.js';
+import { ACR, amrOf, acrOf, amrOfFactor, methodsOf, proves, requiredAcr, satisfies, stricter, type Acr, type Amr, type FactorType, type MfaMode } from '../authn/assurance.js';
 import type { LoginState } from './state.js';
 
 /** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
-export const stepNames = ['password', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export const stepNames = ['password', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
-const stepOfFactor: Record<(typeof factorOrder)[number], StepName> = { totp: 'totp', recovery_codes: 'recovery-code', sms: 'sms' };
-/** The order they are offered in: the first the user holds is asked for, the others are its alternatives. */
-const factorOrder = ['totp', 'sms', 'recovery_codes'] as const satisfies readonly FactorType[];
+const stepOfFactor: Record<FactorType, StepName> = { webauthn: 'webauthn', totp: 'totp', sms: 'sms', recovery_codes: 'recovery-code' };
+/** The order they are offered in, strongest first: the first the user holds is asked for, the others are its alternatives. */
+const factorOrder: readonly FactorType[] = ['webauthn', 'totp', 'sms', 'recovery_codes'];
 
 /** Everything the decision depends on, read by `policy-input.ts`; nothing here does I/O. */
 export interface PolicyInput {
@@ -43,9 +43,9 @@ function reusesSession(input: PolicyInput): boolean {
 function proven(input: PolicyInput): { accountId?: string; methods: string[] } {
   const { state, session } = input;
   const base = reusesSession(input) && session ? session : undefined;
-  if (base && state.accountId && state.accountId !== base.accountId) return { accountId: state.accountId, methods: state.factors.map((factor) => factor.method) };
+  if (base && state.accountId && state.accountId !== base.accountId) return { accountId: state.accountId, methods: methodsOf(state.factors) };
   const accountId = state.accountId ?? base?.accountId;
-  return { ...(accountId ? { accountId } : {}), methods: [...(base?.amr ?? []), ...state.factors.map((factor) => factor.method)] };
+  return { ...(accountId ? { accountId } : {}), methods: [...(base?.amr ?? []), ...methodsOf(state.factors)] };
 }
 
 /**
@@ -57,7 +57,10 @@ export function nextStep(input: PolicyInput): Decision {
   if (input.prompt.name === 'consent') return { kind: 'step', step: 'consent', alternatives: [] };
 
   const { accountId, methods } = proven(input);
-  if (!accountId || methods.length === 0) return { kind: 'step', step: 'password', alternatives: [] };
+  // A passkey (discoverable credential, user verified) signs in instead of the password where the
+  // tenant counts WebAuthn credentials at all.
+  const passkeys = input.tenant.mfa !== 'off' && input.tenant.factors.includes('webauthn');
+  if (!accountId || methods.length === 0) return { kind: 'step', step: 'password', alternatives: passkeys ? ['passkey'] : [] };
 
   const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
   if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };
@@ -70,9 +73,11 @@ export function nextStep(input: PolicyInput): Decision {
   const required = stricter(requested, usable.length > 0 ? ACR.multiFactor : undefined);
 
   if (!satisfies(required, methods)) {
-    const missing = usable.filter((type) => !methods.includes(amrOfFactor[type])).map((type) => stepOfFactor[type]);
+    // The factors not proven yet that would reach the requirement (a phishing-resistant request
+    // leaves only WebAuthn), judged by the least each type proves (a key without UV: `swk`).
+    const missing = usable.filter((type) => !proves(type, methods) && satisfies(required, [...methods, amrOfFactor[type]])).map((type) => stepOfFactor[type]);
     const [step, ...alternatives] = missing;
-    if (step && required === ACR.multiFactor) return { kind: 'step', step, alternatives, accountId };
+    if (step) return { kind: 'step', step, alternatives, accountId };
     if (usable.length === 0 && required === ACR.multiFactor && input.tenant.mfa === 'required' && input.tenant.factors.includes('totp')) {
       return { kind: 'step', step: 'enroll-totp', alternatives: [], accountId };
     }

@@ -2,10 +2,12 @@ import type { StepRegistry } from './step.js';
 import { changePasswordStep } from './steps/change-password.js';
 import { consentStep } from './steps/consent.js';
 import { enrollTotpStep } from './steps/enroll-totp.js';
+import { passkeyStep } from './steps/passkey.js';
 import { passwordStep } from './steps/password.js';
 import { recoveryCodeStep } from './steps/recovery-code.js';
 import { smsStep } from './steps/sms.js';
 import { totpStep } from './steps/totp.js';
+import { webauthnStep } from './steps/webauthn.js';
 
 /**
  * Every step the policy can name, by name. Typed as the closed {@link StepRegistry}, so adding a name
@@ -13,6 +15,8 @@ import { totpStep } from './steps/totp.js';
  */
 export const steps: StepRegistry = {
   password: passwordStep,
+  passkey: passkeyStep,
+  webauthn: webauthnStep,
   totp: totpStep,
   sms: smsStep,
   'recovery-code': recoveryCodeStep,

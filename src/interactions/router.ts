@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { AppContext } from '../app-context.js';
 import { AppError } from '../errors.js';
+import { jsonErrors, presentErrorsWith } from '../http/errors.js';
 import { formBody } from '../http/forms.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import { finishLogin, refuseUnmet } from './finish.js';
@@ -84,6 +85,18 @@ export function interactionRouter(app: AppContext): Router {
 
   router.post('/abort', body, async (ctx) => {
     await abort(await load(ctx, app));
+  });
+
+  // The WebAuthn options of a step the policy accepts now, as JSON for the page's script. A POST
+  // with the form's CSRF token: it makes a challenge, replacing the step's pending one.
+  router.post('/:step/options', presentErrorsWith(jsonErrors), body, async (ctx) => {
+    const step = await load(ctx, app);
+    const wanted = accepted(step).find((name) => name === ctx.params['step']);
+    const options = wanted ? steps[wanted].options : undefined;
+    if (!options) throw new AppError('invalid_request', 'This step is not the one your sign-in needs now. Go back and reload the page.');
+    step.verifyForm();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await options(step);
   });
 
   router.post('/:step', body, async (ctx) => {

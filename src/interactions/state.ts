@@ -7,8 +7,13 @@ const factorRecord = z
   .object({
     method: z.enum(['pwd', 'otp', 'rec', 'hwk', 'swk', 'sms']),
     at: z.number().int().nonnegative(),
-    /** which stored factor, where there is one (the TOTP authenticator) */
+    /** which stored factor, where there is one (the TOTP authenticator, the WebAuthn credential) */
     factorId: z.string().max(128).optional(),
+    /**
+     * WebAuthn only: the authenticator verified its user (PIN or biometric, the UV flag), which makes
+     * the proof two factors in one (`authn/assurance.ts` `methodsOf`: the amr gains `mfa`).
+     */
+    userVerified: z.boolean().optional(),
   })
   .strict();
 

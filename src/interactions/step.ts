@@ -94,6 +94,11 @@ export interface InteractionStep<Name extends StepName = StepName> {
   readonly name: Name;
   render(step: StepContext): Promise<void>;
   submit(step: StepContext): Promise<void>;
+  /**
+   * Steps that ask the browser for a WebAuthn assertion: the options for it (a new challenge bound
+   * to the interaction), which the page's script fetches with a POST carrying the CSRF token.
+   */
+  options?(step: StepContext): Promise<unknown>;
 }
 
 /** Every step by name: a closed registry, so a step the policy can name always exists. */

@@ -67,7 +67,7 @@ describe('tenant branding in headless Chromium', () => {
     // The themed elements take the accent; white text contrasts more with this green than black does.
     expect(await buttonColour(page)).toBe('rgb(10, 127, 60)');
     expect(await page.evaluate<string>(`getComputedStyle(document.querySelector('.gh-btn-primary')).color`)).toBe('rgb(255, 255, 255)');
-    expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign in', exact: true }).isVisible()).toBe(true);
     await page.screenshot({ path: '/tmp/gatehouse-login-branded.png' });
 
     expect(problems.csp, 'CSP violations').toEqual([]);

@@ -4,8 +4,9 @@ import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
 import { knownDeviceOf } from '../known-device.js';
+import { showLoginPage } from '../login-page.js';
 import { credentialFingerprint } from '../state.js';
-import { waitText, type InteractionStep, type StepContext } from '../step.js';
+import { waitText, type InteractionStep } from '../step.js';
 
 const fields = z.object({
   username: z.string().max(256),
@@ -14,16 +15,6 @@ const fields = z.object({
 
 /** The one message for every failed sign-in: unknown user, wrong password, disabled account. */
 export const INVALID_CREDENTIALS = 'Incorrect username or password.';
-
-async function show(step: StepContext, username: string, error?: string, status = 200): Promise<void> {
-  const client = await step.clientName();
-  await step.render(
-    'login',
-    'Sign in',
-    { action: `${step.base}/password`, client, username, error, fieldErrors: {} },
-    status,
-  );
-}
 
 /**
  * First factor: identifier + password (argon2id). Unknown users, wrong passwords and disabled
@@ -37,7 +28,7 @@ export const passwordStep: InteractionStep<'password'> = {
 
   async render(step) {
     const hint = step.interaction.params['login_hint'];
-    await show(step, typeof hint === 'string' ? hint.slice(0, 256) : '');
+    await showLoginPage(step, { username: typeof hint === 'string' ? hint.slice(0, 256) : '' });
   },
 
   async submit(step) {
@@ -59,7 +50,7 @@ export const passwordStep: InteractionStep<'password'> = {
       app.metrics.loginFailed(tenant.id, 'throttled');
       step.ctx.set('Retry-After', String(charge.retryAfter));
       step.ctx.state.log?.info({ event: 'login.throttled', tenant: tenant.id, knownDevice: Boolean(deviceId) }, 'sign-in throttled');
-      return show(step, username, `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, 429);
+      return showLoginPage(step, { username, error: `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, status: 429 });
     }
 
     let verdict: Awaited<ReturnType<typeof app.passwords.verify>>;
@@ -73,7 +64,7 @@ export const passwordStep: InteractionStep<'password'> = {
       await charge.settle('failed');
       app.metrics.loginFailed(tenant.id, 'invalid_credentials');
       step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
-      return show(step, username, INVALID_CREDENTIALS, 401);
+      return showLoginPage(step, { username, error: INVALID_CREDENTIALS, status: 401 });
     }
 
     await charge.settle('succeeded');

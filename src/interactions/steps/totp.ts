@@ -5,10 +5,19 @@ async function show(step: StepContext, error?: string, status = 200): Promise<vo
   const { decision } = step.decided;
   const offersRecovery = decision.kind === 'step' && decision.alternatives.includes('recovery-code');
   const offersSms = decision.kind === 'step' && decision.alternatives.includes('sms');
+  // Shown as the alternative of a security key (the step the policy asks for): a way back to it.
+  const keyFirst = decision.kind === 'step' && decision.step === 'webauthn';
   await step.render(
     'totp',
     'Enter your code',
-    { action: `${step.base}/totp`, client: await step.clientName(), recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined, smsUrl: offersSms ? `${step.base}/sms` : undefined, fieldErrors: error ? { code: error } : {} },
+    {
+      action: `${step.base}/totp`,
+      client: await step.clientName(),
+      recoveryUrl: offersRecovery ? `${step.base}/recovery-code` : undefined,
+      smsUrl: offersSms ? `${step.base}/sms` : undefined,
+      keyUrl: keyFirst ? `${step.base}/webauthn` : undefined,
+      fieldErrors: error ? { code: error } : {},
+    },
     status,
   );
 }

@@ -1,0 +1,24 @@
+import type { StepContext } from './step.js';
+
+/**
+ * The sign-in page, shown by the password step and, after a refused passkey, by the passkey step:
+ * the username and password form, and where the policy offers a passkey (`passkey` among the
+ * accepted steps) the "Sign in with a passkey" button and browser autofill of passkeys.
+ */
+export async function showLoginPage(step: StepContext, { username = '', error, status = 200 }: { username?: string; error?: string | undefined; status?: number } = {}): Promise<void> {
+  const { decision } = step.decided;
+  const offersPasskey = decision.kind === 'step' && (decision.step === 'passkey' || decision.alternatives.includes('passkey'));
+  await step.render(
+    'login',
+    'Sign in',
+    {
+      action: `${step.base}/password`,
+      client: await step.clientName(),
+      username,
+      error,
+      fieldErrors: {},
+      ...(offersPasskey ? { passkey: { optionsUrl: `${step.base}/passkey/options`, action: `${step.base}/passkey` } } : {}),
+    },
+    status,
+  );
+}
