@@ -28,6 +28,8 @@ export interface TenantSecurityPolicy {
   requirePkce?: boolean;
   /** the device authorization grant (RFC 8628); on, with 10-minute user codes, when unset (`deviceFlowOf`) */
   deviceFlow?: { enabled: boolean; userCodeLifetimeSeconds?: number };
+  /** CIBA (OpenID Client-Initiated Backchannel Authentication); off when unset */
+  ciba?: { enabled: boolean };
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -76,7 +78,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, ciba: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {

@@ -53,6 +53,12 @@ const securityPolicy = z
       .describe('the device authorization grant (RFC 8628) for TVs and command-line tools; on by default. `null` restores the default')
       .nullable()
       .optional(),
+    ciba: z
+      .object({ enabled: z.boolean() })
+      .strict()
+      .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default. `null` restores the default')
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -80,6 +86,7 @@ const tenantOut = z.object({
     mfa_factors: z.array(z.string()),
     require_pkce: z.boolean().optional(),
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
+    ciba: z.object({ enabled: z.boolean() }),
   }),
   ...timestamps,
 });
@@ -99,6 +106,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       // Tenants from before the setting have none: they require PKCE of public clients only.
       require_pkce: tenant.securityPolicy?.requirePkce === true,
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
+      ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -141,6 +149,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.mfa_factors !== undefined ? { mfaFactors: input.security_policy.mfa_factors } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
+            ...(input.security_policy.ciba !== undefined ? { ciba: input.security_policy.ciba } : {}),
           },
         }
       : {}),
