@@ -16,6 +16,8 @@ export const indexes: Record<string, IndexSpec[]> = {
     // Multikey: the keys of usernames and e-mail addresses (domain/identifiers.ts) form one key space
     // per tenant; sign-in looks users up by it. Sparse: users stored before keys existed have none.
     { fields: ['tenant', 'identifierKeys'], unique: true, sparse: true },
+    // CIBA's login_hint may be a phone number (E.164); not unique: two users may share a phone.
+    { fields: ['tenant', 'phone'], sparse: true },
   ],
   // `_id` is `${tenant}:${clientId}`, so lookups need nothing else; lists page by client id.
   clients: [{ fields: ['tenant', 'clientId'] }],

@@ -62,6 +62,9 @@ const scopeString = z.string().max(2000).regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}
 /** RFC 8628's grant type: a client registered with it may start device logins (others get `unauthorized_client`). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
+/** OpenID CIBA's grant type: only confidential clients may register it (docs/ciba.md). */
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+
 /** Client ids: letters, digits, `.`, `_`, `-`; they appear in paths and tokens. */
 export const clientIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "_" and "-" (at most 100)');
 
@@ -71,7 +74,11 @@ export const clientFields = {
   application_type: z.enum(['web', 'native']),
   redirect_uris: uniqueList(redirectUri, 20),
   post_logout_redirect_uris: uniqueList(redirectUri, 20),
-  grant_types: uniqueList(z.enum(['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT]), 4).min(1),
+  grant_types: uniqueList(z.enum(['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, CIBA_GRANT]), 5).min(1),
+  /** CIBA: how the client hears of the result (`ping` also needs the notification endpoint) */
+  backchannel_token_delivery_mode: z.enum(['poll', 'ping']),
+  /** CIBA ping: https (http on loopback in development only, see the admin route), called through the outbound guard */
+  backchannel_client_notification_endpoint: webUrl,
   response_types: uniqueList(z.enum(['code']), 1),
   token_endpoint_auth_method: z.enum(clientAuthMethods, {
     error: (issue) =>

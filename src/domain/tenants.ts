@@ -31,6 +31,8 @@ export interface TenantSecurityPolicy {
   deviceFlow?: { enabled: boolean; userCodeLifetimeSeconds?: number };
   /** where SMS codes may go, their text and the tenant's own webhook (`domain/sms-settings.ts`) */
   sms?: TenantSmsSettings;
+  /** CIBA (OpenID Client-Initiated Backchannel Authentication); off when unset */
+  ciba?: { enabled: boolean };
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -82,7 +84,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {

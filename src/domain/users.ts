@@ -127,6 +127,11 @@ export class UserRepository {
     return key === null ? null : this.#users.findOne({ tenant, identifierKeys: key });
   }
 
+  /** The users holding a phone number (E.164 as stored); two at most are read, to tell one from several. */
+  async findByPhone(tenant: string, phone: string): Promise<User[]> {
+    return this.#users.find({ tenant, phone }, { limit: 2 });
+  }
+
   async create(tenant: string, input: NewUser, now = new Date()): Promise<User> {
     const username = canonicalUsername(input.username);
     const email = input.email ? normaliseEmail(input.email) : undefined;

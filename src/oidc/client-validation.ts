@@ -63,11 +63,16 @@ function validatorProvider(): Promise<Provider> {
       adapter: (model) => {
         throw new Error(`the client validator stores no ${model}`);
       },
-      features: { ...baseFeatures, introspection: { enabled: true }, rpInitiatedLogout: { enabled: true }, resourceIndicators: { enabled: true }, deviceFlow: { enabled: true } },
+      features: { ...baseFeatures, introspection: { enabled: true }, rpInitiatedLogout: { enabled: true }, resourceIndicators: { enabled: true }, deviceFlow: { enabled: true }, ciba: { enabled: true, deliveryModes: ['poll', 'ping'], triggerAuthenticationDevice: refuse, validateRequestContext: refuse, verifyUserCode: refuse } },
     });
   })();
   return validator;
 }
+
+/** The validator serves no requests: its CIBA hooks are never called. */
+const refuse = async (): Promise<never> => {
+  throw new Error('the client validator serves no CIBA requests');
+};
 
 /**
  * Checks metadata to be stored as oidc-provider will when it loads the client, so a client that is

@@ -7,7 +7,7 @@ type ProviderContext = Parameters<Parameters<Provider['use']>[0]>[0] & { oidc?: 
 import type { Logger } from 'pino';
 import { tenantKey, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
-import { DEVICE_CODE_GRANT } from '../domain/client-metadata.js';
+import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../domain/client-metadata.js';
 import { renderPage, type PageTenant } from '../http/views.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { CLAIMED_CLIENT } from './client-auth-throttle.js';
@@ -46,8 +46,6 @@ export interface DeviceLimitDeps {
   metrics: Metrics;
   logger: Logger;
   clock: () => number;
-  /** how long a device code lives: its polling record lives as long */
-  codeLifetimeSeconds: number;
 }
 
 /** Device authorization requests: one atomic increment of the address's and the client's counts. */
@@ -116,32 +114,20 @@ interface PollRecord {
  * (by digest), changed only by compare-and-set: of parallel polls one at most is let through.
  * Only pending answers are replaced, so a fast poll never hides an approval, a denial or expiry.
  */
-async function slowDown(ctx: ProviderContext, deps: DeviceLimitDeps): Promise<void> {
-  const deviceCode = ctx.oidc?.params?.['device_code'];
-  if (typeof deviceCode !== 'string') return;
-  const key = tenantKey(deps.tenant.id, 'device-poll', digest(deviceCode));
+async function slowDown(ctx: ProviderContext, deps: PollingDeps, param: 'device_code' | 'auth_req_id'): Promise<void> {
+  const code = ctx.oidc?.params?.[param];
+  if (typeof code !== 'string') return;
+  const key = tenantKey(deps.tenant, param === 'device_code' ? 'device-poll' : 'ciba-poll', digest(code));
   const now = deps.clock();
   const stored = await deps.ephemeral.get(key);
   const last = stored ? (JSON.parse(stored) as PollRecord) : undefined;
   const tooSoon = last !== undefined && now - last.at < last.interval * 1000;
   const interval = (last?.interval ?? deviceLimits.polling.intervalSeconds) + (tooSoon ? deviceLimits.polling.slowDownStepSeconds : 0);
   const next: PollRecord = { at: now, interval };
-  const won = await deps.ephemeral.compareAndSet(key, stored, JSON.stringify(next), deps.codeLifetimeSeconds);
+  const won = await deps.ephemeral.compareAndSet(key, stored, JSON.stringify(next), deps.lifetimeSeconds);
   if (!tooSoon && won) return;
   ctx.status = 400;
   ctx.body = { error: 'slow_down', error_description: `polling too fast: wait at least ${interval} seconds between requests` };
-}
-
-/**
- * RFC 8628 3.2 answers a client not registered for the grant with RFC 6749's `unauthorized_client`;
- * oidc-provider says `invalid_request` ("... is not allowed for this client"). The test of a client
- * without the grant catches a change of that wording.
- */
-function unauthorizedClient(ctx: ProviderContext): void {
-  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-  if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === `${DEVICE_CODE_GRANT} is not allowed for this client`) {
-    ctx.body = { error: 'unauthorized_client', error_description: 'this client is not registered for the device authorization grant' };
-  }
 }
 
 /** The device flow's limits as oidc-provider middleware (see {@link deviceLimits}). */
@@ -149,15 +135,34 @@ export function limitDeviceFlow(provider: Provider, deps: DeviceLimitDeps): void
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST') return next();
     if (ctx.path === '/device/auth') {
-      if (!(await limitAuthorizations(ctx, deps))) return;
-      await next();
-      unauthorizedClient(ctx);
+      if (await limitAuthorizations(ctx, deps)) await next();
       return;
     }
     if (ctx.path === '/device') return limitUserCodes(ctx, next, deps);
     await next();
-    if (ctx.path === '/token' && ctx.status === 400 && ctx.oidc?.params?.['grant_type'] === DEVICE_CODE_GRANT && (ctx.body as { error?: unknown } | undefined)?.error === 'authorization_pending') {
-      await slowDown(ctx, deps);
-    }
+  });
+}
+
+export interface PollingDeps {
+  tenant: string;
+  ephemeral: EphemeralStore;
+  clock: () => number;
+  /** how long a device code or CIBA request lives, at most: a polling record lives as long */
+  lifetimeSeconds: number;
+}
+
+/** Which parameter names what a poll of each grant is about. */
+const polledBy: Record<string, 'device_code' | 'auth_req_id'> = { [DEVICE_CODE_GRANT]: 'device_code', [CIBA_GRANT]: 'auth_req_id' };
+
+/**
+ * `slow_down` for both polling grants, the device flow's and CIBA's (CIBA Core 11 names the same
+ * error with the same meaning), as oidc-provider middleware after the token endpoint has answered.
+ */
+export function slowDownPolling(provider: Provider, deps: PollingDeps): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 400) return;
+    const param = polledBy[String((ctx as ProviderContext).oidc?.params?.['grant_type'])];
+    if (param && (ctx.body as { error?: unknown } | undefined)?.error === 'authorization_pending') await slowDown(ctx, deps, param);
   });
 }

@@ -22,7 +22,9 @@ import type { ConsentMemory } from './consents.js';
 import { subscribeToEvents } from './events.js';
 import { failClosedOnUnavailableBackend } from './fail-closed.js';
 import { deviceFlowFeature } from './device-flow.js';
-import { limitDeviceFlow } from './device-limits.js';
+import { limitDeviceFlow, slowDownPolling } from './device-limits.js';
+import { cibaFeature, correctCibaDiscovery } from './ciba.js';
+import { unauthorizedClientErrors } from './grant-errors.js';
 import { baseFeatures } from './features.js';
 import { loadExistingGrantFor } from './grants.js';
 import { interactionPolicyFor } from './interaction-policy.js';
@@ -31,7 +33,7 @@ import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
 import { tokenAssurance } from './token-assurance.js';
-import { ttl } from './ttl.js';
+import { CIBA_REQUEST_LIFETIME_SECONDS, ttl } from './ttl.js';
 
 export interface ProviderDeps {
   /**
@@ -58,6 +60,8 @@ export interface ProviderDeps {
   outbound: OutboundPolicy;
   /** the tenant's device flow (`security_policy.device_flow`, with its defaults) */
   deviceFlow: { enabled: boolean; userCodeLifetimeSeconds: number };
+  /** CIBA (`security_policy.ciba`; off by default) */
+  ciba: { enabled: boolean };
   /** short-lived state for the device flow's polling records and limits */
   ephemeral: EphemeralStore;
   audit: AuditRepository;
@@ -102,6 +106,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
+      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit }),
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
@@ -127,8 +132,11 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.proxy = true;
   failClosedOnUnavailableBackend(provider, deps.logger);
   throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger, deps.metrics);
-  if (deps.deviceFlow.enabled) {
-    limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, logger: deps.logger, clock: deps.clock, codeLifetimeSeconds: deps.deviceFlow.userCodeLifetimeSeconds });
+  unauthorizedClientErrors(provider);
+  if (deps.ciba.enabled) correctCibaDiscovery(provider);
+  if (deps.deviceFlow.enabled) limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, logger: deps.logger, clock: deps.clock });
+  if (deps.deviceFlow.enabled || deps.ciba.enabled) {
+    slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });
   }
   subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;

@@ -10,6 +10,9 @@ export const ID_TOKEN_TTL_SECONDS = hour;
 /** Logout tokens (back-channel logout): oidc-provider signs them for 120 s, not configurable. */
 export const LOGOUT_TOKEN_TTL_SECONDS = 120;
 
+/** A CIBA request's longest life (a client's `requested_expiry` may only shorten it). */
+export const CIBA_REQUEST_LIFETIME_SECONDS = 10 * 60;
+
 /** Sessions, and so the provider's session cookie. */
 export const SESSION_TTL_SECONDS = 14 * day;
 
@@ -28,7 +31,7 @@ const apiTtl = (ttl: number) => Math.min(ttl, MAX_ACCESS_TOKEN_TTL_SECONDS);
 export const ttl: NonNullable<Configuration['ttl']> = {
   AccessToken: (_ctx, token) => (token.resourceServer?.accessTokenTTL ? apiTtl(token.resourceServer.accessTokenTTL) : hour),
   AuthorizationCode: minute,
-  BackchannelAuthenticationRequest: 10 * minute,
+  BackchannelAuthenticationRequest: (_ctx, request) => Math.min(request.params?.['requested_expiry'] ? Number(request.params['requested_expiry']) : CIBA_REQUEST_LIFETIME_SECONDS, CIBA_REQUEST_LIFETIME_SECONDS),
   ClientCredentials: (_ctx, token) => (token.resourceServer?.accessTokenTTL ? apiTtl(token.resourceServer.accessTokenTTL) : 10 * minute),
   DeviceCode: 10 * minute,
   Grant: 14 * day,

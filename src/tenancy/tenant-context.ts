@@ -89,6 +89,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     consents,
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
     deviceFlow: deviceFlowOf(tenant.securityPolicy),
+    ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
     ephemeral: app.ephemeral,
     audit: app.audit,
     clock: app.clock,

@@ -146,6 +146,7 @@ describe('security_policy.mfa', () => {
       password: { min_length: 12 },
       require_pkce: true,
       device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
+      ciba: { enabled: false },
       sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
     });
   });

@@ -32,6 +32,8 @@ export const clientOut = z.object({
   first_party: z.boolean().optional(),
   admin_console: z.boolean().optional(),
   minimum_acr: z.string().optional(),
+  backchannel_token_delivery_mode: z.string().optional(),
+  backchannel_client_notification_endpoint: z.string().optional(),
   roles: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),

@@ -3,6 +3,7 @@ import { usesSecret } from '../../domain/client-auth-methods.js';
 import { clientFields, clientIdSchema, newClientId } from '../../domain/client-metadata.js';
 import type { ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
+import { cibaRegistrationProblem } from '../ciba-registration.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { assertHoldsPowersOf, clientJson, clientOut, refuseReserved, removableFields, validateWithProvider } from './client-metadata.js';
 import { empty, page, paged, pageQuery, tenantParam } from './common.js';
@@ -44,6 +45,13 @@ function authKind(metadata: Record<string, unknown>): 'public' | 'secret' | 'key
   return method === 'none' ? 'public' : usesSecret(method) ? 'secret' : 'keys';
 }
 
+/** The CIBA rules the provider does not check (`oidc/ciba.ts`), with the outbound guard's policy. */
+function assertCibaRegistration(request: AdminRequest<unknown, unknown, unknown>, metadata: Record<string, unknown>): void {
+  const { config } = request.app;
+  const problem = cibaRegistrationProblem(metadata, { allowPrivateNetwork: config.http.allowPrivateNetworkFetch, allowLoopback: config.env === 'development' });
+  if (problem) throw new AppError('invalid_request', `Invalid body: "${problem.field}": ${problem.description}`);
+}
+
 /** A client the caller may change: found here, not built in, and no more powerful than the caller. */
 async function manageableClient(request: AdminRequest<unknown, unknown, unknown>, clientId: string, action: string): Promise<ClientRecord> {
   refuseReserved(clientId);
@@ -81,6 +89,7 @@ export const clientRoutes = [
         client_id: clientId,
       };
       assertMayManageTrustedClient(request.principal, metadata, 'register this client');
+      assertCibaRegistration(request, metadata);
       await validateWithProvider(metadata);
       const { clientSecret } = await request.app.clients.create(request.tenant, metadata);
       request.changed({ kind: 'client', id: clientId });
@@ -140,6 +149,7 @@ export const clientRoutes = [
         throw new AppError('invalid_request', 'Invalid body: "token_endpoint_auth_method": a client cannot switch between public ("none"), secret-based and key-based ("private_key_jwt") authentication; register a new client.');
       }
       assertMayManageTrustedClient(request.principal, metadata, 'make this client trusted');
+      assertCibaRegistration(request, metadata);
       await validateWithProvider({ ...metadata, client_id: id });
       const updated = await request.app.clients.update(request.tenant, id, metadata);
       if (!updated) throw new AppError('not_found', `There is no client "${id}".`);

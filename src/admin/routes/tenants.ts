@@ -71,6 +71,12 @@ const securityPolicy = z
       })
       .strict()
       .optional(),
+    ciba: z
+      .object({ enabled: z.boolean() })
+      .strict()
+      .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default. `null` restores the default')
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -99,6 +105,7 @@ const tenantOut = z.object({
     require_pkce: z.boolean().optional(),
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
     sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
+    ciba: z.object({ enabled: z.boolean() }),
   }),
   ...timestamps,
 });
@@ -119,6 +126,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       require_pkce: tenant.securityPolicy?.requirePkce === true,
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
       sms: smsJson(tenant.securityPolicy?.sms),
+      ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -167,6 +175,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
             ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
+            ...(input.security_policy.ciba !== undefined ? { ciba: input.security_policy.ciba } : {}),
           },
         }
       : {}),
