@@ -13,6 +13,12 @@ import { send, startAppendingProxy, type AppendingProxy } from '../helpers/proxy
 const attacker = '127.0.0.5';
 const victim = '127.0.0.6';
 
+/**
+ * The throttles count in fixed windows of the app clock: the servers here run on a clock held a
+ * second into a window, so a count never straddles a window's end however slow the machine is.
+ */
+const windowStart = () => Math.floor(Date.now() / (5 * 60_000)) * 5 * 60_000 + 1000;
+
 /** A failed admin API authentication, counted against the client address (30 per 5 minutes). */
 const adminFailure = (base: string, options: { from: string; spoof?: string }) =>
   send(`${base}/admin/v1/me`, { from: options.from, headers: { authorization: 'Bearer not-a-token', ...(options.spoof ? { 'x-forwarded-for': options.spoof } : {}) } });
@@ -23,7 +29,8 @@ describe('client address behind one trusted proxy hop', () => {
   let acme: SeededTenant;
 
   beforeAll(async () => {
-    gh = await startGatehouse({ proxy: { hops: 1 } });
+    const now = windowStart();
+    gh = await startGatehouse({ proxy: { hops: 1 } }, { clock: () => now });
     acme = await seedTenant(gh, 'acme');
     proxy = await startAppendingProxy(gh.origin);
   });
@@ -98,7 +105,8 @@ describe('client address behind trusted proxy networks', () => {
 
   beforeAll(async () => {
     // Listening on :: makes IPv4 peers appear as IPv4-mapped IPv6 (::ffff:127.0.0.1), as on many hosts.
-    gh = await startGatehouse({ host: '::', proxy: { trustedNetworks: ['127.0.0.1/32', '127.0.0.2'] } });
+    const now = windowStart();
+    gh = await startGatehouse({ host: '::', proxy: { trustedNetworks: ['127.0.0.1/32', '127.0.0.2'] } }, { clock: () => now });
     inner = await startAppendingProxy(gh.origin);
     // client -> outer proxy -> (from 127.0.0.2) inner proxy -> (from 127.0.0.1) Gatehouse
     outer = await startAppendingProxy(inner.url, { from: '127.0.0.2' });
