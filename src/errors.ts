@@ -7,6 +7,7 @@ export type AppErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'insufficient_user_authentication'
   | 'forbidden'
   | 'invalid_csrf_token'
   | 'forbidden_origin'
@@ -31,6 +32,8 @@ const statusByCode: Record<AppErrorCode, number> = {
   invalid_request: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  // RFC 9470: the token is good, the sign-in behind it is not strong or fresh enough.
+  insufficient_user_authentication: 401,
   forbidden: 403,
   invalid_csrf_token: 403,
   forbidden_origin: 403,

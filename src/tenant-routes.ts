@@ -3,6 +3,7 @@ import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import type { LocalOrigin } from './account/oidc-client.js';
 import { accountRoot, accountRouter } from './account/router.js';
+import { cibaRoot, cibaRouter } from './account/ciba-router.js';
 import type { AppContext } from './app-context.js';
 import { brandingRouter, brandingStylesheetPath } from './http/branding.js';
 import { interactionRoot, interactionRouter } from './interactions/router.js';
@@ -23,6 +24,7 @@ const surfaces: readonly TenantSurface[] = [
   { root: interactionRoot, router: interactionRouter },
   { root: accountRoot, router: accountRouter },
   { root: brandingStylesheetPath, router: () => brandingRouter() },
+  { root: cibaRoot, router: (app) => cibaRouter(app) },
 ];
 
 /** Whether a path under a tenant (after `/t/{tenant}`) is served by our routers. */

@@ -6,7 +6,7 @@ import { isLoopbackHost, OUTBOUND_SETTING, type OutboundPolicy } from '../oidc/o
  * What is wrong with a client's CIBA registration, if anything (the admin API refuses it with the
  * field named): CIBA only for clients that authenticate (a poll with a public client's id alone
  * would let anyone who learns an `auth_req_id` collect the tokens), and a ping endpoint the
- * outbound guard will call: https, or http on loopback in development; no loopback, private or
+ * outbound guard will call: https; loopback only in development, and no private or
  * other special-use address unless `http.allowPrivateNetworkFetch` (names are checked again when
  * resolved, at every ping).
  */
@@ -20,9 +20,8 @@ export function cibaRegistrationProblem(metadata: Record<string, unknown>, polic
   const endpoint = URL.parse(String(metadata['backchannel_client_notification_endpoint'] ?? ''));
   if (!endpoint) return { field: 'backchannel_client_notification_endpoint', description: 'a ping client needs an https backchannel_client_notification_endpoint' };
   const loopbackHost = isLoopbackHost(endpoint.hostname);
-  if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && loopbackHost && policy.allowLoopback)) {
-    return { field: 'backchannel_client_notification_endpoint', description: 'must be an https URL (http only on loopback, in development)' };
-  }
+  // oidc-provider accepts https only, loopback included (CIBA Core 4).
+  if (endpoint.protocol !== 'https:') return { field: 'backchannel_client_notification_endpoint', description: 'must be an https URL' };
   const literal = endpoint.hostname.startsWith('[') ? endpoint.hostname.slice(1, -1) : endpoint.hostname;
   const internal = loopbackHost ? !policy.allowLoopback : isSpecialUse(literal);
   if (internal && !policy.allowPrivateNetwork) {

@@ -107,7 +107,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
       ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit }),
-      resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
+      resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, issuer, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
     interactions: { policy: interactionPolicyFor(tenant.mfa), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },

@@ -1,5 +1,6 @@
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { ADMIN_TOKEN_TTL_SECONDS, adminApiIdentifier, allAdminScopes } from '../domain/admin-api.js';
+import { CIBA_APPROVAL_TOKEN_TTL_SECONDS, CIBA_APPROVE_SCOPE, cibaApprovalResource } from '../domain/ciba.js';
 import type { ClientRepository } from '../domain/clients.js';
 import type { ResourceRepository } from '../domain/resources.js';
 import type { RoleRepository } from '../domain/roles.js';
@@ -10,6 +11,8 @@ type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['re
 export interface ResourceDeps {
   tenant: string;
   publicUrl: string;
+  /** the tenant's issuer: the CIBA approval API's identifier is below it */
+  issuer: string;
   resources: ResourceRepository;
   roles: RoleRepository;
   users: UserRepository;
@@ -38,6 +41,7 @@ async function rolesOfSubject(ctx: KoaContextWithOIDC, deps: ResourceDeps): Prom
  */
 export function resourceIndicatorsFor(deps: ResourceDeps): ResourceIndicators {
   const adminApi = adminApiIdentifier(deps.publicUrl);
+  const cibaApproval = cibaApprovalResource(deps.issuer);
   return {
     enabled: true,
     defaultResource: (_ctx, _client, oneOf) => oneOf,
@@ -47,6 +51,10 @@ export function resourceIndicatorsFor(deps: ResourceDeps): ResourceIndicators {
       // client asking for the admin API on a signed-in admin's behalf could be collecting it.
       if (resourceIndicator === adminApi && ctx.oidc.params?.['grant_type'] !== 'client_credentials' && client['admin_console'] !== true) {
         throw new errors.InvalidTarget('this client may not request access to the admin API on behalf of users');
+      }
+      if (resourceIndicator === cibaApproval) {
+        if (client['first_party'] !== true) throw new errors.InvalidTarget('only the tenant\'s own (first-party) apps may approve CIBA requests for their users');
+        return { scope: CIBA_APPROVE_SCOPE, audience: cibaApproval, accessTokenTTL: CIBA_APPROVAL_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' as const } } };
       }
       const api =
         resourceIndicator === adminApi

@@ -4,7 +4,10 @@
  * request; through real HTTP with openid-client. Approval (account console, approval API) comes next.
  */
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ACR } from '../../src/authn/assurance.js';
+import { Browser } from '../helpers/browser.js';
+import { authorize } from '../helpers/login.js';
 import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 
@@ -123,7 +126,7 @@ describe('bad input', () => {
       [{ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'http://bank.example/ping' }, 'backchannel_client_notification_endpoint'],
       [{ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://10.1.2.3/ping' }, 'special-use address'],
       [{ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://127.0.0.1/ping' }, 'special-use address'],
-      [{ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'http://127.0.0.1:9/ping' }, 'http only on loopback, in development'],
+      [{ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'http://127.0.0.1:9/ping' }, 'must be an https URL'],
       [{ backchannel_token_delivery_mode: 'ping' }, 'backchannel_client_notification_endpoint'],
       [{ backchannel_token_delivery_mode: 'push' }, 'backchannel_token_delivery_mode'],
     ];
@@ -135,5 +138,142 @@ describe('bad input', () => {
     const ping = await register('acme', { backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://bank.example/ping' });
     expect(ping.status, JSON.stringify(ping.body)).toBe(201);
     expect(ping.body).toMatchObject({ backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://bank.example/ping' });
+  });
+});
+
+/** An access token of `username` for the tenant's CIBA approval API, through the first-party web app's sign-in. */
+async function approvalToken(username = 'alice', server = gh, seeded = acme): Promise<string> {
+  const resource = `${server.issuer('acme')}/ciba`;
+  const rp = await client.discovery(new URL(server.issuer('acme')), seeded.client.clientId, seeded.client.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
+  const { callback, verifier, state } = await authorize(new Browser(server.origin), rp, { redirectUri: seeded.client.redirectUri, scope: 'openid ciba:approve', username, extra: { resource } });
+  const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource });
+  return tokens.access_token;
+}
+
+async function api(token: string, method: 'GET' | 'POST', path: string, server = gh) {
+  const response = await fetch(`${server.issuer('acme')}/ciba${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined, challenge: response.headers.get('www-authenticate') };
+}
+
+/** The id the approval API gives the user's pending request with this binding message. */
+async function pendingId(token: string, bindingMessage: string, server = gh): Promise<string> {
+  const list = await api(token, 'GET', '/requests', server);
+  expect(list.status, JSON.stringify(list.body)).toBe(200);
+  const item = (list.body!['items'] as Array<Record<string, unknown>>).find((entry) => entry['binding_message'] === bindingMessage);
+  expect(item, JSON.stringify(list.body)).toBeTruthy();
+  return String(item!['id']);
+}
+
+describe('approval through the approval API', () => {
+  let token: string;
+
+  beforeAll(async () => {
+    expect((await call(gh, root, 'PATCH', `/tenants/acme/clients/${acme.client.clientId}`, { first_party: true })).status).toBe(200);
+    token = await approvalToken();
+  });
+
+  it('lists the user’s pending request without its auth_req_id, and approval gives the polling client its tokens', async () => {
+    const { response } = await initiate(bank, { login_hint: 'alice', binding_message: 'Approve 1' });
+    const list = await api(token, 'GET', '/requests');
+    const item = (list.body!['items'] as Array<Record<string, unknown>>).find((entry) => entry['binding_message'] === 'Approve 1')!;
+    expect(item).toMatchObject({ client_id: 'call-centre', client_name: 'Call centre', scope: 'openid', acr_values: [] });
+    expect(JSON.stringify(list.body)).not.toContain(response!.auth_req_id);
+    expect((await api(token, 'POST', `/requests/${String(item['id'])}/approve`)).status).toBe(204);
+    now += 6_000;
+    const result = await pollOnce(bank, response!.auth_req_id);
+    expect(result.tokens?.claims()).toMatchObject({ sub: acme.userId, amr: ['pwd'] });
+    const events = await gh.app.audit.list('acme', { type: 'ciba.approved', limit: 5 });
+    expect(events[0]).toMatchObject({ actor: { type: 'user', id: acme.userId }, target: { type: 'client', id: 'call-centre' } });
+  });
+
+  it('answers access_denied to the client after a denial, and takes a decision once, also in parallel', async () => {
+    const denied = await initiate(bank, { login_hint: 'alice', binding_message: 'Deny 1' });
+    expect((await api(token, 'POST', `/requests/${await pendingId(token, 'Deny 1')}/deny`)).status).toBe(204);
+    now += 6_000;
+    expect((await pollOnce(bank, denied.response!.auth_req_id)).error).toBe('access_denied');
+
+    await initiate(bank, { login_hint: 'alice', binding_message: 'Race 1' });
+    const id = await pendingId(token, 'Race 1');
+    const results = await Promise.all([...Array.from({ length: 3 }, () => api(token, 'POST', `/requests/${id}/approve`)), ...Array.from({ length: 3 }, () => api(token, 'POST', `/requests/${id}/deny`))]);
+    expect(results.filter((result) => result.status === 204)).toHaveLength(1);
+    expect(results.every((result) => [204, 404, 409].includes(result.status))).toBe(true);
+    // Decided: approving again finds nothing pending.
+    expect((await api(token, 'POST', `/requests/${id}/approve`)).status).toBe(404);
+  });
+
+  it('refuses another user’s token, a token without the scope, no token and a third-party app asking for the API', async () => {
+    await initiate(bank, { login_hint: 'alice', binding_message: 'Other 1' });
+    const id = await pendingId(token, 'Other 1');
+    await gh.app.users.create('acme', { username: 'carol', passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
+    const carol = await approvalToken('carol');
+    expect((await api(carol, 'GET', '/requests')).body).toEqual({ items: [] });
+    expect((await api(carol, 'POST', `/requests/${id}/approve`)).status).toBe(404);
+    const none = await fetch(`${gh.issuer('acme')}/ciba/requests`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await api('not.a.token', 'GET', '/requests')).status).toBe(401);
+    expect((await api(token, 'POST', '/requests/short/approve')).status).toBe(404);
+
+    const third = await call(gh, root, 'POST', '/tenants/acme/clients', { client_name: 'Third party', redirect_uris: ['http://127.0.0.1:9/third'] });
+    const thirdRp = await rpOf('acme', (third.body as { client_id: string }).client_id, (third.body as { client_secret: string }).client_secret);
+    const url = client.buildAuthorizationUrl(thirdRp, { redirect_uri: 'http://127.0.0.1:9/third', scope: 'openid ciba:approve', resource: `${gh.issuer('acme')}/ciba`, code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const answer = await new Browser(gh.origin).navigate(url.href, {}, 'http://127.0.0.1:9/third');
+    expect('redirectedTo' in answer ? new URL(answer.redirectedTo).searchParams.get('error') : 'no redirect').toBe('invalid_target');
+  });
+
+  it('refuses an approval whose sign-in is weaker than the request asks for, saying so in WWW-Authenticate', async () => {
+    await initiate(bank, { login_hint: 'alice', binding_message: 'Strong 1', acr_values: ACR.multiFactor });
+    const id = await pendingId(token, 'Strong 1');
+    const refused = await api(token, 'POST', `/requests/${id}/approve`);
+    expect(refused.status).toBe(401);
+    expect(refused.challenge).toContain('insufficient_user_authentication');
+    // Still pending: a refusal does not use the request up.
+    expect(await pendingId(token, 'Strong 1')).toBe(id);
+  });
+
+  it('finds nothing to approve once the request has expired', async () => {
+    await initiate(bank, { login_hint: 'alice', binding_message: 'Late 1', requested_expiry: '60' });
+    const id = await pendingId(token, 'Late 1');
+    // Past its expiry and the provider's 15 s clock tolerance, on the provider's clock (Date) and the app's.
+    now += 80_000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 80_000);
+      expect((await api(token, 'POST', `/requests/${id}/approve`)).status).toBe(404);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('ping delivery', () => {
+  let pinged: TestGatehouse;
+
+  beforeAll(async () => {
+    // The ping goes to loopback here: registered only because the operator allows private networks.
+    pinged = await startGatehouse({ bootstrap: BOOTSTRAP, http: { allowPrivateNetworkFetch: true } });
+  });
+  afterAll(() => pinged?.stop());
+
+  it('records the approval when the ping to the client fails, audits the failure, and the client can still poll', async () => {
+    const seeded = await seedTenant(pinged, 'acme');
+    const token = await adminToken(pinged);
+    expect((await call(pinged, token, 'PATCH', '/tenants/acme', { security_policy: { ciba: { enabled: true } } })).status).toBe(200);
+    expect((await call(pinged, token, 'PATCH', `/tenants/acme/clients/${seeded.client.clientId}`, { first_party: true })).status).toBe(200);
+    // Nothing listens on port 1: every ping fails to connect.
+    const created = await call(pinged, token, 'POST', '/tenants/acme/clients', { client_name: 'Bank', grant_types: [CIBA_GRANT], backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: 'https://127.0.0.1:1/ping' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { client_id: id, client_secret: secret } = created.body as { client_id: string; client_secret: string };
+    const bankPing = await client.discovery(new URL(pinged.issuer('acme')), id, secret, undefined, { execute: [client.allowInsecureRequests] });
+    const approval = await approvalToken('alice', pinged, seeded);
+
+    const started = await client.initiateBackchannelAuthentication(bankPing, { scope: 'openid', login_hint: 'alice', binding_message: 'Ping 1', client_notification_token: 'notify-me-123' });
+    expect((await api(approval, 'POST', `/requests/${await pendingId(approval, 'Ping 1', pinged)}/approve`, pinged)).status).toBe(204);
+    const failed = await pinged.app.audit.list('acme', { type: 'ciba.ping_failed', limit: 5 });
+    expect(failed).toHaveLength(1);
+    expect(await pinged.app.audit.list('acme', { type: 'ciba.approved', limit: 5 })).toHaveLength(1);
+    const tokens = await client.genericGrantRequest(bankPing, CIBA_GRANT, { auth_req_id: started.auth_req_id });
+    expect(tokens.claims()?.sub).toBe(seeded.userId);
   });
 });

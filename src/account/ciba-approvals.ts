@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { errors } from 'oidc-provider';
+import { tenantKey } from '../../adapters/ephemeral.js';
+import type { AppContext } from '../app-context.js';
+import { isAcr, lowestKnown, satisfies } from '../authn/assurance.js';
+import { MAX_APPROVAL_SIGN_IN_AGE_SECONDS } from '../domain/ciba.js';
+import { AppError } from '../errors.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+
+/** A pending CIBA request as the approval API shows it: never its `auth_req_id`. */
+export interface PendingRequest {
+  /** the tenant's MAC of the request's id: stable, but useless to poll with */
+  id: string;
+  client_id: string;
+  client_name?: string;
+  binding_message?: string;
+  scope: string;
+  acr_values: string[];
+  expires_at: string;
+}
+
+/** What the approving sign-in proved: the access token's `acr`, `amr` and `auth_time`. */
+export interface SignInProof {
+  acr?: string;
+  amr: string[];
+  authTime?: number;
+}
+
+type Request = InstanceType<TenantContext['provider']['BackchannelAuthenticationRequest']>;
+
+const PAGE = 50;
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The built-in authentication device's decisions (docs/ciba.md): a user's pending CIBA requests, and
+ * approving or denying one of them with what their sign-in proves. Used by the approval API (and
+ * later the account console). A decision is taken once: a marker written only if absent decides
+ * between parallel approvals and denials on every instance.
+ */
+export class CibaApprovals {
+  constructor(private readonly app: AppContext) {}
+
+  async #pending(tenant: TenantContext, accountId: string): Promise<Array<{ id: string; request: Request & { clientId: string } }>> {
+    const instances = await tenant.byAccount.find('BackchannelAuthenticationRequest', accountId, { limit: PAGE });
+    const found = await Promise.all(instances.map((instance) => tenant.provider.BackchannelAuthenticationRequest.find(instance.id)));
+    return found
+      .filter((request): request is Request & { clientId: string } => request !== undefined && typeof request.clientId === 'string' && request.accountId === accountId && !request.grantId && !request.error)
+      .map((request) => ({ id: tenant.mac('ciba-request', request.jti), request }));
+  }
+
+  async pending(tenant: TenantContext, accountId: string): Promise<PendingRequest[]> {
+    const pending = await this.#pending(tenant, accountId);
+    return Promise.all(
+      pending.map(async ({ id, request }) => {
+        const client = await tenant.provider.Client.find(request.clientId);
+        const params = request.params as Record<string, unknown> | undefined;
+        return {
+          id,
+          client_id: request.clientId,
+          ...(client?.clientName ? { client_name: client.clientName } : {}),
+          ...(typeof params?.['binding_message'] === 'string' ? { binding_message: params['binding_message'] } : {}),
+          scope: request.scope ?? '',
+          acr_values: typeof params?.['acr_values'] === 'string' ? params['acr_values'].split(' ').filter(Boolean) : [],
+          expires_at: new Date((request.exp ?? 0) * 1000).toISOString(),
+        };
+      }),
+    );
+  }
+
+  /** The user's pending request `id`, claimed for a decision (once, whoever asks first). */
+  async #claim(tenant: TenantContext, accountId: string, id: string, check: (request: Request) => void): Promise<Request & { clientId: string }> {
+    const match = (await this.#pending(tenant, accountId)).find((pending) => pending.id === id);
+    if (!match) throw new AppError('not_found', 'There is no pending request with this id for this user: it was decided already, it expired, or it is someone else’s.');
+    check(match.request);
+    const claimed = await this.app.ephemeral.set(tenantKey(tenant.id, 'ciba-decided', digest(match.request.jti)), '1', { ttlSeconds: MAX_APPROVAL_SIGN_IN_AGE_SECONDS + 600, onlyIfAbsent: true });
+    if (!claimed) throw new AppError('conflict', 'This request has been decided already.');
+    return match.request;
+  }
+
+  async approve(tenant: TenantContext, accountId: string, id: string, proof: SignInProof, requestId?: string): Promise<void> {
+    const now = Math.floor(this.app.clock() / 1000);
+    const request = await this.#claim(tenant, accountId, id, (pending) => {
+      const params = pending.params as Record<string, unknown> | undefined;
+      const asked = typeof params?.['acr_values'] === 'string' ? params['acr_values'].split(' ').filter(Boolean) : [];
+      const required = lowestKnown(asked);
+      if (required && !satisfies(required, proof.amr)) {
+        throw new AppError('insufficient_user_authentication', `This request asks for a stronger sign-in (${required}); sign the user in again with acr_values=${required}.`);
+      }
+      if (proof.authTime === undefined || now - proof.authTime > MAX_APPROVAL_SIGN_IN_AGE_SECONDS) {
+        throw new AppError('insufficient_user_authentication', `The sign-in behind this token is older than ${MAX_APPROVAL_SIGN_IN_AGE_SECONDS / 60} minutes; sign the user in again (max_age=0) to approve.`);
+      }
+    });
+    const provider = tenant.provider;
+    const grant = new provider.Grant({ accountId, clientId: request.clientId });
+    if (request.scope) grant.addOIDCScope(request.scope);
+    await grant.save();
+    await this.#result(tenant, request, accountId, 'approved', requestId, () =>
+      provider.backchannelResult(request, grant, { ...(proof.acr && isAcr(proof.acr) ? { acr: proof.acr } : {}), amr: proof.amr, ...(proof.authTime !== undefined ? { authTime: proof.authTime } : {}) }),
+    );
+  }
+
+  async deny(tenant: TenantContext, accountId: string, id: string, requestId?: string): Promise<void> {
+    const request = await this.#claim(tenant, accountId, id, () => {});
+    await this.#result(tenant, request, accountId, 'denied', requestId, () => tenant.provider.backchannelResult(request, new errors.AccessDenied('the user denied the request')));
+  }
+
+  /**
+   * Records the result with the provider, which then pings a ping-mode client. The result is saved
+   * before the ping, so a failed ping is not the user's problem: it is logged and audited, and the
+   * client can still poll.
+   */
+  async #result(tenant: TenantContext, request: Request & { clientId: string }, accountId: string, outcome: 'approved' | 'denied', requestId: string | undefined, record: () => Promise<void>): Promise<void> {
+    const audit = (type: string, details?: Record<string, unknown>) =>
+      this.app.audit.record({ tenant: tenant.id, type, actor: { type: 'user', id: accountId, tenant: tenant.id }, target: { type: 'client', id: request.clientId }, ...(details ? { details } : {}), ...(requestId ? { requestId } : {}) });
+    let pingFailed: unknown;
+    try {
+      await record();
+    } catch (error) {
+      const saved = await tenant.provider.BackchannelAuthenticationRequest.find(request.jti, { ignoreExpiration: true });
+      if (!saved || (!saved.grantId && !saved.error)) throw error;
+      pingFailed = error;
+    }
+    await audit(outcome === 'approved' ? 'ciba.approved' : 'ciba.denied');
+    if (pingFailed !== undefined) {
+      this.app.logger.warn({ err: pingFailed, tenant: tenant.id, client: request.clientId }, 'CIBA ping to the client failed; the client can still poll');
+      await audit('ciba.ping_failed', { error: pingFailed instanceof Error ? pingFailed.message : String(pingFailed) });
+    }
+  }
+}
