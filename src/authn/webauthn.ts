@@ -9,6 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { COSEALG } from '@simplewebauthn/server/helpers';
 import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import { mfaAuditEvents, type AuditRepository } from '../domain/audit.js';
 import type { FactorSummary } from '../domain/mfa-factors.js';
@@ -20,6 +21,13 @@ import { knownTransports } from './webauthn-json.js';
 import { challengeKey, parsePending, registrationIdPattern, type PendingChallenge } from './webauthn-challenges.js';
 
 export type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON };
+
+/**
+ * The signature algorithms a new credential may use: EdDSA, ES256, RS256. Pinned rather than the
+ * library's default, which on Node 24 adds ML-DSA through an experimental Web Crypto API (and whose
+ * signatures exceed the bounds of `webauthn-json.ts`), so every Node version accepts the same keys.
+ */
+const SUPPORTED_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
 
 /** How long a ceremony may take, from options to response (seconds): the challenge lives this long. */
 export const CEREMONY_SECONDS = 5 * 60;
@@ -100,6 +108,7 @@ export class WebAuthnService {
       attestationType: 'none',
       excludeCredentials: held.map(descriptor),
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' },
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     });
     const registrationId = randomBytes(16).toString('base64url');
     const pending: PendingChallenge = { challenge: options.challenge, bound: digest(opts.bindTo), userId, userVerification: false };
@@ -121,7 +130,7 @@ export class WebAuthnService {
     const { rpId, origin } = this.relyingParty(tenant);
     let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
-      result = await verifyRegistrationResponse({ response: input.response, expectedChallenge: pending.challenge, expectedOrigin: origin, expectedRPID: rpId, requireUserVerification: false });
+      result = await verifyRegistrationResponse({ response: input.response, expectedChallenge: pending.challenge, expectedOrigin: origin, expectedRPID: rpId, requireUserVerification: false, supportedAlgorithmIDs: SUPPORTED_ALGORITHMS });
     } catch {
       throw failed();
     }

@@ -89,6 +89,8 @@ describe('registration', () => {
     expect(started.registrationId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(started.options.rp).toEqual({ id: 'localhost', name: 'Acme Corp' });
     expect(started.options.authenticatorSelection).toMatchObject({ residentKey: 'required', userVerification: 'preferred' });
+    // EdDSA, ES256, RS256 on every Node version (Node 24 would add the library's experimental ML-DSA).
+    expect(started.options.pubKeyCredParams.map((param) => param.alg)).toEqual([-8, -7, -257]);
     expect(Buffer.from(started.options.user.id, 'base64url')).toHaveLength(32);
     expect(started.options.user.id).toBe(await credentials.userHandle('acme', userId));
     expect(await credentials.userIdByHandle('acme', started.options.user.id)).toBe(userId);
