@@ -152,7 +152,9 @@ describe('login pages and account console in headless Chromium', () => {
     // Tab order: username (autofocused), password, Sign in, Sign in with a passkey (shown by the page's
     // script, which runs before the page has loaded); then Cancel. Autofocus applies once the
     // page has loaded, which on a busy machine can be after the URL commits: wait for it (bounded).
-    await page.waitForFunction("document.activeElement?.id === 'username'", undefined, { timeout: 5000 });
+    // Polled through page.evaluate (DevTools, outside the page's CSP): a string predicate of
+    // waitForFunction is evaluated by the page itself, which `script-src 'self'` refuses.
+    await expect.poll(async () => (await activeElement(page)).id, { timeout: 5000 }).toBe('username');
     expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'username' });
     await page.keyboard.press('Tab');
     expect(await activeElement(page)).toMatchObject({ tag: 'INPUT', id: 'password' });
@@ -183,7 +185,7 @@ describe('login pages and account console in headless Chromium', () => {
     expect(await page.getByLabel('Username').inputValue()).toBe('alice');
     expect(await page.getByLabel('Password').inputValue()).toBe('');
     // The username is known: the cursor waits in the password field.
-    await page.waitForFunction("document.activeElement?.id === 'password'", undefined, { timeout: 5000 });
+    await expect.poll(async () => (await activeElement(page)).id, { timeout: 5000 }).toBe('password');
     expect(await activeElement(page)).toMatchObject({ id: 'password' });
 
     // And the right password, still keyboard only, gets through.
