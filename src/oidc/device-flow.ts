@@ -1,8 +1,8 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { deviceAuditEvents, type AuditActor, type AuditRepository } from '../domain/audit.js';
 import { scopeDescriptions } from '../domain/scope-descriptions.js';
-import { renderPage, type PageTenant } from '../http/views.js';
-import { readProviderForm } from './provider-form.js';
+import type { PageTenant } from '../http/views.js';
+import { answerWithPage, providerFormOf, requestIdOf } from './pages.js';
 
 type DeviceFlow = NonNullable<NonNullable<Configuration['features']>['deviceFlow']>;
 
@@ -30,10 +30,6 @@ interface DeviceCodeLike {
   params?: Record<string, unknown>;
 }
 
-function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
-  return ctx.get('x-request-id') || undefined;
-}
-
 /**
  * The device flow's pages (code entry, confirmation, result) in our templates, through the
  * provider's page hooks, and the audit events of approvals and denials. The provider's forms are
@@ -45,48 +41,36 @@ export function deviceFlowFeature(deps: { tenant: PageTenant; enabled: boolean; 
     const accountId = ctx.oidc.session?.accountId;
     const actor: AuditActor = accountId ? { type: 'user', id: accountId, tenant: tenant.id } : { type: 'anonymous', id: 'anonymous', tenant: tenant.id };
     const clientId = code?.clientId ?? ctx.oidc.client?.clientId;
-    await deps.audit.record({ tenant: tenant.id, type, actor, target: { type: 'client', id: clientId ?? 'unknown' }, ...(requestIdOf(ctx) ? { requestId: requestIdOf(ctx)! } : {}) });
+    const requestId = requestIdOf(ctx);
+    await deps.audit.record({ tenant: tenant.id, type, actor, target: { type: 'client', id: clientId ?? 'unknown' }, ...(requestId ? { requestId } : {}) });
   };
 
   const userCodeInputSource: DeviceFlow['userCodeInputSource'] = async (ctx, form, _out, err) => {
-    ctx.type = 'html';
     if (err?.name === 'AbortedError') {
       // Denied on the confirmation page, or the sign-in that followed it was cancelled.
-      const code = ctx.oidc.entities.DeviceCode as DeviceCodeLike | undefined;
-      await audit(ctx, deviceAuditEvents.denied, code);
+      await audit(ctx, deviceAuditEvents.denied, ctx.oidc.entities.DeviceCode as DeviceCodeLike | undefined);
       ctx.status = 200;
-      ctx.body = await renderPage('device-result', { title: 'Sign-in denied', tenant, requestId: requestIdOf(ctx), outcome: 'denied' });
+      await answerWithPage(ctx, tenant, 'device-result', { title: 'Sign-in denied', outcome: 'denied' });
       return;
     }
     const refusal = err ? (refusals[err.name] ?? 'Something went wrong. Start again on your device.') : undefined;
     if (err && err.name in refusals) (ctx.state as Record<string, unknown>)[REFUSED_USER_CODE] = true;
-    const { action, fields } = readProviderForm(form);
-    ctx.body = await renderPage('device-code', {
-      title: 'Connect a device',
-      tenant,
-      requestId: requestIdOf(ctx),
-      action,
-      xsrf: fields['xsrf'] ?? '',
-      userCode: fields['user_code'] ?? '',
-      error: refusal,
-    });
+    const { action, xsrf, fields } = providerFormOf(form);
+    await answerWithPage(ctx, tenant, 'device-code', { title: 'Connect a device', action, xsrf, userCode: fields['user_code'] ?? '', error: refusal });
   };
 
   const userCodeConfirmSource: DeviceFlow['userCodeConfirmSource'] = async (ctx, form, client, _deviceInfo, userCode) => {
-    const { action, fields } = readProviderForm(form);
+    const { action, xsrf } = providerFormOf(form);
     const code = ctx.oidc.entities.DeviceCode as DeviceCodeLike | undefined;
     const scope = typeof code?.params?.['scope'] === 'string' ? code.params['scope'] : '';
     const scopes = scope
       .split(' ')
       .filter(Boolean)
       .map((name) => ({ name, description: scopeDescriptions[name] ?? name }));
-    ctx.type = 'html';
-    ctx.body = await renderPage('device-confirm', {
+    await answerWithPage(ctx, tenant, 'device-confirm', {
       title: 'Confirm the device',
-      tenant,
-      requestId: requestIdOf(ctx),
       action,
-      xsrf: fields['xsrf'] ?? '',
+      xsrf,
       userCode,
       clientName: client.clientName ?? client.clientId,
       scopes,
@@ -96,8 +80,7 @@ export function deviceFlowFeature(deps: { tenant: PageTenant; enabled: boolean; 
 
   const successSource: DeviceFlow['successSource'] = async (ctx) => {
     await audit(ctx, deviceAuditEvents.approved, ctx.oidc.entities.DeviceCode as DeviceCodeLike | undefined);
-    ctx.type = 'html';
-    ctx.body = await renderPage('device-result', { title: 'Device connected', tenant, requestId: requestIdOf(ctx), outcome: 'approved', clientName: ctx.oidc.client?.clientName ?? undefined });
+    await answerWithPage(ctx, tenant, 'device-result', { title: 'Device connected', outcome: 'approved', clientName: ctx.oidc.client?.clientName ?? undefined });
   };
 
   return { enabled: deps.enabled, ...USER_CODE, userCodeInputSource, userCodeConfirmSource, successSource };

@@ -4,7 +4,6 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 /** oidc-provider middleware sees a Koa context; `oidc` is there once the provider's route has run. */
 type ProviderContext = Parameters<Parameters<Provider['use']>[0]>[0] & { oidc?: KoaContextWithOIDC['oidc'] };
-import type { Logger } from 'pino';
 import { tenantKey, type EphemeralStore } from '../../adapters/ephemeral.js';
 import type { AttemptLimit, AttemptWindows } from '../authn/attempts.js';
 import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../domain/client-metadata.js';
@@ -44,7 +43,6 @@ export interface DeviceLimitDeps {
   ephemeral: EphemeralStore;
   attempts: AttemptWindows;
   metrics: Metrics;
-  logger: Logger;
   clock: () => number;
 }
 

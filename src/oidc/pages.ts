@@ -3,9 +3,25 @@ import { renderPage, type PageTenant } from '../http/views.js';
 import { startAgainUrlOf } from './clients.js';
 import { readProviderForm } from './provider-form.js';
 
-function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
+/** The request id the page footer shows (the root app or the fast path set it). */
+export function requestIdOf(ctx: KoaContextWithOIDC): string | undefined {
   const value = ctx.get('x-request-id');
   return value || undefined;
+}
+
+/** Answers a provider page hook with one of our templates, the tenant's branding and the request id. */
+export async function answerWithPage(ctx: KoaContextWithOIDC, tenant: PageTenant, page: string, locals: { title: string } & Record<string, unknown>): Promise<void> {
+  ctx.type = 'html';
+  ctx.body = await renderPage(page, { ...locals, tenant, requestId: requestIdOf(ctx) });
+}
+
+/**
+ * The action and xsrf value of a form oidc-provider hands to a page hook, so our template renders
+ * its own, escaped form rather than the provider's markup (`provider-form.ts`).
+ */
+export function providerFormOf(html: string): { action: string; xsrf: string; fields: Record<string, string> } {
+  const { action, fields } = readProviderForm(html);
+  return { action, xsrf: fields['xsrf'] ?? '', fields };
 }
 
 /** How the cancel button reaches the provider (src/interactions/steps/abort.ts). */
@@ -43,28 +59,12 @@ export function pagesFor(tenant: PageTenant) {
   };
 
   const logoutSource = async (ctx: KoaContextWithOIDC, form: string) => {
-    // oidc-provider hands us its form as HTML; we take only the action and the xsrf value so our
-    // template can render its own, escaped form.
-    const { action, fields } = readProviderForm(form);
-    ctx.type = 'html';
-    ctx.body = await renderPage('logout', {
-      title: 'Sign out',
-      tenant,
-      requestId: requestIdOf(ctx),
-      action,
-      xsrf: fields['xsrf'] ?? '',
-      clientName: ctx.oidc.client?.clientName ?? undefined,
-    });
+    const { action, xsrf } = providerFormOf(form);
+    await answerWithPage(ctx, tenant, 'logout', { title: 'Sign out', action, xsrf, clientName: ctx.oidc.client?.clientName ?? undefined });
   };
 
   const postLogoutSuccessSource = async (ctx: KoaContextWithOIDC) => {
-    ctx.type = 'html';
-    ctx.body = await renderPage('logged-out', {
-      title: 'Signed out',
-      tenant,
-      requestId: requestIdOf(ctx),
-      clientName: ctx.oidc.client?.clientName ?? undefined,
-    });
+    await answerWithPage(ctx, tenant, 'logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName ?? undefined });
   };
 
   return { renderError, logoutSource, postLogoutSuccessSource };

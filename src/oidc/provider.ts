@@ -134,7 +134,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger, deps.metrics);
   unauthorizedClientErrors(provider);
   if (deps.ciba.enabled) correctCibaDiscovery(provider);
-  if (deps.deviceFlow.enabled) limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, logger: deps.logger, clock: deps.clock });
+  if (deps.deviceFlow.enabled) limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, clock: deps.clock });
   if (deps.deviceFlow.enabled || deps.ciba.enabled) {
     slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });
   }

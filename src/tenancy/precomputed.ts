@@ -14,10 +14,9 @@ interface Captured {
   notModified: readonly string[];
 }
 
-/** The tenant's JWKS and discovery answers by path below the tenant, and their `Cache-Control`. */
+/** The tenant's JWKS and discovery answers by path below the tenant (their headers include `Cache-Control`). */
 export interface PrecomputedResponses {
   byPath: ReadonlyMap<string, Captured>;
-  cacheControl: string;
 }
 
 /** Paths (below `/t/{tenant}`) answered from memory: oidc-provider's defaults for these routes. */
@@ -41,7 +40,7 @@ export async function precompute(handle: TenantContext['handle'], tenantId: stri
     const notModified = ['Vary', 'Origin', 'Cache-Control', cacheControl, 'ETag', etag];
     byPath.set(path, { body, etag, notModified, ok: [...notModified, 'Content-Type', String(response.headers['content-type']), 'Content-Length', String(body.length)] });
   }
-  return { byPath, cacheControl };
+  return { byPath };
 }
 
 /** RFC 9110 13.1.2: If-None-Match compares weakly, so `W/"x"` matches `"x"`; `*` matches any. */
