@@ -92,6 +92,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
     ephemeral: app.ephemeral,
     audit: app.audit,
+    changes: app.changes,
     clock: app.clock,
   });
   const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
