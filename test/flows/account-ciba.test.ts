@@ -119,6 +119,22 @@ describe('the list and its live updates', () => {
 });
 
 describe('bad input', () => {
+  it('lets one user follow the list on at most five streams at once, also when they open together', async () => {
+    const browser = await signIn('bob');
+    const answers = await Promise.all(Array.from({ length: 7 }, () => browser.request('/t/acme/account/ciba/events', { headers: { accept: 'text/event-stream' } })));
+    try {
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    } finally {
+      await Promise.all(answers.map((answer) => answer.body?.cancel()));
+    }
+    // Closed streams free their places.
+    await expect.poll(async () => {
+      const again = await browser.request('/t/acme/account/ciba/events');
+      await again.body?.cancel();
+      return again.status;
+    }).toBe(200);
+  });
+
   it('refuses another user’s request, a made-up or malformed id, a form without its CSRF token or from another site, and approving twice', async () => {
     const alice = await signIn();
     await initiate(bank, { login_hint: 'alice', binding_message: 'Guard 1' });
