@@ -72,6 +72,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_TWILIO_FROM', path: 'messaging.sms.twilio.from', kind: 'string' },
   { name: 'GATEHOUSE_TWILIO_MESSAGING_SERVICE_SID', path: 'messaging.sms.twilio.messagingServiceSid', kind: 'string' },
   { name: 'GATEHOUSE_TWILIO_BASE_URL', path: 'messaging.sms.twilio.baseUrl', kind: 'string' },
+  { name: 'GATEHOUSE_CIBA_SWEEP_INTERVAL_SECONDS', path: 'ciba.sweepIntervalSeconds', kind: 'integer' },
   { name: 'GATEHOUSE_LOG_LEVEL', path: 'log.level', kind: 'string' },
   { name: 'GATEHOUSE_METRICS_ENABLED', path: 'metrics.enabled', kind: 'boolean' },
   { name: 'GATEHOUSE_METRICS_PORT', path: 'metrics.port', kind: 'integer' },

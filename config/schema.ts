@@ -380,6 +380,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    ciba: z
+      .object({
+        /**
+         * How often each instance sweeps the open CIBA requests of tenants with CIBA on, to audit
+         * those that expired unpolled (`ciba.expired`), in seconds. The sweep is cheap (one set read
+         * per tenant) and every instance runs it; an end marker per request decides who audits.
+         */
+        sweepIntervalSeconds: wholeNumber(1, 600).default(60),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: oneOf(logLevels).default('info'),

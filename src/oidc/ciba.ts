@@ -1,7 +1,9 @@
 import type Provider from 'oidc-provider';
 import { errors, type Configuration } from 'oidc-provider';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { AuditRepository } from '../domain/audit.js';
 import type { UserRepository } from '../domain/users.js';
+import { trackOpenRequest } from './ciba-open.js';
 
 type Ciba = NonNullable<NonNullable<Configuration['features']>['ciba']>;
 
@@ -41,7 +43,7 @@ export async function userOfHint(users: UserRepository, tenant: string, hint: st
  * `login_hint_token` and no `user_code` (Gatehouse keeps no per-user CIBA PIN; discovery says
  * `backchannel_user_code_parameter_supported: false`), and the audit of each request.
  */
-export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository }): Ciba {
+export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; ephemeral: EphemeralStore }): Ciba {
   return {
     enabled: deps.enabled,
     deliveryModes: ['poll', 'ping'],
@@ -61,6 +63,8 @@ export function cibaFeature(deps: { tenant: string; enabled: boolean; users: Use
     },
     validateRequestContext: async () => {},
     triggerAuthenticationDevice: async (ctx, request, account, client) => {
+      // Tracked for the expiry sweep (ciba-sweep.ts) before anything else can fail.
+      await trackOpenRequest(deps.ephemeral, deps.tenant, request);
       await deps.audit.record({
         tenant: deps.tenant,
         type: cibaAuditEvents.requested,
