@@ -52,6 +52,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_REQUEST_TIMEOUT_MS', path: 'http.requestTimeoutMs', kind: 'integer' },
   { name: 'GATEHOUSE_MAX_CONNECTIONS', path: 'http.maxConnections', kind: 'integer' },
   { name: 'GATEHOUSE_ALLOW_PRIVATE_NETWORK_FETCH', path: 'http.allowPrivateNetworkFetch', kind: 'boolean' },
+  { name: 'GATEHOUSE_OUTBOUND_CA_FILE', path: 'http.outboundCaFile', kind: 'string' },
   { name: 'GATEHOUSE_REDIS_URL', path: 'redis.url', kind: 'string' },
   { name: 'GATEHOUSE_REDIS_SENTINELS', path: 'redis.sentinel.sentinels', kind: 'list' },
   { name: 'GATEHOUSE_REDIS_SENTINEL_NAME', path: 'redis.sentinel.name', kind: 'string' },

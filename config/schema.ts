@@ -283,6 +283,12 @@ export const configSchema = z
          * development mode still reaches loopback URLs (src/oidc/outbound.ts).
          */
         allowPrivateNetworkFetch: flag().default(false),
+        /**
+         * A PEM file of CA certificates that the provider's outbound HTTPS calls (CIBA pings,
+         * back-channel logout, `jwks_uri`) trust besides the system's: for endpoints under a private
+         * CA. Certificates are still verified; read once at start (src/oidc/outbound-trust.ts).
+         */
+        outboundCaFile: nonEmpty().optional(),
       })
       .strict()
       .refine((value) => value.headersTimeoutMs <= value.requestTimeoutMs, { error: 'headersTimeoutMs must not be longer than requestTimeoutMs (the headers are part of the request)' })

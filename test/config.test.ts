@@ -178,6 +178,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_TWILIO_MESSAGING_SERVICE_SID: [`MG${'b'.repeat(32)}`, `MG${'b'.repeat(32)}`],
       GATEHOUSE_TWILIO_BASE_URL: ['https://twilio.internal', 'https://twilio.internal'],
       GATEHOUSE_CIBA_SWEEP_INTERVAL_SECONDS: ['15', 15],
+      GATEHOUSE_OUTBOUND_CA_FILE: ['/etc/gatehouse/outbound-ca.pem', '/etc/gatehouse/outbound-ca.pem'],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.
     // Sentinel and Cluster exclude each other, so the Cluster variable is sampled on its own.
