@@ -1,15 +1,17 @@
 /**
  * CIBA expiry audit (docs/ciba.md, "Expiry"): `ciba.expired` once per request, whether a late poll
- * or the periodic sweep notices it, under parallel polls and parallel sweeps of two instances, and
- * never for a decided request; on both homes of short-lived state, the store and Redis. Time moves
- * by a faked `Date` that the provider (which judges expiry) and Gatehouse's clock both read.
+ * or the periodic sweep notices it, under parallel polls and parallel sweeps on two instances that
+ * share the store (and Redis), and never for a decided request; on both homes of short-lived state,
+ * the store and Redis. Time moves by a faked `Date` that the provider (which judges expiry) and
+ * Gatehouse's clock both read.
  */
-import type * as client from 'openid-client';
+import * as client from 'openid-client';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EphemeralStore } from '../../adapters/ephemeral.js';
-import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import { openEphemeral } from '../../adapters/index.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
+import { createAppContext, type AppContext } from '../../src/app-context.js';
+import { startServer, type Gatehouse } from '../../src/server.js';
 import { openRecordKey, openRequestsKey, requestDigest } from '../../src/oidc/ciba-open.js';
 import { sweepExpiredCiba, type SweepDeps } from '../../src/oidc/ciba-sweep.js';
 import { api, approvalToken, BOOTSTRAP, cibaTenant, initiate, pendingId, pollOnce } from '../helpers/ciba.js';
@@ -33,6 +35,29 @@ afterAll(() => {
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
+/** A second instance beside `gh`: the same configuration, store and master key, its own connection to Redis. */
+async function secondInstance(gh: TestGatehouse, redisUrl: string | undefined): Promise<{ app: AppContext; server: Gatehouse; close(): Promise<void> }> {
+  const ephemeral = redisUrl ? await openEphemeral(redisSettings(redisUrl)) : undefined;
+  const app = createAppContext(gh.app.config, pino({ level: 'silent' }), gh.app.store, Buffer.from(gh.app.config.masterKey!, 'base64'), clock, ephemeral);
+  const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+  return {
+    app,
+    server,
+    async close() {
+      await server.close();
+      await app.ephemeral.close();
+    },
+  };
+}
+
+/** A client configuration whose every request goes to `origin` (another instance under the same public URL). */
+function via(origin: string): client.CustomFetch {
+  return (url, options) => {
+    const target = new URL(url);
+    return fetch(new URL(target.pathname + target.search, origin), options as RequestInit);
+  };
+}
+
 const backends = [
   { name: 'the store', redis: false },
   { name: 'Redis', redis: true },
@@ -46,33 +71,36 @@ for (const backend of backends) {
     let bank: client.Configuration;
     let clientId: string;
     let token: string;
-    /** another instance's handle on the same short-lived state */
-    let other: EphemeralStore;
+    let second: Awaited<ReturnType<typeof secondInstance>>;
+    /** the same client, talking to the second instance */
+    let bankThere: client.Configuration;
 
-    const deps = (ephemeral: EphemeralStore = gh.app.ephemeral): SweepDeps => ({ tenants: gh.app.tenants, ephemeral, audit: gh.app.audit, logger: gh.app.logger, clock });
+    const deps = (app: AppContext = gh.app): SweepDeps => ({ tenants: app.tenants, ephemeral: app.ephemeral, audit: app.audit, logger: app.logger, clock });
     const expired = () => gh.app.audit.list('acme', { type: 'ciba.expired', limit: 100 });
 
     beforeAll(async () => {
       redis = backend.redis ? await startRedisServer() : undefined;
       // The server's own sweep waits 10 minutes here: the tests sweep when they mean to.
       gh = await startGatehouse({ bootstrap: BOOTSTRAP, ciba: { sweepIntervalSeconds: 600 }, ...(redis ? { redis: { url: redis.url } } : {}) }, { clock });
-      ({ seeded, bank, clientId } = await cibaTenant(gh));
+      let secret: string;
+      ({ seeded, bank, clientId, secret } = await cibaTenant(gh));
       token = await approvalToken(gh, seeded);
-      other = redis ? await openEphemeral(redisSettings(redis.url)) : new StoreEphemeral(gh.app.store, clock);
+      second = await secondInstance(gh, redis?.url);
+      bankThere = await client.discovery(new URL(gh.issuer('acme')), clientId, secret, undefined, { execute: [client.allowInsecureRequests], [client.customFetch]: via(second.server.url) });
     });
     afterAll(async () => {
-      if (redis) await other?.close();
+      await second?.close();
       await gh?.stop();
       await redis?.close();
     });
 
-    it('audits a poll after expiry once, even when late polls come in parallel, and the sweep adds nothing', async () => {
+    it('audits a poll after expiry once, even when late polls come in parallel to both instances, and the sweep adds nothing', async () => {
       const before = (await expired()).length;
       const startedAt = Date.now();
       const { response } = await initiate(bank, { login_hint: 'alice', binding_message: 'Late poll', requested_expiry: '30' });
       expect((await pollOnce(bank, response!.auth_req_id)).error).toBe('authorization_pending');
       pass(40);
-      const answers = await Promise.all(Array.from({ length: 6 }, () => pollOnce(bank, response!.auth_req_id)));
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, index) => pollOnce(index % 2 ? bankThere : bank, response!.auth_req_id)));
       expect(answers.map((answer) => answer.error)).toEqual(Array(6).fill('expired_token'));
 
       const events = await expired();
@@ -88,7 +116,7 @@ for (const backend of backends) {
       expect(await gh.app.ephemeral.members(openRequestsKey('acme'))).not.toContain(requestDigest(response!.auth_req_id));
     });
 
-    it('audits an unpolled request at the sweep once, when two instances sweep at once; approving it then is 404', async () => {
+    it('audits an unpolled request at the sweep once, when both instances sweep at once, twice each; approving it then is 404', async () => {
       const before = (await expired()).length;
       const { response } = await initiate(bank, { login_hint: 'alice', binding_message: 'Unpolled', requested_expiry: '30' });
       const id = await pendingId(gh, token, 'Unpolled');
@@ -98,7 +126,7 @@ for (const backend of backends) {
       expect(await gh.app.ephemeral.members(openRequestsKey('acme'))).toContain(requestDigest(response!.auth_req_id));
 
       pass(40);
-      const swept = await Promise.all([sweepExpiredCiba(deps()), sweepExpiredCiba(deps(other)), sweepExpiredCiba(deps(other))]);
+      const swept = await Promise.all([sweepExpiredCiba(deps()), sweepExpiredCiba(deps(second.app)), sweepExpiredCiba(deps()), sweepExpiredCiba(deps(second.app))]);
       expect(sum(swept)).toBe(1);
       const events = await expired();
       expect(events).toHaveLength(before + 1);
@@ -124,10 +152,10 @@ for (const backend of backends) {
       expect(open).not.toContain(requestDigest(denied.response!.auth_req_id));
 
       pass(40);
-      expect(sum(await Promise.all([sweepExpiredCiba(deps()), sweepExpiredCiba(deps(other))]))).toBe(0);
+      expect(sum(await Promise.all([sweepExpiredCiba(deps()), sweepExpiredCiba(deps(second.app))]))).toBe(0);
       // oidc-provider says expired_token for a decided request collected too late; it is still no expiry.
       expect(await pollOnce(bank, approved.response!.auth_req_id)).toEqual({ error: 'expired_token' });
-      expect(await pollOnce(bank, denied.response!.auth_req_id)).toEqual({ error: 'expired_token' });
+      expect(await pollOnce(bankThere, denied.response!.auth_req_id)).toEqual({ error: 'expired_token' });
       expect(await expired()).toHaveLength(before);
     });
 

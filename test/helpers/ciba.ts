@@ -64,7 +64,7 @@ export async function pendingId(server: TestGatehouse, token: string, bindingMes
  * Tenant `acme` with CIBA on, its web app first-party (so it may ask for the approval API), and a
  * CIBA client registered through the admin API with `metadata` (a poll client unless it says otherwise).
  */
-export async function cibaTenant(gh: TestGatehouse, metadata: Record<string, unknown> = {}): Promise<{ seeded: SeededTenant; root: string; bank: client.Configuration; clientId: string }> {
+export async function cibaTenant(gh: TestGatehouse, metadata: Record<string, unknown> = {}): Promise<{ seeded: SeededTenant; root: string; bank: client.Configuration; clientId: string; secret: string }> {
   const seeded = await seedTenant(gh, 'acme');
   const root = await adminToken(gh);
   expect((await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { ciba: { enabled: true } } })).status).toBe(200);
@@ -72,5 +72,5 @@ export async function cibaTenant(gh: TestGatehouse, metadata: Record<string, unk
   const created = await call(gh, root, 'POST', '/tenants/acme/clients', { client_name: 'Bank', grant_types: [CIBA_GRANT], backchannel_token_delivery_mode: 'poll', ...metadata });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const { client_id: clientId, client_secret: secret } = created.body as { client_id: string; client_secret: string };
-  return { seeded, root, bank: await rpOf(gh, 'acme', clientId, secret), clientId };
+  return { seeded, root, bank: await rpOf(gh, 'acme', clientId, secret), clientId, secret };
 }
