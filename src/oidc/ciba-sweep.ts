@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { EphemeralStore } from '../../adapters/ephemeral.js';
+import { BackendUnavailableError } from '../../adapters/unavailable.js';
 import type { AuditRepository } from '../domain/audit.js';
 import { auditExpiry } from './ciba-expiry.js';
 import { closeOpenRequest, openRecordKey, openRequestsKey, parseOpenRecord, stillAuditable } from './ciba-open.js';
@@ -26,52 +27,59 @@ const TENANT_PAGE = 100;
 const RECORD_PAGE = 100;
 
 /** One tenant's open requests that have expired: audited once, and dropped from the set. Answers how many this call audited. */
-export async function sweepTenant(deps: SweepDeps, tenant: string): Promise<number> {
+export async function sweepTenant(deps: SweepDeps, tenant: string, signal?: AbortSignal): Promise<number> {
   const ids = await deps.ephemeral.members(openRequestsKey(tenant));
   let audited = 0;
-  for (let start = 0; start < ids.length; start += RECORD_PAGE) {
+  for (let start = 0; start < ids.length && !signal?.aborted; start += RECORD_PAGE) {
     const page = ids.slice(start, start + RECORD_PAGE);
     const records = await deps.ephemeral.getMany(page.map((id) => openRecordKey(tenant, id)));
     const now = deps.clock();
     for (const [index, id] of page.entries()) {
+      if (signal?.aborted) break;
       const entry = parseOpenRecord(id, records[index]);
       if (entry && entry.exp * 1000 > now) continue;
       if (entry && stillAuditable(entry, now)) {
-        if (await auditExpiry({ tenant, ephemeral: deps.ephemeral, audit: deps.audit }, entry)) {
-          audited += 1;
-          continue;
-        }
-      } else if (entry) {
-        // Older than any decision marker is kept: it cannot be told from a decided one any more.
-        deps.logger.warn({ tenant, client: entry.client, expiredAt: new Date(entry.exp * 1000).toISOString() }, 'CIBA request expired too long ago to audit: the sweep did not run for a day');
+        // Audited here, or ended already (decided, or audited by another poll or instance).
+        if (await auditExpiry({ tenant, ephemeral: deps.ephemeral, audit: deps.audit }, entry)) audited += 1;
+        else await closeOpenRequest(deps.ephemeral, tenant, id);
+        continue;
       }
-      // Ended already (decided, or audited by someone else), or a member whose record is gone.
+      // Older than any decision marker is kept, it cannot be told from a decided one any more.
+      if (entry) deps.logger.warn({ tenant, client: entry.client, expiredAt: new Date(entry.exp * 1000).toISOString() }, 'CIBA request expired too long ago to audit: the sweep did not run for a day');
+      // That one, and a member whose record is gone or not ours, are dropped.
       await closeOpenRequest(deps.ephemeral, tenant, id);
     }
   }
   return audited;
 }
 
-/** One sweep of every tenant with CIBA on; a tenant that fails is logged and the others go on. */
-export async function sweepExpiredCiba(deps: SweepDeps): Promise<number> {
+/**
+ * One sweep of every tenant with CIBA on, until done or `signal` aborts (shutdown). A tenant that
+ * fails is logged and the others go on; an unreachable backend ends the sweep at once (every other
+ * tenant would fail alike, one log line each), and the next sweep tries again.
+ */
+export async function sweepExpiredCiba(deps: SweepDeps, signal?: AbortSignal): Promise<number> {
   let audited = 0;
   let after: string | undefined;
-  for (;;) {
+  while (!signal?.aborted) {
     const tenants = await deps.tenants.withCibaEnabled({ ...(after !== undefined ? { after } : {}), limit: TENANT_PAGE });
     for (const tenant of tenants) {
+      if (signal?.aborted) break;
       try {
-        audited += await sweepTenant(deps, tenant);
+        audited += await sweepTenant(deps, tenant, signal);
       } catch (error) {
+        if (error instanceof BackendUnavailableError) throw error;
         deps.logger.warn({ err: error, tenant }, 'CIBA expiry sweep failed for a tenant; the next sweep tries again');
       }
     }
-    if (tenants.length < TENANT_PAGE) return audited;
+    if (tenants.length < TENANT_PAGE) break;
     after = tenants.at(-1);
   }
+  return audited;
 }
 
 export interface Sweeper {
-  /** Stops the timer and waits for a sweep under way. */
+  /** Stops the timer, and a sweep under way after the request it is at. */
   stop(): Promise<void>;
 }
 
@@ -80,9 +88,10 @@ export interface Sweeper {
  * sweep still running when the next is due is not doubled.
  */
 export function startCibaSweeper(deps: SweepDeps, intervalSeconds: number): Sweeper {
+  const stopping = new AbortController();
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
-    running ??= sweepExpiredCiba(deps)
+    running ??= sweepExpiredCiba(deps, stopping.signal)
       .then(
         () => undefined,
         (error: unknown) => deps.logger.warn({ err: error }, 'CIBA expiry sweep failed; the next sweep tries again'),
@@ -93,6 +102,7 @@ export function startCibaSweeper(deps: SweepDeps, intervalSeconds: number): Swee
   return {
     async stop() {
       clearInterval(timer);
+      stopping.abort();
       await running;
     },
   };

@@ -8,6 +8,7 @@
 import * as client from 'openid-client';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EphemeralUnavailableError } from '../../adapters/ephemeral.js';
 import { openEphemeral } from '../../adapters/index.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import { createAppContext, type AppContext } from '../../src/app-context.js';
@@ -180,6 +181,16 @@ for (const backend of backends) {
       expect(await expired()).toHaveLength(before);
     });
 
+    it('stops a sweep that is told to (shutdown) before it audits, leaving the request to the next one', async () => {
+      const before = (await expired()).length;
+      const { response } = await initiate(bank, { login_hint: 'alice', binding_message: 'Shutdown', requested_expiry: '30' });
+      pass(40);
+      expect(await sweepExpiredCiba(deps(), AbortSignal.abort())).toBe(0);
+      expect(await gh.app.ephemeral.members(openRequestsKey('acme'))).toContain(requestDigest(response!.auth_req_id));
+      expect(await sweepExpiredCiba(deps(second.app))).toBe(1);
+      expect(await expired()).toHaveLength(before + 1);
+    });
+
     it(backend.redis ? 'keeps all of it off the store' : 'keeps it in the store’s short-lived collection', async () => {
       const found = (await everyDocument(gh.app.store)).filter((entry) => /ciba-open|ciba-decided|BackchannelAuthenticationRequest/.test(entry.text));
       if (backend.redis) expect(found.map((entry) => entry.collection)).toEqual([]);
@@ -196,6 +207,16 @@ for (const backend of backends) {
       } finally {
         await swept.stop();
       }
+    });
+
+    it.skipIf(!backend.redis)('ends a sweep at once when Redis is down (one error, not one per tenant), and sweeps again once it is back', async () => {
+      await initiate(bank, { login_hint: 'alice', binding_message: 'Redis down', requested_expiry: '30' });
+      pass(40);
+      await redis!.kill();
+      await expect(sweepExpiredCiba(deps())).rejects.toBeInstanceOf(EphemeralUnavailableError);
+      // Back empty (no persistence): nothing is left to audit, and the sweep works again.
+      await redis!.start();
+      await vi.waitFor(async () => expect(await sweepExpiredCiba(deps())).toBe(0), { timeout: 10_000, interval: 200 });
     });
   });
 }
