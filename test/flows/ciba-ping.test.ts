@@ -21,7 +21,7 @@ afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 /** A development-mode Gatehouse with tenant acme and a ping client notified at the receiver. */
 async function pingSetup(receiver: PingReceiver, http: { outboundCaFile?: string }) {
   const gh = await startGatehouse({ env: 'development', demo: { seed: false }, bootstrap: BOOTSTRAP, http });
-  const { seeded, bank } = await cibaTenant(gh, { backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: `https://localhost:${receiver.port}/ping` });
+  const { seeded, bank } = await cibaTenant(gh, { backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: `https://127.0.0.1:${receiver.port}/ping` });
   return { gh, seeded, bank, token: await approvalToken(gh, seeded) };
 }
 
