@@ -283,6 +283,12 @@ export const configSchema = z
          * development mode still reaches loopback URLs (src/oidc/outbound.ts).
          */
         allowPrivateNetworkFetch: flag().default(false),
+        /**
+         * A PEM file of CA certificates that the provider's outbound HTTPS calls (CIBA pings,
+         * back-channel logout, `jwks_uri`) trust besides the system's: for endpoints under a private
+         * CA. Certificates are still verified; read once at start (src/oidc/outbound-trust.ts).
+         */
+        outboundCaFile: nonEmpty().optional(),
       })
       .strict()
       .refine((value) => value.headersTimeoutMs <= value.requestTimeoutMs, { error: 'headersTimeoutMs must not be longer than requestTimeoutMs (the headers are part of the request)' })
@@ -377,6 +383,17 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    ciba: z
+      .object({
+        /**
+         * How often each instance sweeps the open CIBA requests of tenants with CIBA on, to audit
+         * those that expired unpolled (`ciba.expired`), in seconds. The sweep is cheap (one set read
+         * per tenant) and every instance runs it; an end marker per request decides who audits.
+         */
+        sweepIntervalSeconds: wholeNumber(1, 600).default(60),
       })
       .strict()
       .prefault({}),

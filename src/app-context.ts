@@ -34,6 +34,8 @@ import type { MessageSender } from './messaging/sender.js';
 import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
 import { Metrics } from './metrics/metrics.js';
 import { keyRetention } from './oidc/key-timing.js';
+import type { OutboundDispatchers } from './oidc/outbound.js';
+import { outboundTrustOf } from './oidc/outbound-trust.js';
 
 /**
  * Everything process-wide, built once in `main` and passed down (no module-global handles).
@@ -73,6 +75,8 @@ export interface AppContext {
   metrics: Metrics;
   /** epoch ms; tests inject one to cross throttle windows without waiting */
   clock: () => number;
+  /** dispatchers that trust `http.outboundCaFile` too, for the provider's outbound calls; none without it */
+  outboundTrust: (OutboundDispatchers & { close(): Promise<void> }) | undefined;
 }
 
 export function createAppContext(
@@ -142,6 +146,8 @@ export function createAppContext(
     messages,
     metrics,
     clock,
+    // Read once here: a missing or wrong file stops the start, naming the setting.
+    outboundTrust: outboundTrustOf(config.http.outboundCaFile),
   };
   return { ...app, tenantDeletion: tenantDeletionOf(app) };
 }

@@ -63,6 +63,7 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
 
 /** Closes what `openApp` opened (short-lived state first: it may live in the store). */
 export async function closeApp(app: AppContext): Promise<void> {
+  await app.outboundTrust?.close().catch(() => undefined);
   await app.changes.close().catch(() => undefined);
   await app.ephemeral.close().catch(() => undefined);
   await app.store.close();

@@ -13,6 +13,7 @@ import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { metricsAccess } from './metrics/access.js';
 import { mainPortExposure, startMetrics } from './metrics/exposure.js';
+import { startCibaSweeper } from './oidc/ciba-sweep.js';
 import type { MetricsListener } from './metrics/listener.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
@@ -147,6 +148,8 @@ export async function startServer(app: AppContext, options: { host: string; port
     server.close();
     throw error;
   }
+  // Audits CIBA requests that expire unpolled; every instance sweeps, a marker per request decides who audits.
+  const sweeper = startCibaSweeper({ tenants: app.tenants, ephemeral: app.ephemeral, audit: app.audit, logger: app.logger, clock: app.clock }, app.config.ciba.sweepIntervalSeconds);
   const address = server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `http://${host}:${address.port}`;
@@ -164,6 +167,8 @@ export async function startServer(app: AppContext, options: { host: string; port
     const grace = new Promise<void>((resolve) => setTimeout(resolve, app.config.http.shutdownGraceMs).unref());
     await Promise.race([closed, grace]);
     server.closeAllConnections();
+    // Before the caller closes the stores a sweep under way writes to.
+    await sweeper.stop();
     pool.close();
     await metricsListener?.close();
   };

@@ -68,6 +68,7 @@ describe('defaults', () => {
       http: { bodyLimit: 65536, shutdownGraceMs: 10000, drainDelayMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
       messaging: { sms: { sender: 'console', timeoutMs: 5000, webhook: {}, twilio: { baseUrl: 'https://api.twilio.com' } } },
+      ciba: { sweepIntervalSeconds: 60 },
       log: { level: 'info' },
       metrics: { enabled: true, host: '127.0.0.1', tenantLabel: 'off', topTenants: 10 },
     });
@@ -176,6 +177,8 @@ describe('sources and precedence', () => {
       GATEHOUSE_TWILIO_FROM: ['+15005550006', '+15005550006'],
       GATEHOUSE_TWILIO_MESSAGING_SERVICE_SID: [`MG${'b'.repeat(32)}`, `MG${'b'.repeat(32)}`],
       GATEHOUSE_TWILIO_BASE_URL: ['https://twilio.internal', 'https://twilio.internal'],
+      GATEHOUSE_CIBA_SWEEP_INTERVAL_SECONDS: ['15', 15],
+      GATEHOUSE_OUTBOUND_CA_FILE: ['/etc/gatehouse/outbound-ca.pem', '/etc/gatehouse/outbound-ca.pem'],
     };
     // A variable added to the table without a sample here fails, so the table stays tested.
     // Sentinel and Cluster exclude each other, so the Cluster variable is sampled on its own.

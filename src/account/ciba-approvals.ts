@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { errors } from 'oidc-provider';
-import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 import { isAcr, lowestKnown, satisfies, type Acr } from '../authn/assurance.js';
 import { announceCibaChange, MAX_APPROVAL_SIGN_IN_AGE_SECONDS } from '../domain/ciba.js';
 import { AppError } from '../errors.js';
+import { closeOpenRequest, requestDigest, settleOnce, unsettle } from '../oidc/ciba-open.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
 /** A pending CIBA request as the approval API shows it: never its `auth_req_id`. */
@@ -60,15 +59,12 @@ export function shortfall(acrValues: readonly string[], proof: SignInProof, nowS
   return weak || stale ? { ...(required ? { required } : {}), weak, stale } : undefined;
 }
 
-function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
-}
-
 /**
  * The built-in authentication device's decisions (docs/ciba.md): a user's pending CIBA requests, and
  * approving or denying one of them with what their sign-in proves. Used by the approval API (and
  * later the account console). A decision is taken once: a marker written only if absent decides
- * between parallel approvals and denials on every instance.
+ * between parallel approvals and denials on every instance, and against the expiry audit
+ * (`oidc/ciba-open.ts`), so a decided request is never audited as expired.
  */
 export class CibaApprovals {
   constructor(private readonly app: AppContext) {}
@@ -77,7 +73,9 @@ export class CibaApprovals {
     const instances = await tenant.byAccount.find('BackchannelAuthenticationRequest', accountId, { limit: PAGE });
     const found = await Promise.all(instances.map((instance) => tenant.provider.BackchannelAuthenticationRequest.find(instance.id)));
     return found
-      .filter((request): request is Request & { clientId: string } => request !== undefined && typeof request.clientId === 'string' && request.accountId === accountId && !request.grantId && !request.error)
+      // `isExpired` as the token endpoint judges it: `find` allows the provider's clock tolerance,
+      // and a request the client can no longer collect is no longer pending.
+      .filter((request): request is Request & { clientId: string } => request !== undefined && typeof request.clientId === 'string' && request.accountId === accountId && !request.grantId && !request.error && !request.isExpired)
       .map((request) => ({ id: tenant.mac('ciba-request', request.jti), request }));
   }
 
@@ -110,8 +108,7 @@ export class CibaApprovals {
     const match = (await this.#pending(tenant, accountId)).find((pending) => pending.id === id);
     if (!match) throw new AppError('not_found', 'There is no pending request with this id for this user: it was decided already, it expired, or it is someone else’s.');
     check(match.request);
-    const claimed = await this.app.ephemeral.set(tenantKey(tenant.id, 'ciba-decided', digest(match.request.jti)), '1', { ttlSeconds: MAX_APPROVAL_SIGN_IN_AGE_SECONDS + 600, onlyIfAbsent: true });
-    if (!claimed) throw new AppError('conflict', 'This request has been decided already.');
+    if (!(await settleOnce(this.app.ephemeral, tenant.id, requestDigest(match.request.jti), 'decided'))) throw new AppError('conflict', 'This request has been decided already.');
     return match.request;
   }
 
@@ -155,12 +152,17 @@ export class CibaApprovals {
         details: { via: context.via, ...details },
         ...(context.requestId ? { requestId: context.requestId } : {}),
       });
+    const id = requestDigest(request.jti);
     let pingFailed: unknown;
     try {
       await record();
     } catch (error) {
       const saved = await tenant.provider.BackchannelAuthenticationRequest.find(request.jti, { ignoreExpiration: true });
-      if (!saved || (!saved.grantId && !saved.error)) throw error;
+      if (!saved || (!saved.grantId && !saved.error)) {
+        // Not decided after all: the claim goes, so a retry can decide it, or its expiry be audited.
+        await unsettle(this.app.ephemeral, tenant.id, id, 'decided').catch(() => undefined);
+        throw error;
+      }
       pingFailed = error;
     }
     await audit(outcome === 'approved' ? 'ciba.approved' : 'ciba.denied');
@@ -170,5 +172,7 @@ export class CibaApprovals {
       this.app.logger.warn({ err: pingFailed, tenant: tenant.id, client: request.clientId }, 'CIBA ping to the client failed; the client can still poll');
       await audit('ciba.ping_failed', { error: pingFailed instanceof Error ? pingFailed.message : String(pingFailed) });
     }
+    // Nothing left for the expiry sweep; if this fails the sweep finds the marker and drops the entry.
+    await closeOpenRequest(this.app.ephemeral, tenant.id, id).catch((error: unknown) => this.app.logger.warn({ err: error, tenant: tenant.id }, 'could not drop a decided CIBA request from the open set; the sweep will'));
   }
 }

@@ -1,5 +1,5 @@
 import { CIBA_GRANT } from '../domain/client-metadata.js';
-import { isSpecialUse } from '../messaging/special-use.js';
+import { isSpecialUse } from '../oidc/special-use.js';
 import { isLoopbackHost, OUTBOUND_SETTING, type OutboundPolicy } from '../oidc/outbound.js';
 
 /**

@@ -149,6 +149,12 @@ export class TenantRepository {
     return this.#tenants.find(options.after ? { _id: { $gt: options.after } } : {}, { sort: { _id: 1 }, limit: options.limit });
   }
 
+  /** Ids of the tenants with CIBA on, in id order, a page at a time (the expiry sweep, `oidc/ciba-sweep.ts`). */
+  async withCibaEnabled(options: { after?: string; limit: number }): Promise<string[]> {
+    const filter = { 'securityPolicy.ciba.enabled': true, ...(options.after ? { _id: { $gt: options.after } } : {}) };
+    return (await this.#tenants.find(filter, { sort: { _id: 1 }, limit: options.limit })).map((tenant) => tenant._id);
+  }
+
   /**
    * Applies `changes`; the fields named in `unset` are removed. A security policy replaces the stored
    * one, except that `requirePkce` is kept when the new policy does not name it, so changing the

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { isSpecialUse } from './special-use.js';
+import { isSpecialUse } from '../oidc/special-use.js';
 
 /** A special-use address was refused; the sender turns it into the outbound guard's message. */
 export class SpecialUseAddressError extends Error {

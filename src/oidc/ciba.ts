@@ -2,9 +2,11 @@ import type Provider from 'oidc-provider';
 import { errors, type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../../adapters/change-feed.js';
+import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { AuditRepository } from '../domain/audit.js';
 import { announceCibaChange } from '../domain/ciba.js';
 import type { UserRepository } from '../domain/users.js';
+import { trackOpenRequest } from './ciba-open.js';
 
 type Ciba = NonNullable<NonNullable<Configuration['features']>['ciba']>;
 
@@ -44,7 +46,7 @@ export async function userOfHint(users: UserRepository, tenant: string, hint: st
  * `login_hint_token` and no `user_code` (Gatehouse keeps no per-user CIBA PIN; discovery says
  * `backchannel_user_code_parameter_supported: false`), and the audit of each request.
  */
-export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; changes: ChangeFeed; logger: Logger }): Ciba {
+export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; ephemeral: EphemeralStore; changes: ChangeFeed; logger: Logger }): Ciba {
   return {
     enabled: deps.enabled,
     deliveryModes: ['poll', 'ping'],
@@ -64,6 +66,8 @@ export function cibaFeature(deps: { tenant: string; enabled: boolean; users: Use
     },
     validateRequestContext: async () => {},
     triggerAuthenticationDevice: async (ctx, request, account, client) => {
+      // Tracked for the expiry sweep (ciba-sweep.ts) before anything else can fail.
+      await trackOpenRequest(deps.ephemeral, deps.tenant, request);
       await deps.audit.record({
         tenant: deps.tenant,
         type: cibaAuditEvents.requested,

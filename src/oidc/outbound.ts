@@ -7,6 +7,18 @@ export interface OutboundPolicy {
   allowPrivateNetwork: boolean;
   /** development mode: relying parties on this machine (loopback only) are reachable */
   allowLoopback: boolean;
+  /** `http.outboundCaFile`: dispatchers that also trust its CAs (`outbound-trust.ts`) */
+  trust?: OutboundDispatchers | undefined;
+}
+
+/** What `fetch` takes as its `dispatcher` (undici's). */
+type Dispatcher = NonNullable<RequestInit['dispatcher']>;
+
+/** A guarded and an unguarded dispatcher for the provider's calls. */
+export interface OutboundDispatchers {
+  /** refuses special-use addresses, with {@link SPECIAL_USE_REFUSAL} */
+  guarded: Dispatcher;
+  unguarded: Dispatcher;
 }
 
 export const OUTBOUND_SETTING = 'http.allowPrivateNetworkFetch';
@@ -41,12 +53,15 @@ export function refuseOutbound(policy: OutboundPolicy, target: URL, logger: Logg
 }
 
 /**
- * oidc-provider's guard destroys the socket with this message when the address is special-use.
- * Checked in flows/outbound-requests.test.ts, so an upgrade that changes it fails a test.
+ * oidc-provider's guard destroys the socket with this message when the address is special-use, and
+ * ours (`outbound-trust.ts`) says the same. Checked in flows/outbound-requests.test.ts, so an upgrade
+ * that changes it fails a test.
  */
+export const SPECIAL_USE_REFUSAL = 'hostname resolves to a special-use IP address';
+
 function refusedByGuard(error: unknown): boolean {
   const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.message === 'hostname resolves to a special-use IP address';
+  return cause instanceof Error && cause.message === SPECIAL_USE_REFUSAL;
 }
 
 /**
@@ -55,18 +70,18 @@ function refusedByGuard(error: unknown): boolean {
  * special-use addresses after DNS resolution. We drop it only where allowed: everywhere when the
  * operator said so, and for loopback targets in development, where relying parties run on the same
  * machine. A refusal is logged with the URL and the setting that allows it, and thrown with the same
- * words, so the provider's `backchannel.error` says more than "fetch failed".
+ * words, so the provider's `backchannel.error` says more than "fetch failed". With extra CAs
+ * configured (`policy.trust`) our own dispatchers replace the provider's, guarded the same way.
  */
 export function outboundFetch(policy: OutboundPolicy, logger: Logger): NonNullable<Configuration['fetch']> {
   return async (input, init = {}) => {
     const target = new URL(input instanceof Request ? input.url : input);
     const unguarded = policy.allowPrivateNetwork || (policy.allowLoopback && isLoopbackHost(target.hostname));
     const options: RequestInit & { dispatcher?: unknown } = init;
-    if (unguarded) {
-      delete options.dispatcher;
-      // Without the guard a redirect could lead anywhere; the provider asks for none anyway.
-      if (options.redirect !== 'manual') options.redirect = 'error';
-    }
+    if (policy.trust) options.dispatcher = unguarded ? policy.trust.unguarded : policy.trust.guarded;
+    else if (unguarded) delete options.dispatcher;
+    // Without the guard a redirect could lead anywhere; the provider asks for none anyway.
+    if (unguarded && options.redirect !== 'manual') options.redirect = 'error';
     try {
       return await fetch(input, options);
     } catch (error) {

@@ -25,6 +25,7 @@ import { failClosedOnUnavailableBackend } from './fail-closed.js';
 import { deviceFlowFeature } from './device-flow.js';
 import { limitDeviceFlow, slowDownPolling } from './device-limits.js';
 import { cibaFeature, correctCibaDiscovery } from './ciba.js';
+import { auditLatePolls } from './ciba-expiry.js';
 import { unauthorizedClientErrors } from './grant-errors.js';
 import { baseFeatures } from './features.js';
 import { loadExistingGrantFor } from './grants.js';
@@ -63,7 +64,7 @@ export interface ProviderDeps {
   deviceFlow: { enabled: boolean; userCodeLifetimeSeconds: number };
   /** CIBA (`security_policy.ciba`; off by default) */
   ciba: { enabled: boolean };
-  /** short-lived state for the device flow's polling records and limits */
+  /** short-lived state for the device flow's polling records and limits, and CIBA's open requests */
   ephemeral: EphemeralStore;
   audit: AuditRepository;
   /** the change feed: CIBA requests are announced on it to the account console's open pages */
@@ -109,7 +110,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
-      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, changes: deps.changes, logger: deps.logger }),
+      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, ephemeral: deps.ephemeral, changes: deps.changes, logger: deps.logger }),
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, issuer, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
@@ -137,6 +138,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   throttleClientAuthentication(provider, tenant.id, deps.attempts, deps.logger, deps.metrics);
   unauthorizedClientErrors(provider);
   if (deps.ciba.enabled) correctCibaDiscovery(provider);
+  if (deps.ciba.enabled) auditLatePolls(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, audit: deps.audit, logger: deps.logger });
   if (deps.deviceFlow.enabled) limitDeviceFlow(provider, { tenant, ephemeral: deps.ephemeral, attempts: deps.attempts, metrics: deps.metrics, clock: deps.clock });
   if (deps.deviceFlow.enabled || deps.ciba.enabled) {
     slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });

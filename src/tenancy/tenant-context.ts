@@ -87,7 +87,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     attempts: app.attempts,
     metrics: app.metrics,
     consents,
-    outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' },
+    outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development', trust: app.outboundTrust },
     deviceFlow: deviceFlowOf(tenant.securityPolicy),
     ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
     ephemeral: app.ephemeral,

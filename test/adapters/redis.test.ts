@@ -2,8 +2,7 @@
  * Short-lived state on a real redis-server: the shared contract, then what only Redis has (key
  * prefixes, the eviction check, a server that dies and comes back).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import { freePort } from '../helpers/gatehouse.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { startRedisSentinel, type RedisSentinel } from '../helpers/redis-sentinel.js';
 import { redisServerAvailable, redisSettings, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { makeCertificates } from '../helpers/test-ca.js';
 import { describeEphemeralContract } from './ephemeral-contract.js';
 
 const available = redisServerAvailable();
@@ -313,21 +313,6 @@ describe.skipIf(!available)('Redis behind Sentinel', () => {
     await expect(openEphemeral(settings)).rejects.toBeInstanceOf(EphemeralUnavailableError);
   });
 });
-
-/** A CA and a certificate for localhost signed by it, made with openssl (absent: the TLS tests are skipped, except in CI). */
-function makeCertificates(dir: string): boolean {
-  const openssl = (...args: string[]) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
-  if (!openssl('version')) {
-    if (process.env.CI) throw new Error('openssl is needed for the Redis TLS tests');
-    return false;
-  }
-  writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  return (
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Gatehouse test CA') &&
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost') &&
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext')
-  );
-}
 
 const certDir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-tls-'));
 const haveCertificates = available && makeCertificates(certDir);

@@ -7,11 +7,9 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ACR } from '../../src/authn/assurance.js';
 import { Browser } from '../helpers/browser.js';
-import { authorize } from '../helpers/login.js';
 import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
+import { api as apiAt, approvalToken as tokenAt, CIBA_GRANT, initiate, pendingId as pendingAt, pollOnce, rpOf as rpAt } from '../helpers/ciba.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
-
-const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 
 let gh: TestGatehouse;
 let acme: SeededTenant;
@@ -23,25 +21,7 @@ async function register(tenant: string, body: Record<string, unknown>) {
   return call(gh, root, 'POST', `/tenants/${tenant}/clients`, { client_name: 'Call centre', grant_types: [CIBA_GRANT], backchannel_token_delivery_mode: 'poll', ...body });
 }
 
-async function rpOf(tenant: string, clientId: string, secret: string): Promise<client.Configuration> {
-  return client.discovery(new URL(gh.issuer(tenant)), clientId, secret, undefined, { execute: [client.allowInsecureRequests] });
-}
-
-async function initiate(config: client.Configuration, params: Record<string, string>) {
-  try {
-    return { response: await client.initiateBackchannelAuthentication(config, { scope: 'openid', ...params }) };
-  } catch (error) {
-    return { error: (error as { error?: string }).error ?? String(error), description: (error as { error_description?: string }).error_description };
-  }
-}
-
-async function pollOnce(config: client.Configuration, authReqId: string) {
-  try {
-    return { tokens: await client.genericGrantRequest(config, CIBA_GRANT, { auth_req_id: authReqId }) };
-  } catch (error) {
-    return { error: (error as { error?: string }).error ?? String(error) };
-  }
-}
+const rpOf = (tenant: string, clientId: string, secret: string) => rpAt(gh, tenant, clientId, secret);
 
 beforeAll(async () => {
   gh = await startGatehouse({ bootstrap: BOOTSTRAP }, { clock: () => now });
@@ -141,29 +121,10 @@ describe('bad input', () => {
   });
 });
 
-/** An access token of `username` for the tenant's CIBA approval API, through the first-party web app's sign-in. */
-async function approvalToken(username = 'alice', server = gh, seeded = acme): Promise<string> {
-  const resource = `${server.issuer('acme')}/ciba`;
-  const rp = await client.discovery(new URL(server.issuer('acme')), seeded.client.clientId, seeded.client.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
-  const { callback, verifier, state } = await authorize(new Browser(server.origin), rp, { redirectUri: seeded.client.redirectUri, scope: 'openid ciba:approve', username, extra: { resource } });
-  const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource });
-  return tokens.access_token;
-}
-
-async function api(token: string, method: 'GET' | 'POST', path: string, server = gh) {
-  const response = await fetch(`${server.issuer('acme')}/ciba${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined, challenge: response.headers.get('www-authenticate') };
-}
-
-/** The id the approval API gives the user's pending request with this binding message. */
-async function pendingId(token: string, bindingMessage: string, server = gh): Promise<string> {
-  const list = await api(token, 'GET', '/requests', server);
-  expect(list.status, JSON.stringify(list.body)).toBe(200);
-  const item = (list.body!['items'] as Array<Record<string, unknown>>).find((entry) => entry['binding_message'] === bindingMessage);
-  expect(item, JSON.stringify(list.body)).toBeTruthy();
-  return String(item!['id']);
-}
+// The shared helpers (test/helpers/ciba.ts), with this file's defaults: this Gatehouse, tenant acme.
+const approvalToken = (username = 'alice', server = gh, seeded = acme) => tokenAt(server, seeded, username);
+const api = (token: string, method: 'GET' | 'POST', path: string, server = gh) => apiAt(server, token, method, path);
+const pendingId = (token: string, bindingMessage: string, server = gh) => pendingAt(server, token, bindingMessage);
 
 describe('approval through the approval API', () => {
   let token: string;

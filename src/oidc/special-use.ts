@@ -1,7 +1,9 @@
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Loopback, private and other special-use addresses (the IANA special-purpose registries, as
+ * The outbound guard's list (`outbound.ts`), used wherever Gatehouse calls or accepts a URL that
+ * others chose: the provider's calls through our dispatchers (`outbound-trust.ts`), ping endpoint
+ * registration, the SMS senders. Loopback, private and other special-use addresses (the IANA special-purpose registries, as
  * oidc-provider's own guard lists them, plus multicast). Node's BlockList also matches IPv4-mapped
  * IPv6 addresses (`::ffff:127.0.0.1`) against the IPv4 ranges.
  */
