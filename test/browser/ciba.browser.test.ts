@@ -1,17 +1,24 @@
 /**
  * CIBA's built-in authentication device in headless Chromium (issue 12): the user keeps the account
  * console's sign-in requests open, a request made by a client (openid-client) appears without a
- * reload, the user reviews and approves it, and the polling client gets its tokens; a request that
+ * reload, the user reviews and approves it, and the polling client gets its tokens; a ping client
+ * is pinged at a real HTTPS receiver (a throwaway CA that Gatehouse trusts through
+ * `http.outboundCaFile`; development mode, where a ping endpoint may be on loopback); a request that
  * asks for multi-factor is approved only after the second factor, through the usual login pages.
  * No page may report a problem.
  */
-import type * as client from 'openid-client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ACR } from '../../src/authn/assurance.js';
 import { cibaClient, initiate, pollOnce } from '../helpers/ciba.js';
 import { expectNoPageProblems, launchChromium, openWatchedPage, type PageProblems } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { startPingReceiver, type PingReceiver } from '../helpers/ping-receiver.js';
+import { makeCertificates } from '../helpers/test-ca.js';
 import { totpCode } from '../helpers/totp.js';
 
 const TEST_TIMEOUT = 40_000;
@@ -19,14 +26,20 @@ const TEST_TIMEOUT = 40_000;
 let gh: TestGatehouse;
 let browser: Browser;
 let bank: client.Configuration;
+let pinged: client.Configuration;
+let receiver: PingReceiver;
+const certDir = mkdtempSync(join(tmpdir(), 'gatehouse-ciba-browser-'));
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  if (!makeCertificates(certDir)) throw new Error('openssl is needed for the ping receiver’s certificate (.ci/run installs it)');
+  receiver = await startPingReceiver(certDir);
   browser = await launchChromium();
-  gh = await startGatehouse();
+  gh = await startGatehouse({ env: 'development', demo: { seed: false }, http: { outboundCaFile: join(certDir, 'ca.pem') } });
   await seedTenant(gh, 'acme');
   await gh.app.tenants.update('acme', { securityPolicy: { ciba: { enabled: true } } });
   bank = await cibaClient(gh, 'acme');
+  pinged = await cibaClient(gh, 'acme', { client_id: 'till', client_name: 'Till', backchannel_token_delivery_mode: 'ping', backchannel_client_notification_endpoint: `https://127.0.0.1:${receiver.port}/ping` });
   await gh.app.users.create('acme', { username: 'carol', passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
 });
 
@@ -37,6 +50,8 @@ afterEach(async () => {
 afterAll(async () => {
   await browser?.close();
   await gh?.stop();
+  await receiver?.close();
+  rmSync(certDir, { recursive: true, force: true });
 });
 
 const openPage = () => openWatchedPage(browser, contexts);
@@ -78,6 +93,25 @@ describe('CIBA approval in the account console', () => {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const { tokens } = await pollOnce(bank, response!.auth_req_id);
     expect(tokens?.claims()).toMatchObject({ amr: ['pwd'], acr: ACR.singleFactor });
+  });
+
+  it('pings a ping client at its HTTPS endpoint once the user approves in the console, and the client collects its tokens', { timeout: TEST_TIMEOUT }, async () => {
+    const { page, problems } = await openPage();
+    await signInToRequests(page, 'alice');
+    const started = await client.initiateBackchannelAuthentication(pinged, { scope: 'openid', login_hint: 'alice', binding_message: 'Till 12', client_notification_token: 'till-notify-8c1d' });
+    await page.locator('#gh-ciba-list li', { hasText: 'Till 12' }).getByRole('link', { name: 'Review' }).click();
+    await page.getByRole('heading', { name: 'Till asks you to sign in' }).waitFor();
+    expect(receiver.received).toHaveLength(0);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('heading', { name: 'Request approved' }).waitFor();
+    expectNoProblems(problems);
+
+    // The provider pings before the approval answers.
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0]).toMatchObject({ path: '/ping', authorization: 'Bearer till-notify-8c1d' });
+    expect(JSON.parse(receiver.received[0]!.body)).toEqual({ auth_req_id: started.auth_req_id });
+    const { tokens } = await pollOnce(pinged, started.auth_req_id);
+    expect(tokens?.claims()).toMatchObject({ amr: ['pwd'] });
   });
 
   it('approves a request asking for multi-factor only after the second factor', { timeout: TEST_TIMEOUT }, async () => {
