@@ -4,20 +4,12 @@ import { tenantKey } from '../../adapters/ephemeral.js';
 import type { AppContext } from '../app-context.js';
 import { isAcr, lowestKnown, satisfies } from '../authn/assurance.js';
 import { MAX_APPROVAL_SIGN_IN_AGE_SECONDS } from '../domain/ciba.js';
+import { askedAcrValues, describeRequest, publicRequestId, type PendingRequest } from '../domain/ciba-request.js';
 import { AppError } from '../errors.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
-/** A pending CIBA request as the approval API shows it: never its `auth_req_id`. */
-export interface PendingRequest {
-  /** the tenant's MAC of the request's id: stable, but useless to poll with */
-  id: string;
-  client_id: string;
-  client_name?: string;
-  binding_message?: string;
-  scope: string;
-  acr_values: string[];
-  expires_at: string;
-}
+// Where the type was first defined; kept for the callers of this module.
+export type { PendingRequest } from '../domain/ciba-request.js';
 
 /** What the approving sign-in proved: the access token's `acr`, `amr` and `auth_time`. */
 export interface SignInProof {
@@ -48,26 +40,12 @@ export class CibaApprovals {
     const found = await Promise.all(instances.map((instance) => tenant.provider.BackchannelAuthenticationRequest.find(instance.id)));
     return found
       .filter((request): request is Request & { clientId: string } => request !== undefined && typeof request.clientId === 'string' && request.accountId === accountId && !request.grantId && !request.error)
-      .map((request) => ({ id: tenant.mac('ciba-request', request.jti), request }));
+      .map((request) => ({ id: publicRequestId(tenant.mac, request), request }));
   }
 
   async pending(tenant: TenantContext, accountId: string): Promise<PendingRequest[]> {
     const pending = await this.#pending(tenant, accountId);
-    return Promise.all(
-      pending.map(async ({ id, request }) => {
-        const client = await tenant.provider.Client.find(request.clientId);
-        const params = request.params as Record<string, unknown> | undefined;
-        return {
-          id,
-          client_id: request.clientId,
-          ...(client?.clientName ? { client_name: client.clientName } : {}),
-          ...(typeof params?.['binding_message'] === 'string' ? { binding_message: params['binding_message'] } : {}),
-          scope: request.scope ?? '',
-          acr_values: typeof params?.['acr_values'] === 'string' ? params['acr_values'].split(' ').filter(Boolean) : [],
-          expires_at: new Date((request.exp ?? 0) * 1000).toISOString(),
-        };
-      }),
-    );
+    return Promise.all(pending.map(async ({ request }) => describeRequest(tenant.mac, request, (await tenant.provider.Client.find(request.clientId))?.clientName)));
   }
 
   /** The user's pending request `id`, claimed for a decision (once, whoever asks first). */
@@ -83,9 +61,7 @@ export class CibaApprovals {
   async approve(tenant: TenantContext, accountId: string, id: string, proof: SignInProof, requestId?: string): Promise<void> {
     const now = Math.floor(this.app.clock() / 1000);
     const request = await this.#claim(tenant, accountId, id, (pending) => {
-      const params = pending.params as Record<string, unknown> | undefined;
-      const asked = typeof params?.['acr_values'] === 'string' ? params['acr_values'].split(' ').filter(Boolean) : [];
-      const required = lowestKnown(asked);
+      const required = lowestKnown(askedAcrValues(pending));
       if (required && !satisfies(required, proof.amr)) {
         throw new AppError('insufficient_user_authentication', `This request asks for a stronger sign-in (${required}); sign the user in again with acr_values=${required}.`);
       }
