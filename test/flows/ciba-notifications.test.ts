@@ -114,6 +114,25 @@ describe('the SMS channel', () => {
     expect((await failures('acme')).length).toBe(failed);
   });
 
+  it('texts a verified profile phone when the user added no phone factor, and no number of a country the tenant does not text', async () => {
+    const profile = gb(5);
+    await gh.app.users.create('acme', { username: 'profile-phone', phone: profile, phoneVerified: true, passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
+    expect((await startRequest(bank, { login_hint: 'profile-phone', binding_message: 'Profile 1' })).error).toBeUndefined();
+    await gh.app.background.idle();
+    expect(gateway.to(profile).at(-1)?.text).toContain('("Profile 1")');
+
+    expect((await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { sms: { allowed_countries: ['FR'] } } })).status).toBe(200);
+    try {
+      const { response } = await startRequest(bank, { login_hint: 'profile-phone', binding_message: 'Profile 2' });
+      await gh.app.background.idle();
+      expect(gateway.to(profile).at(-1)?.text).toContain('("Profile 1")');
+      const [refused] = await failures('acme');
+      expect(refused).toMatchObject({ details: { channel: 'sms', reason: 'country_not_allowed', request: await publicId('acme', response!.auth_req_id) } });
+    } finally {
+      expect((await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { sms: { allowed_countries: null } } })).status).toBe(200);
+    }
+  });
+
   it('counts texts against the SMS sending limits before sending, also for parallel requests', async () => {
     const phone = gb(3);
     const { username, userId } = await userWithPhone(gh, gateway, 'acme', phone);
