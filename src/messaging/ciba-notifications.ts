@@ -1,16 +1,13 @@
 import type { Logger } from 'pino';
 import { describeRequest, type PendingRequest, type TenantMac } from '../domain/ciba-request.js';
 import { cibaApprovalUrl, cibaNotificationsOf } from '../domain/ciba-settings.js';
-import type { CibaNotify } from '../oidc/ciba.js';
+import { cibaAuditEvents, type CibaNotify } from '../oidc/ciba.js';
 import type { CibaNotificationDeps } from './ciba-deps.js';
 import { textApprovalLink } from './ciba-sms.js';
 import { cibaRequestedEvent, postCibaEvent } from './ciba-webhook.js';
 import { NotificationRefused } from './notification-refused.js';
 import { MessageNotSentError } from './sender.js';
 import { tenantSmsSenders } from './tenant-sender.js';
-
-/** Audit type of a channel that could not tell the user (docs/ciba.md). */
-export const CIBA_NOTIFICATION_FAILED = 'ciba.notification_failed';
 
 type Channel = 'sms' | 'webhook';
 
@@ -34,10 +31,10 @@ async function attempt(app: CibaNotificationDeps, logger: Logger, channel: Chann
   } catch (error) {
     const reason = error instanceof NotificationRefused ? error.reason : error instanceof MessageNotSentError ? 'not_sent' : 'error';
     const message = error instanceof Error ? error.message : String(error);
-    logger.warn({ event: CIBA_NOTIFICATION_FAILED, reason, err: message, ...trace }, `CIBA request: ${channel} notification failed`);
+    logger.warn({ event: cibaAuditEvents.notificationFailed, reason, err: message, ...trace }, `CIBA request: ${channel} notification failed`);
     await app.audit.record({
       tenant: on.tenant,
-      type: CIBA_NOTIFICATION_FAILED,
+      type: cibaAuditEvents.notificationFailed,
       actor: { type: 'system', id: 'ciba-notifications', tenant: on.tenant },
       target: { type: 'user', id: on.accountId },
       details: { channel, reason, error: message, request: on.view.id, client_id: on.view.client_id },

@@ -12,6 +12,8 @@ export const cibaAuditEvents = {
   denied: 'ciba.denied',
   expired: 'ciba.expired',
   pingFailed: 'ciba.ping_failed',
+  /** a notification channel could not tell the user (`messaging/ciba-notifications.ts`) */
+  notificationFailed: 'ciba.notification_failed',
 } as const;
 
 /**
