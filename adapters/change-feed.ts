@@ -5,10 +5,15 @@
  * instances). Delivery over Redis is asynchronous and at most once, so the guarantee that a change
  * is seen everywhere once the admin API has answered comes from a per-request check beside it
  * (`src/tenancy/change-log.ts`); the feed makes the common case cheap and prompt.
+ *
+ * One kind is not about caches: `ciba` (id: a user id) says that user's pending CIBA requests
+ * changed, so the account console's open pages refresh their list (`src/account/ciba-live.ts`).
+ * It is published on the feed only, never written to the change record: a lost message costs a
+ * page its next periodic refresh, not a stale cache.
  */
-export type ChangeKind = 'tenant' | 'keys' | 'client' | 'resource' | 'role' | 'user' | 'api-key' | 'flush';
+export type ChangeKind = 'tenant' | 'keys' | 'client' | 'resource' | 'role' | 'user' | 'api-key' | 'ciba' | 'flush';
 
-export const changeKinds: readonly ChangeKind[] = ['tenant', 'keys', 'client', 'resource', 'role', 'user', 'api-key', 'flush'];
+export const changeKinds: readonly ChangeKind[] = ['tenant', 'keys', 'client', 'resource', 'role', 'user', 'api-key', 'ciba', 'flush'];
 
 /** Every tenant at once: the `tenant` of a flush after a lost subscription. */
 export const ALL_TENANTS = '*';

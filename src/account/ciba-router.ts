@@ -70,9 +70,9 @@ export function cibaRouter(app: AppContext): Router {
     if (!requestId.test(id)) throw new AppError('not_found', 'There is no pending request with this id for this user.');
     try {
       const { accountId, proof } = await approver(app, ctx, tenantOf(ctx));
-      const request = ctx.state.requestId as string | undefined;
-      if (decision === 'approve') await approvals.approve(tenantOf(ctx), accountId, id, proof, request);
-      else await approvals.deny(tenantOf(ctx), accountId, id, request);
+      const via = { via: 'approval_api' as const, requestId: ctx.state.requestId as string };
+      if (decision === 'approve') await approvals.approve(tenantOf(ctx), accountId, id, proof, via);
+      else await approvals.deny(tenantOf(ctx), accountId, id, via);
       ctx.status = 204;
     } catch (error) {
       challenge(ctx, error);

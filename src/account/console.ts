@@ -5,6 +5,7 @@ import type { User } from '../domain/users.js';
 import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
 import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
+import { CibaApprovals } from './ciba-approvals.js';
 import { accountClientConfig, type LocalOrigin } from './oidc-client.js';
 import { providerSessionAlive } from './provider-session.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
@@ -22,6 +23,8 @@ export interface SignedIn {
 export interface AccountConsole {
   readonly app: AppContext;
   readonly sessions: ConsoleSessions;
+  /** the built-in CIBA authentication device's decisions (shared with the approval API) */
+  readonly cibaApprovals: CibaApprovals;
   /** cookies are `Secure` when the public URL is https */
   readonly secure: boolean;
   tenantOf(ctx: Context): TenantContext;
@@ -47,6 +50,7 @@ export function accountConsole(app: AppContext, localOrigin: LocalOrigin): Accou
   return {
     app,
     sessions,
+    cibaApprovals: new CibaApprovals(app),
     secure,
     tenantOf,
     pathOf,

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppContext } from '../app-context.js';
 import { accountConsole } from './console.js';
 import type { LocalOrigin } from './oidc-client.js';
+import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
@@ -12,7 +13,7 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * shows the profile and manages the user's second factors. Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile, manages the user's second factors, and approves CIBA requests. Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
@@ -21,5 +22,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   signInRoutes(router, site);
   securityRoutes(router, site);
   passkeyRoutes(router, site);
+  cibaRoutes(router, site);
   return router;
 }

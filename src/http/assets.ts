@@ -22,6 +22,7 @@ const assets: Record<string, { type: string; path: () => string }> = {
   'simplewebauthn-browser.js': { type: js, path: webauthnBundle },
   'account-passkeys.js': { type: js, path: () => join(viewsDir, 'assets', 'account-passkeys.js') },
   'webauthn-login.js': { type: js, path: () => join(viewsDir, 'assets', 'webauthn-login.js') },
+  'account-ciba.js': { type: js, path: () => join(viewsDir, 'assets', 'account-ciba.js') },
 };
 
 /** Serves the few static files the pages use (`/assets/*`), read once and cached. */

@@ -1,6 +1,9 @@
 import type Provider from 'oidc-provider';
 import { errors, type CIBATriggerAuthenticationDevice, type Configuration } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { ChangeFeed } from '../../adapters/change-feed.js';
 import type { AuditRepository } from '../domain/audit.js';
+import { announceCibaChange } from '../domain/ciba.js';
 import type { UserRepository } from '../domain/users.js';
 
 type Ciba = NonNullable<NonNullable<Configuration['features']>['ciba']>;
@@ -50,7 +53,7 @@ export async function userOfHint(users: UserRepository, tenant: string, hint: st
  * `login_hint_token` and no `user_code` (Gatehouse keeps no per-user CIBA PIN; discovery says
  * `backchannel_user_code_parameter_supported: false`), and the audit of each request.
  */
-export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; notify?: CibaNotify | undefined }): Ciba {
+export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; changes: ChangeFeed; logger: Logger; notify?: CibaNotify | undefined }): Ciba {
   return {
     enabled: deps.enabled,
     deliveryModes: ['poll', 'ping'],
@@ -81,6 +84,8 @@ export function cibaFeature(deps: { tenant: string; enabled: boolean; users: Use
         details: { scope: request.scope, binding_message: request.params?.['binding_message'] },
         ...(requestId ? { requestId } : {}),
       });
+      // The user's open console pages show it at once (the request is saved before this hook runs).
+      await announceCibaChange(deps, deps.tenant, account.accountId);
       deps.notify?.({ request, expiresAt, accountId: account.accountId, client, ...(requestId ? { requestId } : {}) });
     },
   };

@@ -1,5 +1,6 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { ChangeFeed } from '../../adapters/change-feed.js';
 import type { EphemeralStore } from '../../adapters/ephemeral.js';
 import type { OidcHomes } from '../../adapters/oidc/routing.js';
 import type { AuditRepository } from '../domain/audit.js';
@@ -65,6 +66,8 @@ export interface ProviderDeps {
   /** short-lived state for the device flow's polling records and limits */
   ephemeral: EphemeralStore;
   audit: AuditRepository;
+  /** the change feed: CIBA requests are announced on it to the account console's open pages */
+  changes: ChangeFeed;
   clock: () => number;
 }
 
@@ -106,7 +109,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
-      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, notify: deps.ciba.notify }),
+      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, changes: deps.changes, logger: deps.logger, notify: deps.ciba.notify }),
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, issuer, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },

@@ -111,6 +111,8 @@ export class TenantPool {
       case 'role':
       case 'user':
       case 'api-key':
+      // A user's pending CIBA requests: for the account console's live pages, nothing cached here.
+      case 'ciba':
         return;
       case 'tenant':
       case 'keys':

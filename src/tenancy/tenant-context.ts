@@ -96,6 +96,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notify: cibaNotifier(app, { id: tenant._id, issuer, mac }) },
     ephemeral: app.ephemeral,
     audit: app.audit,
+    changes: app.changes,
     clock: app.clock,
   });
   const handle = provider.callback();

@@ -9,9 +9,10 @@ import { request as httpRequest } from 'node:http';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smsSendPolicies } from '../../src/authn/sms-send-limits.js';
+import { CIBA_GRANT } from '../../src/domain/client-metadata.js';
 import { smsWebhookPurpose } from '../../src/domain/sms-settings.js';
 import { adminToken, call } from '../admin/helpers.js';
-import { approvalTokenOf, CIBA_GRANT, cibaClient, startRequest } from '../helpers/ciba.js';
+import { approvalTokenOf, initiate, registerCibaClient } from '../helpers/ciba.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startEventReceiver, type EventReceiver } from '../helpers/signed-receiver.js';
 import { smsGateway, startSmsGatehouse, userWithPhone, type SmsGateway } from '../helpers/sms.js';
@@ -32,7 +33,7 @@ async function cibaTenant(id: string, notifications: { sms?: boolean; webhook?: 
   const seeded = await seedTenant(gh, id);
   expect((await call(gh, root, 'PATCH', `/tenants/${id}`, { security_policy: { ciba: { enabled: true, notifications } } })).status).toBe(200);
   expect((await call(gh, root, 'PATCH', `/tenants/${id}/clients/web-app`, { first_party: true })).status).toBe(200);
-  return { seeded, ...(await cibaClient(gh, root, id)) };
+  return { seeded, ...(await registerCibaClient(gh, id)) };
 }
 
 /** Sets the tenant's CIBA webhook to `url`; the receiver trusts the secret that comes back. */
@@ -73,7 +74,7 @@ describe('the SMS channel', () => {
   it('texts the user’s phone the tenant, the client, the binding message and the approval link', async () => {
     const phone = gb(1);
     const { username } = await userWithPhone(gh, gateway, 'acme', phone);
-    const { response, error } = await startRequest(bank, { login_hint: username, binding_message: 'Call 4711' });
+    const { response, error } = await initiate(bank, { login_hint: username, binding_message: 'Call 4711' });
     expect(error).toBeUndefined();
     await gh.app.background.idle();
     const text = gateway.to(phone).at(-1)!;
@@ -108,7 +109,7 @@ describe('the SMS channel', () => {
     const before = gateway.texts.length;
     const failed = (await failures('acme')).length;
     // alice has a profile phone that nobody verified: it is not texted.
-    for (const hint of ['nophone', 'alice']) expect((await startRequest(bank, { login_hint: hint })).error, hint).toBeUndefined();
+    for (const hint of ['nophone', 'alice']) expect((await initiate(bank, { login_hint: hint })).error, hint).toBeUndefined();
     await gh.app.background.idle();
     expect(gateway.texts.length).toBe(before);
     expect((await failures('acme')).length).toBe(failed);
@@ -117,13 +118,13 @@ describe('the SMS channel', () => {
   it('texts a verified profile phone when the user added no phone factor, and no number of a country the tenant does not text', async () => {
     const profile = gb(5);
     await gh.app.users.create('acme', { username: 'profile-phone', phone: profile, phoneVerified: true, passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
-    expect((await startRequest(bank, { login_hint: 'profile-phone', binding_message: 'Profile 1' })).error).toBeUndefined();
+    expect((await initiate(bank, { login_hint: 'profile-phone', binding_message: 'Profile 1' })).error).toBeUndefined();
     await gh.app.background.idle();
     expect(gateway.to(profile).at(-1)?.text).toContain('("Profile 1")');
 
     expect((await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { sms: { allowed_countries: ['FR'] } } })).status).toBe(200);
     try {
-      const { response } = await startRequest(bank, { login_hint: 'profile-phone', binding_message: 'Profile 2' });
+      const { response } = await initiate(bank, { login_hint: 'profile-phone', binding_message: 'Profile 2' });
       await gh.app.background.idle();
       expect(gateway.to(profile).at(-1)?.text).toContain('("Profile 1")');
       const [refused] = await failures('acme');
@@ -138,7 +139,7 @@ describe('the SMS channel', () => {
     const { username, userId } = await userWithPhone(gh, gateway, 'acme', phone);
     // The enrolment's code took one unit of the phone's budget.
     const left = smsSendPolicies.phone.cap - 1;
-    const results = await Promise.all(Array.from({ length: left + 3 }, (_, i) => startRequest(bank, { login_hint: username, binding_message: `Burst ${i}` })));
+    const results = await Promise.all(Array.from({ length: left + 3 }, (_, i) => initiate(bank, { login_hint: username, binding_message: `Burst ${i}` })));
     expect(results.every((result) => result.response !== undefined)).toBe(true);
     await gh.app.background.idle();
     expect(gateway.to(phone).filter((text) => text.purpose === 'ciba')).toHaveLength(left);
@@ -150,7 +151,7 @@ describe('the SMS channel', () => {
 
 describe('the webhook channel', () => {
   it('POSTs a signed ciba.requested event, and the tenant’s app approves with its id through the approval API', async () => {
-    const started = await startRequest(bank, { login_hint: 'alice', binding_message: 'Webhook 1' });
+    const started = await initiate(bank, { login_hint: 'alice', binding_message: 'Webhook 1' });
     expect(started.error).toBeUndefined();
     await gh.app.background.idle();
     const received = app.events.find((event) => (event.body['request'] as Record<string, unknown>)['binding_message'] === 'Webhook 1')!;
@@ -196,7 +197,7 @@ describe('the webhook channel', () => {
         await setWebhook('flaky', url);
         expect((await call(gh, root, 'PATCH', '/tenants/flaky', { security_policy: { ciba: { notifications: { webhook: true } } } })).status).toBe(200);
         const started = Date.now();
-        const { response, error } = await startRequest(rp, { login_hint: 'alice', binding_message: 'Flaky 1' });
+        const { response, error } = await initiate(rp, { login_hint: 'alice', binding_message: 'Flaky 1' });
         expect(error, url).toBeUndefined();
         expect(response!.auth_req_id).toMatch(/^[A-Za-z0-9_-]{20,}$/);
         // Not held up by the receiver (the hung one would take 5 s).
@@ -223,7 +224,7 @@ describe('settings', () => {
       await setWebhook('quiet', quiet.url, quiet);
       const phone = gb(4);
       const { username } = await userWithPhone(gh, gateway, 'quiet', phone);
-      expect((await startRequest(rp, { login_hint: username })).error).toBeUndefined();
+      expect((await initiate(rp, { login_hint: username })).error).toBeUndefined();
       await gh.app.background.idle();
       expect(gateway.to(phone).filter((text) => text.purpose === 'ciba')).toEqual([]);
       expect(quiet.events).toEqual([]);
@@ -235,7 +236,7 @@ describe('settings', () => {
       const after = await call(gh, root, 'GET', '/tenants/quiet');
       expect((after.body['security_policy'] as Record<string, unknown>)['ciba']).toEqual({ enabled: true, notifications: { sms: false, webhook: false }, webhook_url: null });
       expect((await gh.app.audit.list('quiet', { type: 'tenant.ciba_webhook_removed', limit: 1 }))[0]).toMatchObject({ before: { url: quiet.url, notifications_webhook: true }, after: { url: null, notifications_webhook: false } });
-      expect((await startRequest(rp, { login_hint: username })).error).toBeUndefined();
+      expect((await initiate(rp, { login_hint: username })).error).toBeUndefined();
       await gh.app.background.idle();
       expect(quiet.events).toEqual([]);
     } finally {

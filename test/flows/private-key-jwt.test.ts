@@ -231,3 +231,28 @@ describe('private_key_jwt with a jwks_uri', () => {
     }
   });
 });
+
+describe('private_key_jwt for CIBA', () => {
+  it('authenticates a CIBA client at the backchannel and token endpoints with a signed assertion, and refuses a key it did not register', async () => {
+    expect((await call(gh, root, 'PATCH', '/tenants/umbrella', { security_policy: { ciba: { enabled: true } } })).status).toBe(200);
+    const created = await call(gh, root, 'POST', '/tenants/umbrella/clients', {
+      client_id: 'key-bank',
+      client_name: 'Key bank',
+      grant_types: ['urn:openid:params:grant-type:ciba'],
+      backchannel_token_delivery_mode: 'poll',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [signer.jwk] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const bank = await keyClient(gh, 'umbrella', 'key-bank', signer.privateKey, signer.kid);
+    const started = await client.initiateBackchannelAuthentication(bank, { scope: 'openid', login_hint: 'alice', binding_message: 'Key 1' });
+    expect(started.auth_req_id).toBeTruthy();
+    const poll = await client.genericGrantRequest(bank, 'urn:openid:params:grant-type:ciba', { auth_req_id: started.auth_req_id }).catch((error: { error?: string }) => error.error);
+    expect(poll).toBe('authorization_pending');
+
+    const stranger = await keyPair();
+    const impostor = await keyClient(gh, 'umbrella', 'key-bank', stranger.privateKey, signer.kid);
+    const refused = await client.initiateBackchannelAuthentication(impostor, { scope: 'openid', login_hint: 'alice' }).catch((error: { error?: string }) => error.error);
+    expect(refused).toBe('invalid_client');
+  });
+});

@@ -4,6 +4,7 @@ import { ACCOUNT_CLIENT_ID } from '../../domain/clients.js';
 import { formBody, verifyForm } from '../../http/forms.js';
 import { readSignedCookie, setSignedCookie } from '../../http/signed-cookie.js';
 import { SESSION_COOKIE, type AccountConsole } from '../console.js';
+import { lowestKnown } from '../../authn/assurance.js';
 import { requiredForChanges } from '../fresh.js';
 import { CONSOLE_SESSION_SECONDS, type ConsoleSession } from '../sessions.js';
 
@@ -13,9 +14,15 @@ interface Flow {
   state: string;
   nonce: string;
   verifier: string;
-  /** a fresh sign-in asked for by a console page, which the callback returns to */
-  next?: 'security';
+  /** the console page the callback returns to ({@link returnPath}): the one that asked for the sign-in */
+  next?: string;
 }
+
+/**
+ * The console pages a sign-in may return to: the Security section, the CIBA requests and one of
+ * them (`ciba/{id}`). Nothing else, so `?next=` is never an open redirect.
+ */
+const returnPath = /^(?:security|ciba(?:\/[A-Za-z0-9_-]{43})?)$/;
 
 /**
  * Signing in to the console through its own tenant (authorization code + PKCE, like Keycloak's
@@ -29,6 +36,9 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
     // `?fresh=security`: the security page needs a sign-in younger than five minutes with the
     // user's second factor when they have one (fresh.ts): `max_age=0` has the provider ask again,
     // `acr_values` has it ask for the second factor too. Anything else is an ordinary sign-in.
+    // `?fresh=ciba&request={id}`: approving a CIBA request needs a recent sign-in that reaches the
+    // request's acr (ciba-approvals.ts), asked for the same way. `?next=`: an ordinary sign-in that
+    // comes back to the page (a link from a text message opened while signed out).
     const fresh: Record<string, string> = {};
     if (ctx.query['fresh'] === 'security') {
       flow.next = 'security';
@@ -36,6 +46,15 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
       const current = await site.signedIn(ctx);
       const required = current ? requiredForChanges(await site.app.mfa.factors.list(tenant.id, current.user._id), tenant.settings.securityPolicy) : undefined;
       if (required) fresh['acr_values'] = required;
+    } else if (ctx.query['fresh'] === 'ciba' && typeof ctx.query['request'] === 'string' && returnPath.test(`ciba/${ctx.query['request']}`)) {
+      flow.next = `ciba/${ctx.query['request']}`;
+      fresh['max_age'] = '0';
+      const current = await site.signedIn(ctx);
+      const pending = current ? await site.cibaApprovals.find(tenant, current.user._id, ctx.query['request']) : undefined;
+      const required = pending ? lowestKnown(pending.acr_values) : undefined;
+      if (required) fresh['acr_values'] = required;
+    } else if (typeof ctx.query['next'] === 'string' && returnPath.test(ctx.query['next'])) {
+      flow.next = ctx.query['next'];
     }
     setSignedCookie(ctx, tenant, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), { path: site.pathOf(tenant), maxAgeMs: 10 * 60 * 1000, secure: site.secure });
     const url = oidc.buildAuthorizationUrl(config, {
@@ -98,7 +117,7 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
     if (previous) await site.sessions.delete(tenant.id, previous);
     const id = await site.sessions.create(tenant.id, session);
     setSignedCookie(ctx, tenant, SESSION_COOKIE, id, { path: site.pathOf(tenant), maxAgeMs: CONSOLE_SESSION_SECONDS * 1000, secure: site.secure });
-    ctx.redirect(flow.next === 'security' ? `${site.pathOf(tenant)}/security` : site.pathOf(tenant));
+    ctx.redirect(flow.next !== undefined && returnPath.test(flow.next) ? `${site.pathOf(tenant)}/${flow.next}` : site.pathOf(tenant));
   });
 
   router.post('/logout', formBody(site.app.config.http.bodyLimit), async (ctx) => {
