@@ -12,6 +12,7 @@ import { smsSendPolicies } from '../../src/authn/sms-send-limits.js';
 import { CIBA_GRANT } from '../../src/domain/client-metadata.js';
 import { smsWebhookPurpose } from '../../src/domain/sms-settings.js';
 import { adminToken, call } from '../admin/helpers.js';
+import { Browser, expectPage } from '../helpers/browser.js';
 import { approvalTokenOf, initiate, registerCibaClient } from '../helpers/ciba.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startEventReceiver, type EventReceiver } from '../helpers/signed-receiver.js';
@@ -167,6 +168,14 @@ describe('the webhook channel', () => {
       request: { id, client_id: 'call-centre', client_name: 'Call centre', binding_message: 'Webhook 1', scope: 'openid', acr_values: [], expires_at: expect.any(String), approval_url: `${gh.issuer('acme')}/account/ciba/${id}` },
     });
     expect(received.raw).not.toContain(started.response!.auth_req_id);
+
+    // The link is the account console's page of this request: alice, signed in there, sees it.
+    const browser = new Browser(gh.origin);
+    const login = expectPage(await browser.navigate(`/t/acme/account/login`));
+    expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
+    const page = expectPage(await browser.navigate(String((received.body['request'] as Record<string, unknown>)['approval_url'])));
+    expect(page.status).toBe(200);
+    expect(page.$('main').text()).toContain('Webhook 1');
 
     // The tenant's app: the user's token for the approval API, and the event's id.
     const token = await approvalTokenOf(gh, acme, 'alice');
