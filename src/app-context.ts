@@ -17,6 +17,7 @@ import { TotpService } from './authn/totp.js';
 import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
 import { Throttle } from './authn/throttle.js';
+import { BackgroundWork } from './background.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
 import { AuditRepository } from './domain/audit.js';
 import { ClientRepository } from './domain/clients.js';
@@ -67,8 +68,10 @@ export interface AppContext {
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
   mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository; sms: SmsFactorService };
-  /** outbound messages (SMS codes; later notifications and e-mail) through the configured senders */
+  /** outbound messages (SMS codes, CIBA notifications; later e-mail) through the configured senders */
   messages: MessageSender;
+  /** work requests start without waiting for it (CIBA notifications); shutdown waits for it */
+  background: BackgroundWork;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
   tenantDeletion: TenantDeletion;
   /** this process's Prometheus metrics (a registry of its own, not prom-client's global one) */
@@ -144,6 +147,7 @@ export function createAppContext(
       }),
     },
     messages,
+    background: new BackgroundWork((error) => logger.error({ err: error }, 'a background task failed')),
     metrics,
     clock,
     // Read once here: a missing or wrong file stops the start, naming the setting.

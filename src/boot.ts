@@ -61,9 +61,13 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
   }
 }
 
-/** Closes what `openApp` opened (short-lived state first: it may live in the store). */
+/**
+ * Closes what `openApp` opened (short-lived state first: it may live in the store), once the work
+ * requests left running (notifications) has finished its writes, or the grace period has passed.
+ */
 export async function closeApp(app: AppContext): Promise<void> {
   await app.outboundTrust?.close().catch(() => undefined);
+  await app.background.idle(app.config.http.shutdownGraceMs);
   await app.changes.close().catch(() => undefined);
   await app.ephemeral.close().catch(() => undefined);
   await app.store.close();

@@ -2,21 +2,13 @@ import { errors } from 'oidc-provider';
 import type { AppContext } from '../app-context.js';
 import { isAcr, lowestKnown, satisfies, type Acr } from '../authn/assurance.js';
 import { announceCibaChange, MAX_APPROVAL_SIGN_IN_AGE_SECONDS } from '../domain/ciba.js';
+import { askedAcrValues, describeRequest, publicRequestId, type PendingRequest } from '../domain/ciba-request.js';
 import { AppError } from '../errors.js';
 import { closeOpenRequest, requestDigest, settleOnce, unsettle } from '../oidc/ciba-open.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 
-/** A pending CIBA request as the approval API shows it: never its `auth_req_id`. */
-export interface PendingRequest {
-  /** the tenant's MAC of the request's id: stable, but useless to poll with */
-  id: string;
-  client_id: string;
-  client_name?: string;
-  binding_message?: string;
-  scope: string;
-  acr_values: string[];
-  expires_at: string;
-}
+// Where the type was first defined; kept for the callers of this module.
+export type { PendingRequest } from '../domain/ciba-request.js';
 
 /** Where a decision was taken (audited) and the HTTP request that took it. */
 export interface DecisionContext {
@@ -34,11 +26,6 @@ export interface SignInProof {
 type Request = InstanceType<TenantContext['provider']['BackchannelAuthenticationRequest']>;
 
 const PAGE = 50;
-
-function acrValuesOfRequest(request: Request): string[] {
-  const params = request.params as Record<string, unknown> | undefined;
-  return typeof params?.['acr_values'] === 'string' ? params['acr_values'].split(' ').filter(Boolean) : [];
-}
 
 /** Why a sign-in cannot approve a request: too weak for its `acr_values`, too old, or both; `required` is what a new sign-in must reach. */
 export interface Shortfall {
@@ -76,26 +63,12 @@ export class CibaApprovals {
       // `isExpired` as the token endpoint judges it: `find` allows the provider's clock tolerance,
       // and a request the client can no longer collect is no longer pending.
       .filter((request): request is Request & { clientId: string } => request !== undefined && typeof request.clientId === 'string' && request.accountId === accountId && !request.grantId && !request.error && !request.isExpired)
-      .map((request) => ({ id: tenant.mac('ciba-request', request.jti), request }));
+      .map((request) => ({ id: publicRequestId(tenant.mac, request), request }));
   }
 
   async pending(tenant: TenantContext, accountId: string): Promise<PendingRequest[]> {
     const pending = await this.#pending(tenant, accountId);
-    return Promise.all(
-      pending.map(async ({ id, request }) => {
-        const client = await tenant.provider.Client.find(request.clientId);
-        const params = request.params as Record<string, unknown> | undefined;
-        return {
-          id,
-          client_id: request.clientId,
-          ...(client?.clientName ? { client_name: client.clientName } : {}),
-          ...(typeof params?.['binding_message'] === 'string' ? { binding_message: params['binding_message'] } : {}),
-          scope: request.scope ?? '',
-          acr_values: acrValuesOfRequest(request),
-          expires_at: new Date((request.exp ?? 0) * 1000).toISOString(),
-        };
-      }),
-    );
+    return Promise.all(pending.map(async ({ request }) => describeRequest(tenant.mac, request, (await tenant.provider.Client.find(request.clientId))?.clientName)));
   }
 
   /** One of the user's pending requests by its id, or undefined (decided, expired, someone else's). */
@@ -115,7 +88,7 @@ export class CibaApprovals {
   async approve(tenant: TenantContext, accountId: string, id: string, proof: SignInProof, via: DecisionContext): Promise<void> {
     const now = Math.floor(this.app.clock() / 1000);
     const request = await this.#claim(tenant, accountId, id, (pending) => {
-      const missing = shortfall(acrValuesOfRequest(pending), proof, now);
+      const missing = shortfall(askedAcrValues(pending), proof, now);
       if (missing?.weak) {
         throw new AppError('insufficient_user_authentication', `This request asks for a stronger sign-in (${missing.required}); sign the user in again with acr_values=${missing.required}.`);
       }

@@ -1,6 +1,6 @@
 import { CIBA_GRANT } from '../domain/client-metadata.js';
-import { isSpecialUse } from '../oidc/special-use.js';
-import { isLoopbackHost, OUTBOUND_SETTING, type OutboundPolicy } from '../oidc/outbound.js';
+import type { OutboundPolicy } from '../oidc/outbound.js';
+import { outboundTargetProblem } from './outbound-target.js';
 
 /**
  * What is wrong with a client's CIBA registration, if anything (the admin API refuses it with the
@@ -19,14 +19,9 @@ export function cibaRegistrationProblem(metadata: Record<string, unknown>, polic
   if (metadata['backchannel_token_delivery_mode'] !== 'ping') return undefined;
   const endpoint = URL.parse(String(metadata['backchannel_client_notification_endpoint'] ?? ''));
   if (!endpoint) return { field: 'backchannel_client_notification_endpoint', description: 'a ping client needs an https backchannel_client_notification_endpoint' };
-  const loopbackHost = isLoopbackHost(endpoint.hostname);
   // oidc-provider accepts https only, loopback included (CIBA Core 4).
-  if (endpoint.protocol !== 'https:') return { field: 'backchannel_client_notification_endpoint', description: 'must be an https URL' };
-  const literal = endpoint.hostname.startsWith('[') ? endpoint.hostname.slice(1, -1) : endpoint.hostname;
-  const internal = loopbackHost ? !policy.allowLoopback : isSpecialUse(literal);
-  if (internal && !policy.allowPrivateNetwork) {
-    return { field: 'backchannel_client_notification_endpoint', description: `${endpoint.hostname} is a loopback, private or other special-use address, which Gatehouse does not call (set ${OUTBOUND_SETTING} to allow it)` };
-  }
+  const problem = outboundTargetProblem(endpoint, policy, { httpOnLoopback: false });
+  if (problem) return { field: 'backchannel_client_notification_endpoint', description: problem };
   return undefined;
 }
 

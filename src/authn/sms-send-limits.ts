@@ -34,14 +34,18 @@ export const smsSendKeys = {
  */
 export type SmsSendCharge = { ok: true; settle(sent: boolean): Promise<void> } | { ok: false; retryAfter: number; budget: SmsBudget };
 
-/** Takes one unit of each budget (address, account, phone), giving back those taken when one refuses. */
-export async function chargeSmsSend(throttle: Throttle, send: { tenant: string; accountId: string; phone: string; address: string }): Promise<SmsSendCharge> {
+/**
+ * Takes one unit of each budget (address, account, phone), giving back those taken when one refuses.
+ * `address` is left out for texts no browser asked for (a CIBA notification, asked by an
+ * authenticated client for one of its customers): the per-account and per-phone budgets still hold.
+ */
+export async function chargeSmsSend(throttle: Throttle, send: { tenant: string; accountId: string; phone: string; address?: string }): Promise<SmsSendCharge> {
   const taken: Array<Extract<Take, { ok: true }>> = [];
   const budgets: Array<[SmsBudget, string]> = [
-    ['address', smsSendKeys.address(send.tenant, send.address)],
     ['account', smsSendKeys.account(send.tenant, send.accountId)],
     ['phone', smsSendKeys.phone(send.tenant, send.phone)],
   ];
+  if (send.address !== undefined) budgets.unshift(['address', smsSendKeys.address(send.tenant, send.address)]);
   for (const [budget, key] of budgets) {
     const take = await throttle.take(key, smsSendPolicies[budget]);
     if (!take.ok) {

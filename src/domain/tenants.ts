@@ -2,6 +2,7 @@ import type { Collection, Store } from '../../adapters/store.js';
 import { DuplicateKeyError } from '../../adapters/store.js';
 import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
+import type { TenantCibaSettings } from './ciba-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
@@ -31,8 +32,8 @@ export interface TenantSecurityPolicy {
   deviceFlow?: { enabled: boolean; userCodeLifetimeSeconds?: number };
   /** where SMS codes may go, their text and the tenant's own webhook (`domain/sms-settings.ts`) */
   sms?: TenantSmsSettings;
-  /** CIBA (OpenID Client-Initiated Backchannel Authentication); off when unset */
-  ciba?: { enabled: boolean };
+  /** CIBA (OpenID Client-Initiated Backchannel Authentication): off when unset; its notifications and webhook (`domain/ciba-settings.ts`) */
+  ciba?: TenantCibaSettings;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -58,9 +59,14 @@ export interface Tenant {
 }
 
 /** A change of security policy: a field left out stays as it is, `null` removes it. */
-export type TenantPolicyChanges = { [K in Exclude<keyof TenantSecurityPolicy, 'sms'>]?: TenantSecurityPolicy[K] | null } & {
+export type TenantPolicyChanges = { [K in Exclude<keyof TenantSecurityPolicy, 'sms' | 'ciba'>]?: TenantSecurityPolicy[K] | null } & {
   /** merged field by field too; the webhook is set apart (`setSmsWebhook`), with its secret */
   sms?: { [K in 'allowedCountries' | 'message']?: TenantSmsSettings[K] | null };
+  /**
+   * merged field by field (each channel too); `null` removes the grant's switch and the channels
+   * (back to off) but keeps the webhook, which only `setCibaWebhook` sets and removes, with its secret
+   */
+  ciba?: { enabled?: boolean; notifications?: { sms?: boolean; webhook?: boolean } } | null;
 };
 
 export type TenantChanges = Partial<Pick<Tenant, 'displayName' | 'customHost' | 'branding'>> & { securityPolicy?: TenantPolicyChanges };
@@ -102,8 +108,17 @@ function policyUpdate(policy: TenantPolicyChanges): { $set: Record<string, unkno
     if (value === null) update.$unset[`securityPolicy.sms.${field}`] = true;
     else if (value !== undefined) update.$set[`securityPolicy.sms.${field}`] = value;
   }
+  const ciba = policy.ciba;
+  if (ciba === null) {
+    update.$unset['securityPolicy.ciba.enabled'] = true;
+    update.$unset['securityPolicy.ciba.notifications'] = true;
+  }
+  if (ciba?.enabled !== undefined) update.$set['securityPolicy.ciba.enabled'] = ciba.enabled;
+  for (const [channel, on] of Object.entries(ciba?.notifications ?? {})) {
+    if (on !== undefined) update.$set[`securityPolicy.ciba.notifications.${channel}`] = on;
+  }
   for (const field of Object.keys(policyFields) as Array<keyof TenantSecurityPolicy>) {
-    if (field === 'sms') continue;
+    if (field === 'sms' || field === 'ciba') continue;
     if (policy[field] === null) update.$unset[`securityPolicy.${field}`] = true;
     else if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
   }
@@ -172,6 +187,17 @@ export class TenantRepository {
       throw hostTaken(error, changes.customHost) ?? error;
     }
     return matched ? this.find(id) : null;
+  }
+
+  /**
+   * Sets the tenant's CIBA webhook (the secret arrives sealed), or with `null` removes it and turns
+   * its channel off in the same write, so a channel never stays on with nowhere to send.
+   */
+  async setCibaWebhook(id: string, webhook: { url: string; secret: string } | null, now = new Date()): Promise<boolean> {
+    const update = webhook
+      ? { $set: { 'securityPolicy.ciba.webhook': webhook, updatedAt: now } }
+      : { $set: { updatedAt: now }, $unset: { 'securityPolicy.ciba.webhook': true as const, 'securityPolicy.ciba.notifications.webhook': true as const } };
+    return (await this.#tenants.updateOne({ _id: id }, update)).matched > 0;
   }
 
   /** Sets (or with `null` removes) the tenant's SMS webhook; the secret arrives sealed. */

@@ -4,8 +4,11 @@
  * for it) without changing the callers of the existing ones.
  */
 
-/** Why a message is sent: receivers and logs tell a code for enrolment from one for signing in. */
-export type MessagePurpose = 'verification' | 'sign-in';
+/**
+ * Why a message is sent: receivers and logs tell a code for enrolment from one for signing in, and
+ * both from a CIBA notification (a link to approve a backchannel request, no code).
+ */
+export type MessagePurpose = 'verification' | 'sign-in' | 'ciba';
 
 export interface SmsMessage {
   channel: 'sms';

@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import { errors, type Configuration } from 'oidc-provider';
+import { errors, type CIBATriggerAuthenticationDevice, type Configuration } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../../adapters/change-feed.js';
 import type { EphemeralStore } from '../../adapters/ephemeral.js';
@@ -17,7 +17,16 @@ export const cibaAuditEvents = {
   denied: 'ciba.denied',
   expired: 'ciba.expired',
   pingFailed: 'ciba.ping_failed',
+  /** a notification channel could not tell the user (`messaging/ciba-notifications.ts`) */
+  notificationFailed: 'ciba.notification_failed',
 } as const;
+
+/**
+ * Tells the user of an accepted request through the tenant's channels (docs/ciba.md,
+ * notifications; `messaging/ciba-notifications.ts`). Called once the request is saved; it returns at
+ * once and never throws: the client's answer waits for no SMS gateway or webhook.
+ */
+export type CibaNotify = (accepted: { request: Parameters<CIBATriggerAuthenticationDevice>[1]; expiresAt: number; accountId: string; client: { clientId: string; clientName?: string | undefined }; requestId?: string }) => void;
 
 /** A binding message: 1-64 characters, none of them control or formatting characters (bidi overrides included). */
 export const BINDING_MESSAGE_MAX = 64;
@@ -46,7 +55,7 @@ export async function userOfHint(users: UserRepository, tenant: string, hint: st
  * `login_hint_token` and no `user_code` (Gatehouse keeps no per-user CIBA PIN; discovery says
  * `backchannel_user_code_parameter_supported: false`), and the audit of each request.
  */
-export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; ephemeral: EphemeralStore; changes: ChangeFeed; logger: Logger }): Ciba {
+export function cibaFeature(deps: { tenant: string; enabled: boolean; users: UserRepository; audit: AuditRepository; ephemeral: EphemeralStore; changes: ChangeFeed; logger: Logger; notify?: CibaNotify | undefined }): Ciba {
   return {
     enabled: deps.enabled,
     deliveryModes: ['poll', 'ping'],
@@ -68,16 +77,20 @@ export function cibaFeature(deps: { tenant: string; enabled: boolean; users: Use
     triggerAuthenticationDevice: async (ctx, request, account, client) => {
       // Tracked for the expiry sweep (ciba-sweep.ts) before anything else can fail.
       await trackOpenRequest(deps.ephemeral, deps.tenant, request);
+      // The saved request's `exp` is in its payload, not on this instance: now + its lifetime, as save() had it.
+      const expiresAt = request.exp ?? Math.floor(Date.now() / 1000) + request.expiration;
+      const requestId = ctx.get('x-request-id') || undefined;
       await deps.audit.record({
         tenant: deps.tenant,
         type: cibaAuditEvents.requested,
         actor: { type: 'client', id: client.clientId, tenant: deps.tenant },
         target: { type: 'user', id: account.accountId },
         details: { scope: request.scope, binding_message: request.params?.['binding_message'] },
-        ...(ctx.get('x-request-id') ? { requestId: ctx.get('x-request-id') } : {}),
+        ...(requestId ? { requestId } : {}),
       });
       // The user's open console pages show it at once (the request is saved before this hook runs).
       await announceCibaChange(deps, deps.tenant, account.accountId);
+      deps.notify?.({ request, expiresAt, accountId: account.accountId, client, ...(requestId ? { requestId } : {}) });
     },
   };
 }

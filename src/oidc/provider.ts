@@ -24,7 +24,7 @@ import { subscribeToEvents } from './events.js';
 import { failClosedOnUnavailableBackend } from './fail-closed.js';
 import { deviceFlowFeature } from './device-flow.js';
 import { limitDeviceFlow, slowDownPolling } from './device-limits.js';
-import { cibaFeature, correctCibaDiscovery } from './ciba.js';
+import { cibaFeature, correctCibaDiscovery, type CibaNotify } from './ciba.js';
 import { auditLatePolls } from './ciba-expiry.js';
 import { unauthorizedClientErrors } from './grant-errors.js';
 import { baseFeatures } from './features.js';
@@ -62,8 +62,8 @@ export interface ProviderDeps {
   outbound: OutboundPolicy;
   /** the tenant's device flow (`security_policy.device_flow`, with its defaults) */
   deviceFlow: { enabled: boolean; userCodeLifetimeSeconds: number };
-  /** CIBA (`security_policy.ciba`; off by default) */
-  ciba: { enabled: boolean };
+  /** CIBA (`security_policy.ciba`; off by default), and how the user hears of a request */
+  ciba: { enabled: boolean; notify?: CibaNotify };
   /** short-lived state for the device flow's polling records and limits, and CIBA's open requests */
   ephemeral: EphemeralStore;
   audit: AuditRepository;
@@ -110,7 +110,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: introspectionPolicyFor(findAccount) },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       deviceFlow: deviceFlowFeature({ tenant, enabled: deps.deviceFlow.enabled, audit: deps.audit }),
-      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, ephemeral: deps.ephemeral, changes: deps.changes, logger: deps.logger }),
+      ciba: cibaFeature({ tenant: tenant.id, enabled: deps.ciba.enabled, users: deps.users, audit: deps.audit, ephemeral: deps.ephemeral, changes: deps.changes, logger: deps.logger, notify: deps.ciba.notify }),
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, issuer, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },

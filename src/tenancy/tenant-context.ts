@@ -11,6 +11,7 @@ import { pageBrandingFor, type PageBranding } from '../http/branding.js';
 import { contentSecurityPolicy } from '../http/security-headers.js';
 import { ClientCache } from '../oidc/clients.js';
 import { ConsentMemory } from '../oidc/consents.js';
+import { cibaNotifier } from '../messaging/ciba-notifications.js';
 import { buildProvider } from '../oidc/provider.js';
 import { precompute, type PrecomputedResponses } from './precomputed.js';
 
@@ -73,6 +74,9 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
   const consents = new ConsentMemory(app.store, tenant._id);
   const clients = new ClientCache(tenant._id, issuer, app.clients);
   const homes = { store: app.store, ephemeral: shortLivedHomeOf(app.ephemeral), tenant: tenant._id, now: app.clock };
+  const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
+  const cookieKeys = keys.cookieKeys;
+  const mac = (purpose: string, value: string) => macWith(cookieKeys[0]!, purpose, value);
   const provider = buildProvider({
     tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true, mfa: mfaPolicyOf(tenant.securityPolicy).mfa },
     issuer,
@@ -89,14 +93,12 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     consents,
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development', trust: app.outboundTrust },
     deviceFlow: deviceFlowOf(tenant.securityPolicy),
-    ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
+    ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notify: cibaNotifier(app, { id: tenant._id, issuer, mac }) },
     ephemeral: app.ephemeral,
     audit: app.audit,
     changes: app.changes,
     clock: app.clock,
   });
-  const macWith = (key: string, purpose: string, value: string) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url');
-  const cookieKeys = keys.cookieKeys;
   const handle = provider.callback();
   return {
     id: tenant._id,
@@ -105,7 +107,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     issuer,
     provider,
     handle,
-    mac: (purpose, value) => macWith(cookieKeys[0]!, purpose, value),
+    mac,
     macAll: (purpose, value) => cookieKeys.map((key) => macWith(key, purpose, value)),
     ...(keys.nextChange ? { rebuildAt: keys.nextChange.getTime() } : {}),
     precomputed: await precompute(handle, tenant._id, new URL(app.config.publicUrl), app.config.keys.jwksCacheSeconds),

@@ -146,7 +146,7 @@ describe('security_policy.mfa', () => {
       password: { min_length: 12 },
       require_pkce: true,
       device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
-      ciba: { enabled: false },
+      ciba: { enabled: false, notifications: { sms: false, webhook: false }, webhook_url: null },
       sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
     });
   });

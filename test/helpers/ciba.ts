@@ -13,10 +13,10 @@ import { authorize } from './login.js';
 export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 
 /**
- * A CIBA client of `tenant` (confidential, poll by default) registered straight in the repository,
- * and its openid-client configuration.
+ * A CIBA client of `tenant` (confidential, poll by default) registered straight in the repository:
+ * its openid-client configuration and its secret (for requests made without openid-client).
  */
-export async function cibaClient(gh: TestGatehouse, tenant: string, metadata: Record<string, unknown> = {}): Promise<client.Configuration> {
+export async function registerCibaClient(gh: TestGatehouse, tenant: string, metadata: Record<string, unknown> = {}): Promise<{ rp: client.Configuration; secret: string }> {
   const created = await gh.app.clients.create(tenant, {
     client_id: 'call-centre',
     client_name: 'Call centre',
@@ -27,7 +27,12 @@ export async function cibaClient(gh: TestGatehouse, tenant: string, metadata: Re
     token_endpoint_auth_method: 'client_secret_basic',
     ...metadata,
   });
-  return client.discovery(new URL(gh.issuer(tenant)), created.clientId, created.clientSecret!, undefined, { execute: [client.allowInsecureRequests] });
+  return { rp: await client.discovery(new URL(gh.issuer(tenant)), created.clientId, created.clientSecret!, undefined, { execute: [client.allowInsecureRequests] }), secret: created.clientSecret! };
+}
+
+/** {@link registerCibaClient}'s openid-client configuration alone. */
+export async function cibaClient(gh: TestGatehouse, tenant: string, metadata: Record<string, unknown> = {}): Promise<client.Configuration> {
+  return (await registerCibaClient(gh, tenant, metadata)).rp;
 }
 
 export { BOOTSTRAP };
@@ -143,3 +148,4 @@ export class EventStreamReader {
     await this.#reader.cancel().catch(() => undefined);
   }
 }
+

@@ -1,10 +1,10 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import * as client from 'openid-client';
 import { expect } from 'vitest';
 import { BOOTSTRAP } from '../admin/helpers.js';
 import { Browser, expectPage, type Page } from './browser.js';
 import { freePort, startGatehouse, TEST_PASSWORD, type TestGatehouse } from './gatehouse.js';
+import { signerOf } from './signed-receiver.js';
 
 /** The operator's webhook secret in these tests. */
 export const OPERATOR_SECRET = 'sms-operator-secret-0123456789-abcdefghij';
@@ -33,19 +33,14 @@ export async function smsGateway() {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const timestamp = String(req.headers['gatehouse-timestamp']);
-      const signature = Buffer.from(String(req.headers['gatehouse-signature']));
-      const signer = [...secrets].find(([, secret]) => {
-        const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`);
-        return expected.length === signature.length && timingSafeEqual(expected, signature);
-      });
+      const signer = signerOf(secrets, req.headers, body);
       if (!signer) {
         rejected.push(body);
         res.writeHead(401).end();
         return;
       }
       const message = JSON.parse(body) as Omit<Text, 'signedBy'>;
-      texts.push({ ...message, signedBy: signer[0] });
+      texts.push({ ...message, signedBy: signer });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });

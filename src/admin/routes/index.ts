@@ -6,6 +6,7 @@ import { keyRoutes } from './keys.js';
 import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
 import { serviceAccountRoutes } from './service-accounts.js';
+import { tenantCibaRoutes } from './tenant-ciba.js';
 import { tenantSmsRoutes } from './tenant-sms.js';
 import { tenantRoutes } from './tenants.js';
 import { userMfaRoutes } from './user-mfa.js';
@@ -15,5 +16,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
 }

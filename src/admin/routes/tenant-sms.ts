@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { smsWebhookPurpose } from '../../domain/sms-settings.js';
 import { AppError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { empty, tenantParam } from './common.js';
-
-/** 256 bits, base64url: 43 characters, within the 32 to 512 the operator's secret may have. */
-const newSecret = () => randomBytes(32).toString('base64url');
+import { setTenantWebhook } from './tenant-webhook.js';
 
 /**
  * A tenant's own SMS gateway for the `webhook` sender: its URL, and a signing secret Gatehouse
@@ -35,13 +32,13 @@ export const tenantSmsRoutes = [
       const url = new URL(request.body.url);
       const httpsOnly = app.config.env === 'production';
       if (url.protocol !== 'https:' && (httpsOnly || url.protocol !== 'http:')) throw new AppError('invalid_request', `url: must be ${httpsOnly ? 'an https' : 'an http(s)'} URL`);
-      if (url.username || url.password) throw new AppError('invalid_request', 'url: must not carry credentials');
-      const secret = newSecret();
-      const before = (await app.tenants.find(tenant))?.securityPolicy?.sms?.webhook?.url ?? null;
-      await app.tenants.setSmsWebhook(tenant, { url: url.href, secret: app.box.seal(secret, smsWebhookPurpose(tenant)) }, new Date(app.clock()));
-      request.changed({ kind: 'tenant' });
-      await request.audit({ type: 'tenant.sms_webhook_set', target: { type: 'tenant', id: tenant }, before: { url: before }, after: { url: url.href, secret_rotated: true } });
-      return { url: url.href, secret };
+      return setTenantWebhook(request, {
+        url,
+        current: (await app.tenants.find(tenant))?.securityPolicy?.sms?.webhook?.url ?? null,
+        purpose: smsWebhookPurpose(tenant),
+        store: (webhook) => app.tenants.setSmsWebhook(tenant, webhook, new Date(app.clock())),
+        auditType: 'tenant.sms_webhook_set',
+      });
     },
   }),
   defineRoute({

@@ -3,10 +3,12 @@ import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
 import { DEFAULT_SMS_MESSAGE, smsMessageProblem, SMS_MESSAGE_MAX, type TenantSmsSettings } from '../../domain/sms-settings.js';
-import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
+import { cibaNotificationsOf } from '../../domain/ciba-settings.js';
+import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantPolicyChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { page, paged, pageQuery, tenantParam, timestamps } from './common.js';
+import { assertCibaNotificationsPossible } from './tenant-ciba.js';
 
 /** A string checked by one of `domain/branding.ts`'s rules, which the pages apply again when they render. */
 function checkedBy(problemOf: (value: string) => string | undefined, maxLength: number) {
@@ -72,9 +74,19 @@ const securityPolicy = z
       .strict()
       .optional(),
     ciba: z
-      .object({ enabled: z.boolean() })
+      .object({
+        enabled: z.boolean().optional(),
+        notifications: z
+          .object({
+            sms: z.boolean().describe('text each request’s approval link to the user’s phone (needs an SMS sender of the operator’s)').optional(),
+            webhook: z.boolean().describe('POST each request as a signed `ciba.requested` event to the tenant’s CIBA webhook (set it first: `PUT /tenants/{tenant}/ciba-webhook`)').optional(),
+          })
+          .strict()
+          .describe('how the user hears of a request; every channel off by default')
+          .optional(),
+      })
       .strict()
-      .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default. `null` restores the default')
+      .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default, its fields merge. `null` restores the defaults (off, no notifications) and keeps the webhook')
       .nullable()
       .optional(),
   })
@@ -105,7 +117,7 @@ const tenantOut = z.object({
     require_pkce: z.boolean().optional(),
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
     sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
-    ciba: z.object({ enabled: z.boolean() }),
+    ciba: z.object({ enabled: z.boolean(), notifications: z.object({ sms: z.boolean(), webhook: z.boolean() }), webhook_url: z.string().nullable() }),
   }),
   ...timestamps,
 });
@@ -126,7 +138,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       require_pkce: tenant.securityPolicy?.requirePkce === true,
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
       sms: smsJson(tenant.securityPolicy?.sms),
-      ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true },
+      ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notifications: cibaNotificationsOf(tenant.securityPolicy?.ciba), webhook_url: tenant.securityPolicy?.ciba?.webhook?.url ?? null },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -160,6 +172,15 @@ function deviceFlowChange(input: { enabled: boolean; user_code_lifetime_seconds?
   return { enabled: input.enabled, ...(input.user_code_lifetime_seconds !== undefined ? { userCodeLifetimeSeconds: input.user_code_lifetime_seconds } : {}) };
 }
 
+function cibaChange(input: z.infer<typeof securityPolicy>['ciba']): TenantPolicyChanges['ciba'] {
+  if (!input) return null;
+  const { sms, webhook } = input.notifications ?? {};
+  return {
+    ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+    ...(input.notifications ? { notifications: { ...(sms !== undefined ? { sms } : {}), ...(webhook !== undefined ? { webhook } : {}) } } : {}),
+  };
+}
+
 function changesOf(input: Editable): TenantChanges {
   return {
     ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
@@ -175,7 +196,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
             ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
-            ...(input.security_policy.ciba !== undefined ? { ciba: input.security_policy.ciba } : {}),
+            ...(input.security_policy.ciba !== undefined ? { ciba: cibaChange(input.security_policy.ciba) } : {}),
           },
         }
       : {}),
@@ -199,6 +220,7 @@ export const tenantRoutes = [
     status: 201,
     async handler(request) {
       const { id, ...rest } = request.body;
+      assertCibaNotificationsPossible(request, rest.security_policy?.ciba?.notifications, undefined);
       const tenant = await request.app.tenants.create({ id, displayName: rest.display_name, ...changesOf(rest) });
       // Keys now, so the new tenant can sign from its first request even where keys are not generated on demand.
       await request.app.keys.rotate(id, { now: new Date(request.app.clock()) });
@@ -239,7 +261,7 @@ export const tenantRoutes = [
     path: '/tenants/:tenant',
     tag: 'Tenants',
     summary: 'Update a tenant’s name, host, branding or security policy',
-    description: 'A tenant’s own admins may change its name, branding and security policy; `custom_host` only operators of the system tenant (403 otherwise). A host another tenant has is a 409.',
+    description: 'A tenant’s own admins may change its name, branding and security policy; `custom_host` only operators of the system tenant (403 otherwise). A host another tenant has is a 409, and so is a CIBA notification channel turned on where it cannot send (no SMS sender; no CIBA webhook set).',
     scopes: ['admin:tenants'],
     params: tenantParam,
     body: z.object({ ...editable, display_name: editable.display_name.optional() }).strict(),
@@ -247,6 +269,7 @@ export const tenantRoutes = [
     async handler(request) {
       assertMayChange(request);
       const before = (await request.app.tenants.find(request.tenant))!;
+      assertCibaNotificationsPossible(request, request.body.security_policy?.ciba?.notifications, before);
       const unset = request.body.custom_host === null;
       const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
       if (!updated) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);
