@@ -300,7 +300,7 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--service-account');
     expect(help.stdout).toContain('--first-party');
-  }, 60_000);
+  }, 120_000);
 
   it('creates a tenant, a user and clients that sign in for real, refuses duplicates and unknown tenants, and audits every change', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-cli-'));

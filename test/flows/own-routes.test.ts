@@ -7,6 +7,8 @@ let gh: TestGatehouse;
 beforeAll(async () => {
   gh = await startGatehouse();
   await seedTenant(gh, 'acme');
+  // Every surface on, so each route answers a page of ours (the CIBA pages are 404 where CIBA is off).
+  await gh.app.tenants.update('acme', { securityPolicy: { ciba: { enabled: true } } });
 });
 afterAll(() => gh.stop());
 
