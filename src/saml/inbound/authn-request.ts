@@ -1,4 +1,4 @@
-import { textOf, type XmlElement } from '../xml.js';
+import { childElements, textOf, type XmlElement } from '../xml.js';
 import { SamlMessageError } from './errors.js';
 import { SAML, SAMLP } from './message.js';
 
@@ -17,20 +17,7 @@ export interface AuthnRequestFields {
   subject?: string;
 }
 
-function child(parent: XmlElement, namespace: string, localName: string): XmlElement | undefined {
-  for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === 1 && (node as XmlElement).namespaceURI === namespace && (node as XmlElement).localName === localName) return node as XmlElement;
-  }
-  return undefined;
-}
-
-function all(parent: XmlElement, namespace: string, localName: string): XmlElement[] {
-  const found: XmlElement[] = [];
-  for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === 1 && (node as XmlElement).namespaceURI === namespace && (node as XmlElement).localName === localName) found.push(node as XmlElement);
-  }
-  return found;
-}
+const child = (parent: XmlElement, namespace: string, localName: string): XmlElement | undefined => childElements(parent, namespace, localName)[0];
 
 /** xs:boolean: `true`/`1` and `false`/`0` (the schema has checked it is one of them). */
 function flag(element: XmlElement, name: string): boolean | undefined {
@@ -77,7 +64,7 @@ export function authnRequestFields(root: XmlElement): AuthnRequestFields {
           requestedAuthnContext: {
             comparison: comparison as 'exact' | 'minimum' | 'maximum' | 'better',
             // Declaration references cannot be met: only class references are kept (an empty list answers NoAuthnContext).
-            classRefs: all(context, SAML, 'AuthnContextClassRef').map(textOf),
+            classRefs: childElements(context, SAML, 'AuthnContextClassRef').map(textOf),
           },
         }
       : {}),

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { parseUntrustedXml, type XmlElement, type XmlNode } from '../xml.js';
+import { childElements, parseUntrustedXml, type XmlElement, type XmlNode } from '../xml.js';
 import { checkDigest, signatureHash } from './algorithms.js';
 import { SamlMessageError } from './errors.js';
 
@@ -43,13 +43,7 @@ function elements(root: Element): Element[] {
   return found;
 }
 
-function children(parent: XmlElement, namespace: string, localName: string): Element[] {
-  const found: Element[] = [];
-  for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === 1 && (node as Element).namespaceURI === namespace && (node as Element).localName === localName) found.push(node as Element);
-  }
-  return found;
-}
+const children = (parent: XmlElement, namespace: string, localName: string) => childElements(parent, namespace, localName) as Element[];
 
 function only(parent: XmlElement, namespace: string, localName: string, what: string): Element {
   const found = children(parent, namespace, localName);
