@@ -3,7 +3,8 @@ import type { SamlAppFields } from '../domain/saml-apps.js';
 import { AppError, validationError } from '../errors.js';
 import { appAsInput, appFields, appInput, certificateDetails, checkComplete, fieldShape, removableFields, type SamlAppInput } from './app-input.js';
 import { webUrl } from '../domain/client-metadata.js';
-import { MetadataFetchError } from './metadata-fetch.js';
+import type { AppContext } from '../app-context.js';
+import { fetchSpMetadata, MetadataFetchError } from './metadata-fetch.js';
 import { MAX_METADATA_BYTES, readSpMetadata } from './sp-metadata.js';
 import { XmlInputError } from './xml.js';
 
@@ -29,6 +30,20 @@ export interface RegistrationContext {
   fetchMetadata(url: string): Promise<string>;
   userExists(id: string): Promise<boolean>;
   roleExists(name: string): Promise<boolean>;
+}
+
+/**
+ * The context of registrations for one tenant, for the admin API and the CLI alike: metadata URLs
+ * under the outbound guard's policy (`http.allowPrivateNetworkFetch`; loopback in development).
+ */
+export function registrationContextFor(app: AppContext, tenant: string): RegistrationContext {
+  const policy = { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' };
+  return {
+    now: new Date(app.clock()),
+    fetchMetadata: (url) => fetchSpMetadata(url, policy, app.logger),
+    userExists: async (id) => (await app.users.findById(tenant, id)) !== null,
+    roleExists: async (name) => (await app.roles.find(tenant, name)) !== null,
+  };
 }
 
 export interface Registration {

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import type { SamlApp } from '../../domain/saml-apps.js';
 import { AppError } from '../../errors.js';
 import { appJson, fieldShape } from '../../saml/app-input.js';
-import { fetchSpMetadata } from '../../saml/metadata-fetch.js';
-import { createBody, register, updateBody, type RegistrationContext } from '../../saml/registration.js';
+import { createBody, register, registrationContextFor, updateBody } from '../../saml/registration.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, pageQuery, paged, tenantParam } from './common.js';
 
@@ -50,17 +49,6 @@ const appWithWarnings = appOut.extend({ warnings: z.array(z.string()).describe('
 
 const now = (request: AdminRequest<unknown, unknown, unknown>) => new Date(request.app.clock());
 
-function registrationContext(request: AdminRequest<unknown, unknown, unknown>): RegistrationContext {
-  const { app, tenant } = request;
-  const policy = { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development' };
-  return {
-    now: now(request),
-    fetchMetadata: (url) => fetchSpMetadata(url, policy, app.logger),
-    userExists: async (id) => (await app.users.findById(tenant, id)) !== null,
-    roleExists: async (name) => (await app.roles.find(tenant, name)) !== null,
-  };
-}
-
 async function findApp(request: AdminRequest<unknown, unknown, unknown>, id: string): Promise<SamlApp> {
   const found = await request.app.samlApps.get(request.tenant, id);
   if (!found) throw new AppError('not_found', `There is no SAML app "${id}".`);
@@ -86,7 +74,7 @@ export const samlAppRoutes = [
     status: 201,
     errors: { 409: '`conflict`: another SAML app of the tenant has this entity ID' },
     async handler(request) {
-      const { fields, warnings } = await register(request.body, undefined, registrationContext(request));
+      const { fields, warnings } = await register(request.body, undefined, registrationContextFor(request.app, request.tenant));
       const created = await request.app.samlApps.create(request.tenant, fields, now(request));
       const json = appJson(created, now(request));
       await request.audit({ type: 'saml_app.created', target: { type: 'saml_app', id: created.id }, after: json, ...(warnings.length ? { details: { warnings } } : {}) });
@@ -136,7 +124,7 @@ export const samlAppRoutes = [
     async handler(request) {
       const { id } = request.params;
       const before = await findApp(request, id);
-      const { fields, warnings } = await register(request.body, before, registrationContext(request));
+      const { fields, warnings } = await register(request.body, before, registrationContextFor(request.app, request.tenant));
       const updated = await request.app.samlApps.update(request.tenant, id, fields, now(request));
       if (!updated) throw new AppError('not_found', `There is no SAML app "${id}".`);
       const json = appJson(updated, now(request));
