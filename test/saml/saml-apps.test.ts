@@ -281,5 +281,13 @@ describe('SAML apps: metadata_url where the operator allows private addresses', 
     expect(moved.body.error_description).toContain('redirects are not followed');
     const missing = await call(open, token, 'POST', base, { metadata_url: `${origin}/missing` });
     expect(missing.body.error_description).toContain('404');
+    // A server that does not answer in time: refused after the fetch timeout, not waited for.
+    served.set('/slow', { status: 200, body: spMetadata({ entityId: 'https://slow.example/sp' }), delayMs: 8000 });
+    const started = Date.now();
+    const slow = await call(open, token, 'POST', base, { metadata_url: `${origin}/slow` });
+    expect(slow.status).toBe(400);
+    expect(slow.body.error_description).toContain('no answer within 5000 ms');
+    expect(Date.now() - started).toBeLessThan(7000);
+    expect((await call(open, token, 'GET', `${base}?limit=100`)).body.items!.map((app) => app['entity_id'])).toEqual(['https://fetched.example/sp']);
   });
 });
