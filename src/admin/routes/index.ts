@@ -5,6 +5,8 @@ import { clientRoutes } from './clients.js';
 import { keyRoutes } from './keys.js';
 import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
+import { samlAppRoutes } from './saml-apps.js';
+import { samlCertificateRoutes } from './saml-certificates.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantSmsRoutes } from './tenant-sms.js';
 import { tenantRoutes } from './tenants.js';
@@ -15,5 +17,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
 }

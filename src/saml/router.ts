@@ -1,0 +1,34 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AppContext } from '../app-context.js';
+import { idpMetadataXml, samlRoot } from './idp-metadata.js';
+
+/** SAML Metadata 4.1.1: metadata is served with this media type. */
+const METADATA_TYPE = 'application/samlmetadata+xml';
+
+/** SPs fetch metadata rarely, but a next certificate should reach them within minutes. */
+const METADATA_MAX_AGE_SECONDS = 300;
+
+/**
+ * The tenant's SAML surface below `/t/{tenant}/saml`. The metadata is built from the store on each
+ * request, so every instance publishes the same certificates the moment one is staged, activated
+ * or retired. SSO and SLO are announced in the metadata and answer 501 until they are built.
+ */
+export function samlRouter(app: AppContext): Router {
+  const router = new Router();
+  router.get(`/t/:tenant${samlRoot}/metadata`, async (ctx: Context) => {
+    const tenant = ctx.state.tenant as { id: string; issuer: string };
+    const keys = await app.samlKeys.list(tenant.id, new Date(app.clock()));
+    ctx.type = METADATA_TYPE;
+    ctx.set('Cache-Control', `public, max-age=${METADATA_MAX_AGE_SECONDS}`);
+    ctx.body = idpMetadataXml(tenant.issuer, keys);
+  });
+  for (const endpoint of ['sso', 'slo']) {
+    router.all(`/t/:tenant${samlRoot}/${endpoint}`, (ctx: Context) => {
+      ctx.status = 501;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = `SAML ${endpoint === 'sso' ? 'single sign-on' : 'single logout'} is not available in this version of Gatehouse yet.\n`;
+    });
+  }
+  return router;
+}
