@@ -62,6 +62,8 @@ export interface AppContext {
   samlApps: SamlAppRepository;
   /** SAML signing keys and certificates of each tenant (explicit rotation) */
   samlKeys: SamlKeyRepository;
+  /** the key of persistent SAML NameIDs (src/saml/name-id.ts), derived from the master key */
+  samlPairwiseKey: Buffer;
   passwords: PasswordHasher;
   /** machine authentications (client secrets, admin tokens) counted per address */
   attempts: AttemptWindows;
@@ -128,6 +130,7 @@ export function createAppContext(
     keys: new KeyRepository(store, box, keyRetention()),
     samlApps: new SamlAppRepository(store),
     samlKeys: new SamlKeyRepository(store, box),
+    samlPairwiseKey: Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse saml persistent name ids', 32)),
     passwords,
     attempts: new AttemptWindows(shortLived, clock),
     throttle,

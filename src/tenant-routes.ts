@@ -27,7 +27,7 @@ const surfaces: readonly TenantSurface[] = [
   { root: accountRoot, router: accountRouter },
   { root: brandingStylesheetPath, router: () => brandingRouter() },
   { root: cibaRoot, router: (app) => cibaRouter(app) },
-  { root: samlRoot, router: (app) => samlRouter(app) },
+  { root: samlRoot, router: samlRouter },
 ];
 
 /** Whether a path under a tenant (after `/t/{tenant}`) is served by our routers. */
