@@ -62,7 +62,7 @@ export const samlAppCommands: Command[] = [
       // Loaded on use: the registration brings the XML parser along, which help does not need.
       const { createBody, register, registrationContextFor } = await import('../saml/registration.js');
       const { validationError } = await import('../errors.js');
-      const { appJson } = await import('../saml/app-input.js');
+      const { appJson } = await import('../saml/app-fields.js');
       const parsed = createBody.safeParse(request);
       if (!parsed.success) throw new UsageError(validationError('body', parsed.error).message);
       return withApp(config, async (app) => {

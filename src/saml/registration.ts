@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { SamlAppFields } from '../domain/saml-apps.js';
 import { AppError, validationError } from '../errors.js';
-import { appAsInput, appFields, appInput, certificateDetails, checkComplete, fieldShape, removableFields, type SamlAppInput } from './app-input.js';
+import { appAsInput, appFields, certificateDetails } from './app-fields.js';
+import { appInput, checkComplete, fieldShape, removableFields, type SamlAppInput } from './app-input.js';
 import { webUrl } from '../domain/client-metadata.js';
 import type { AppContext } from '../app-context.js';
 import { fetchSpMetadata, MetadataFetchError } from './metadata-fetch.js';

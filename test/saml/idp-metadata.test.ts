@@ -153,6 +153,25 @@ describe('SAML signing certificates: explicit rotation', () => {
     expect(createPublicKey(signing.privateKeyPem).export({ type: 'spki', format: 'der' })).toEqual(fromCertificate);
   });
 
+  it('documents the SAML routes in the OpenAPI document, with their scopes', async () => {
+    const document = (await (await fetch(`${gh.origin}/admin/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>>; tags?: string[] }>> };
+    const expected: Array<[string, string, string]> = [
+      ['/tenants/{tenant}/saml-apps', 'post', 'admin:clients:write'],
+      ['/tenants/{tenant}/saml-apps', 'get', 'admin:clients:read'],
+      ['/tenants/{tenant}/saml-apps/{id}', 'patch', 'admin:clients:write'],
+      ['/tenants/{tenant}/saml-apps/{id}', 'delete', 'admin:clients:write'],
+      ['/tenants/{tenant}/saml-certificates', 'get', 'admin:keys:read'],
+      ['/tenants/{tenant}/saml-certificates', 'post', 'admin:keys:write'],
+      ['/tenants/{tenant}/saml-certificates/{kid}/activate', 'post', 'admin:keys:write'],
+      ['/tenants/{tenant}/saml-certificates/{kid}/retire', 'post', 'admin:keys:write'],
+    ];
+    for (const [path, method, scope] of expected) {
+      const operation = document.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(JSON.stringify(operation!.security), `${method} ${path}`).toContain(scope);
+    }
+  });
+
   it('refuses bad input and other tenants', async () => {
     for (const body of [{ modulus_length: 1024 }, { validity_days: 0 }, { validity_days: 100_000 }, { private_key: 'x' }]) {
       expect((await call(gh, root, 'POST', '/tenants/umbrella/saml-certificates', body)).status).toBe(400);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { SamlApp } from '../../domain/saml-apps.js';
 import { AppError } from '../../errors.js';
-import { appJson, fieldShape } from '../../saml/app-input.js';
+import { appJson } from '../../saml/app-fields.js';
+import { fieldShape } from '../../saml/app-input.js';
 import { createBody, register, registrationContextFor, updateBody } from '../../saml/registration.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, pageQuery, paged, tenantParam } from './common.js';
