@@ -63,7 +63,8 @@ export function signedErrorResponse(app: SamlApp, key: SigningKey, response: { x
   return loaded.SamlLib.constructSAMLSignature({
     rawSamlMessage: response.xml,
     privateKey: key.privateKeyPem,
-    signingCert: certificatePem(key.certificate),
+    // samlify's signer takes the certificate's base64 here (it adds the PEM armour itself).
+    signingCert: key.certificate,
     signatureAlgorithm: signatureAlgorithmUris[app.signatureAlgorithm],
     isMessageSigned: true,
     isBase64Output: true,

@@ -158,6 +158,8 @@ describe('HTTP-Redirect with a detached signature', () => {
   it('refuses a changed RelayState, another key, a missing signature where one is required, SHA-1, and a repeated parameter', async () => {
     const query = await redirectQuery(authnRequest().xml, { relayState: 'rs', pair: key });
     expect(await refusal(readInbound(fromRedirect(query.replace('RelayState=rs', 'RelayState=rt')), 'AuthnRequest', context()))).toBe('bad_signature');
+    expect(await refusal(readInbound(fromRedirect(query.replace('RelayState=rs&', '')), 'AuthnRequest', context()))).toBe('bad_signature');
+    expect(await refusal(readInbound(fromRedirect(query.replace('rsa-sha256', 'rsa-sha512')), 'AuthnRequest', context()))).toBe('bad_signature');
     expect(await refusal(readInbound(fromRedirect(await redirectQuery(authnRequest().xml, { pair: stranger })), 'AuthnRequest', context()))).toBe('bad_signature');
     expect(await refusal(readInbound(fromRedirect(await redirectQuery(authnRequest().xml)), 'AuthnRequest', context()))).toBe('signature_required');
     expect(await refusal(readInbound(fromRedirect(await redirectQuery(authnRequest().xml, { pair: key, sigAlg: RSA_SHA1 })), 'AuthnRequest', context()))).toBe('unsupported_algorithm');
