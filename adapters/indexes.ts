@@ -33,6 +33,12 @@ export const indexes: Record<string, IndexSpec[]> = {
   // (sparse: signing keys and cookie keys from before places have none).
   keys: [{ fields: ['tenant'] }, { fields: ['tenant', 'slot'], unique: true, sparse: true }],
   roles: [{ fields: ['tenant'] }],
+  // SAML apps: `_id` is `${tenant}:${id}`; the entity ID is unique per tenant, so of parallel
+  // registrations of one SP exactly one wins; AuthnRequests find their app by it.
+  saml_apps: [{ fields: ['tenant', 'entityId'], unique: true }, { fields: ['tenant', 'id'] }],
+  // SAML signing keys (src/domain/saml-keys.ts); the pointer's `_id` is the tenant.
+  saml_keys: [{ fields: ['tenant'] }],
+  saml_key_pointers: [{ fields: ['tenant'] }],
   audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
   // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key
   // (sign-in and machine-authentication counters, account console sessions among them). Readers

@@ -25,6 +25,8 @@ import { KeyRepository } from './domain/keys.js';
 import { MfaFactorRepository } from './domain/mfa-factors.js';
 import { ResourceRepository } from './domain/resources.js';
 import { RoleRepository } from './domain/roles.js';
+import { SamlAppRepository } from './domain/saml-apps.js';
+import { SamlKeyRepository } from './domain/saml-keys.js';
 import { SecretBox } from './domain/secrets.js';
 import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
@@ -59,6 +61,12 @@ export interface AppContext {
   audit: AuditRepository;
   apiKeys: ApiKeyRepository;
   keys: KeyRepository;
+  /** SAML service providers of each tenant */
+  samlApps: SamlAppRepository;
+  /** SAML signing keys and certificates of each tenant (explicit rotation) */
+  samlKeys: SamlKeyRepository;
+  /** the key of persistent SAML NameIDs (src/saml/name-id.ts), derived from the master key */
+  samlPairwiseKey: Buffer;
   passwords: PasswordHasher;
   /** machine authentications (client secrets, admin tokens) counted per address */
   attempts: AttemptWindows;
@@ -127,6 +135,9 @@ export function createAppContext(
     audit,
     apiKeys: new ApiKeyRepository(store),
     keys: new KeyRepository(store, box, keyRetention()),
+    samlApps: new SamlAppRepository(store),
+    samlKeys: new SamlKeyRepository(store, box),
+    samlPairwiseKey: Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse saml persistent name ids', 32)),
     passwords,
     attempts: new AttemptWindows(shortLived, clock),
     throttle,
@@ -174,6 +185,8 @@ function tenantDeletionOf(app: Omit<AppContext, 'tenantDeletion'>): TenantDeleti
       app.devices,
       app.mfa.factors,
       app.mfa.webauthnCredentials,
+      app.samlApps,
+      app.samlKeys,
       { deleteTenant: (tenant) => deleteOidcTenant(app.store, tenant) },
       { deleteTenant: (tenant) => app.ephemeral.deletePrefix(tenantPrefix(tenant)) },
     ],

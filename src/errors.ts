@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 /**
  * The application's one error type for everything that is not an OAuth/OIDC protocol error (those
  * stay oidc-provider's `errors.*`). `code` is a stable, closed vocabulary so callers can `switch`
@@ -76,4 +77,14 @@ export class AppError extends Error {
     this.status = options?.status ?? statusByCode[code];
     this.link = options?.link;
   }
+}
+
+/** Turns a zod failure into one 400 that names the offending field(s). */
+export function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): AppError {
+  const problems = error.issues.slice(0, 5).map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown or read-only field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${[...issue.path, key].join('.')}"`).join(', ')}`;
+    const field = issue.path.length ? `"${issue.path.join('.')}"` : where;
+    return `${field}: ${issue.message}`;
+  });
+  return new AppError('invalid_request', `Invalid ${where}: ${problems.join('; ')}`);
 }

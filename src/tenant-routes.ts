@@ -7,6 +7,8 @@ import { cibaRoot, cibaRouter } from './account/ciba-router.js';
 import type { AppContext } from './app-context.js';
 import { brandingRouter, brandingStylesheetPath } from './http/branding.js';
 import { interactionRoot, interactionRouter } from './interactions/router.js';
+import { samlRoot } from './saml/idp-metadata.js';
+import { samlRouter } from './saml/router.js';
 import { ownRouteMatcher } from './tenancy/handoff.js';
 
 /** One surface of our own under `/t/{tenant}`: the tenant-relative root its router serves, and the router. */
@@ -25,6 +27,7 @@ const surfaces: readonly TenantSurface[] = [
   { root: accountRoot, router: accountRouter },
   { root: brandingStylesheetPath, router: () => brandingRouter() },
   { root: cibaRoot, router: (app) => cibaRouter(app) },
+  { root: samlRoot, router: samlRouter },
 ];
 
 /** Whether a path under a tenant (after `/t/{tenant}`) is served by our routers. */

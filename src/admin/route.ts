@@ -4,11 +4,13 @@ import type { Change } from '../../adapters/change-feed.js';
 import type { AppContext } from '../app-context.js';
 import type { NewAuditEvent } from '../domain/audit.js';
 import { SYSTEM_TENANT } from '../domain/tenants.js';
-import { AppError } from '../errors.js';
+import { AppError, validationError } from '../errors.js';
 import { announceChange } from '../tenancy/change-log.js';
 import type { TenantPool } from '../tenancy/pool.js';
 import type { Principal } from './principal.js';
 import type { AdminScope } from '../domain/admin-api.js';
+
+export { validationError };
 
 /** What a route handler gets: validated input, the caller, and the tenant it acts on. */
 export interface AdminRequest<P, Q, B> {
@@ -62,16 +64,6 @@ export function defineRoute<P extends Schema | undefined, Q extends Schema | und
   spec: RouteSpec<P, Q, B, R>,
 ): RouteSpec {
   return spec as unknown as RouteSpec;
-}
-
-/** Turns a zod failure into one 400 that names the offending field(s). */
-export function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): AppError {
-  const problems = error.issues.slice(0, 5).map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `unknown or read-only field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${[...issue.path, key].join('.')}"`).join(', ')}`;
-    const field = issue.path.length ? `"${issue.path.join('.')}"` : where;
-    return `${field}: ${issue.message}`;
-  });
-  return new AppError('invalid_request', `Invalid ${where}: ${problems.join('; ')}`);
 }
 
 function parse<S extends Schema | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'path'): Out<S> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { clientFields, clientIdSchema, DEVICE_CODE_GRANT, newClientId } from '../domain/client-metadata.js';
-import { ACCOUNT_CLIENT_ID, BUILT_IN_CLIENT_IDS, type ClientMetadata } from '../domain/clients.js';
+import { BUILT_IN_CLIENT_IDS, builtInClientPurpose, type ClientMetadata } from '../domain/clients.js';
 import { announceChange } from '../tenancy/change-log.js';
 import { audit, optional, required, UsageError, withApp, type Command, type OptionValues } from './command.js';
 
@@ -20,7 +20,7 @@ function redirectUris(values: OptionValues): string[] {
 
 function checkedClientId(clientId: string): string {
   if (!clientIdSchema.safeParse(clientId).success) throw new UsageError('--id is 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
-  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new UsageError(`the client id "${clientId}" is reserved for ${clientId === ACCOUNT_CLIENT_ID ? 'the account console' : 'the command line'}`);
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new UsageError(`the client id "${clientId}" is reserved for ${builtInClientPurpose[clientId]}`);
   return clientId;
 }
 

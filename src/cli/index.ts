@@ -2,13 +2,14 @@ import type { Command } from './command.js';
 import { clientCommands } from './client.js';
 import { keysCommands } from './keys.js';
 import { loginCommands } from './login.js';
+import { samlAppCommands } from './saml-app.js';
 import { startCommands } from './start.js';
 import { storeCommands } from './store.js';
 import { tenantCommands } from './tenant.js';
 import { userCommands } from './user.js';
 
 /** Every command, in the order the help lists them. */
-export const commands: Command[] = [...startCommands, ...storeCommands, ...keysCommands, ...tenantCommands, ...userCommands, ...clientCommands, ...loginCommands];
+export const commands: Command[] = [...startCommands, ...storeCommands, ...keysCommands, ...tenantCommands, ...userCommands, ...clientCommands, ...samlAppCommands, ...loginCommands];
 
 /** The overview `gatehouse --help` prints. */
 export function overview(): string {

@@ -8,15 +8,15 @@ export const adminScopes = {
   'admin:tenants': 'Create, list, update and delete tenants (system tenant only); change the own tenant’s name, branding and security policy',
   'admin:users:read': 'Read users',
   'admin:users:write': 'Create, update, disable and delete users, set passwords and roles',
-  'admin:clients:read': 'Read OIDC clients and service accounts',
-  'admin:clients:write': 'Create, update and delete OIDC clients and service accounts, rotate secrets, issue API keys',
+  'admin:clients:read': 'Read OIDC clients, SAML apps and service accounts',
+  'admin:clients:write': 'Create, update and delete OIDC clients, SAML apps and service accounts, rotate secrets, issue API keys',
   'admin:apis:read': 'Read APIs (resource servers)',
   'admin:apis:write': 'Create, update and delete APIs',
   'admin:roles:read': 'Read roles and their permissions',
   'admin:roles:write': 'Create, update and delete roles',
   'admin:audit:read': 'Read audit events',
-  'admin:keys:read': 'Read a tenant’s signing and cookie keys: ids, algorithms, states and times (never key material)',
-  'admin:keys:write': 'Rotate a tenant’s keys',
+  'admin:keys:read': 'Read a tenant’s signing and cookie keys and SAML certificates: ids, algorithms, states and times (never private keys)',
+  'admin:keys:write': 'Rotate a tenant’s keys; create, activate and retire its SAML certificates',
 } as const;
 
 export type AdminScope = keyof typeof adminScopes;

@@ -12,7 +12,13 @@ export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
 export const CLI_CLIENT_ID = 'gatehouse-cli';
 
 /** Client ids Gatehouse builds in to every tenant: nobody registers, changes or deletes them. */
-export const BUILT_IN_CLIENT_IDS: ReadonlySet<string> = new Set([ACCOUNT_CLIENT_ID, CLI_CLIENT_ID]);
+/** The SAML bridge: SAML sign-ins go through the tenant's login as this client's (src/saml/sso.ts); reserved in every tenant. */
+export const SAML_CLIENT_ID = 'gatehouse-saml';
+
+export const BUILT_IN_CLIENT_IDS: ReadonlySet<string> = new Set([ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, SAML_CLIENT_ID]);
+
+/** What a built-in client is, for messages that refuse to change it. */
+export const builtInClientPurpose: Readonly<Record<string, string>> = { [ACCOUNT_CLIENT_ID]: 'the account console', [CLI_CLIENT_ID]: 'the command line', [SAML_CLIENT_ID]: 'the SAML bridge' };
 
 /** OIDC client metadata as RFC 7591 names it; validated by oidc-provider when the client loads. */
 export type ClientMetadata = Record<string, unknown> & { client_id: string };

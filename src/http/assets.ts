@@ -22,6 +22,7 @@ const assets: Record<string, { type: string; path: () => string }> = {
   'simplewebauthn-browser.js': { type: js, path: webauthnBundle },
   'account-passkeys.js': { type: js, path: () => join(viewsDir, 'assets', 'account-passkeys.js') },
   'webauthn-login.js': { type: js, path: () => join(viewsDir, 'assets', 'webauthn-login.js') },
+  'saml-post.js': { type: js, path: () => join(viewsDir, 'assets', 'saml-post.js') },
   'account-ciba.js': { type: js, path: () => join(viewsDir, 'assets', 'account-ciba.js') },
 };
 

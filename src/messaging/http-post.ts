@@ -44,17 +44,47 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
 
 /**
  * One POST over node:http(s), which never follows redirects: a 3xx is an answer like any other. The
- * whole exchange, connection to last byte, is bounded by `timeoutMs`.
+ * whole exchange, connection to last byte, is bounded by `timeoutMs`; an answer over 64 KB is cut.
  */
 export function post(url: URL, options: PostOptions): Promise<PostAnswer> {
+  return exchange(url, { ...options, method: 'POST', maxBytes: MAX_ANSWER_BYTES, overflow: 'cut' });
+}
+
+/** An answer longer than the caller allows; the connection was closed at the limit. */
+export class AnswerTooLargeError extends Error {
+  override readonly name = 'AnswerTooLargeError';
+
+  constructor(readonly maxBytes: number) {
+    super(`the answer is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * One GET (e.g. an SP's metadata document), under the same rules as `post`; an answer longer than
+ * `maxBytes` fails with {@link AnswerTooLargeError} as soon as it is, rather than being read on.
+ */
+export function get(url: URL, options: Omit<PostOptions, 'body'> & { maxBytes: number }): Promise<PostAnswer> {
+  return exchange(url, { ...options, method: 'GET', overflow: 'fail' });
+}
+
+interface Exchange extends Omit<PostOptions, 'body'> {
+  method: 'GET' | 'POST';
+  body?: string;
+  maxBytes: number;
+  /** cut: keep the first maxBytes and read on; fail: abort the exchange */
+  overflow: 'cut' | 'fail';
+}
+
+function exchange(url: URL, options: Exchange): Promise<PostAnswer> {
   const literal = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   // A literal address is connected to without a lookup, so it is checked here.
   if (options.guarded && isSpecialUse(literal)) return Promise.reject(new SpecialUseAddressError(literal));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const length = options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) };
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      method: 'POST',
-      headers: { ...options.headers, 'content-length': String(Buffer.byteLength(options.body)) },
+      method: options.method,
+      headers: { ...options.headers, ...length },
       ...(options.guarded ? { lookup: guardedLookup } : {}),
     });
     const timer = setTimeout(() => req.destroy(new PostTimeoutError(options.timeoutMs)), options.timeoutMs);
@@ -67,7 +97,8 @@ export function post(url: URL, options: PostOptions): Promise<PostAnswer> {
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
+        if (size <= options.maxBytes) chunks.push(chunk);
+        else if (options.overflow === 'fail') req.destroy(new AnswerTooLargeError(options.maxBytes));
       });
       res.on('error', reject);
       res.on('end', () => {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { DEVICE_CODE_GRANT } from '../domain/client-metadata.js';
-import { ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, type ClientMetadata, type ClientRepository } from '../domain/clients.js';
+import { ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, SAML_CLIENT_ID, type ClientMetadata, type ClientRepository } from '../domain/clients.js';
 import { secretForProvider } from './client-secrets.js';
 
 /**
@@ -44,6 +44,25 @@ export function cliClientMetadata(): ClientMetadata {
   };
 }
 
+/**
+ * The SAML bridge (src/saml/sso.ts): an SP's AuthnRequest becomes an authorization request of this
+ * first-party public client, so a SAML sign-in runs through the same login, second factors,
+ * session and audit as an OIDC one. Built from the public URL, like the account console's.
+ */
+export function samlClientMetadata(issuer: string): ClientMetadata {
+  return {
+    client_id: SAML_CLIENT_ID,
+    client_name: 'SAML single sign-on',
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [`${issuer}/saml/callback`],
+    client_uri: `${issuer}/account`,
+    first_party: true,
+  };
+}
+
 /** How long a client's metadata is reused before it is read (and its secret decrypted) again. */
 export const CLIENT_CACHE_SECONDS = 30;
 
@@ -69,6 +88,7 @@ export class ClientCache {
   readonly find = async (clientId: string): Promise<ClientMetadata | undefined> => {
     if (clientId === ACCOUNT_CLIENT_ID) return accountClientMetadata(this.issuer);
     if (clientId === CLI_CLIENT_ID) return cliClientMetadata();
+    if (clientId === SAML_CLIENT_ID) return samlClientMetadata(this.issuer);
     let found = this.#cache.get(clientId);
     if (!found) {
       found = await this.clients.find(this.tenant, clientId);

@@ -30,6 +30,10 @@ async function populate(id: string): Promise<void> {
   const account = await call(gh, root, 'POST', `/tenants/${id}/service-accounts`, { name: 'Exporter', roles: [] });
   expect(account.status).toBe(201);
   expect((await call(gh, root, 'POST', `/tenants/${id}/service-accounts/${String(account.body['id'])}/api-keys`, { name: 'nightly' })).status).toBe(201);
+  // A SAML app, and SAML certificates (the first made by the metadata, a next one staged).
+  expect((await call(gh, root, 'POST', `/tenants/${id}/saml-apps`, { entity_id: 'https://sp.example/saml', acs_urls: [{ url: 'https://sp.example/acs', binding: 'HTTP-POST' }] })).status).toBe(201);
+  expect((await fetch(`${gh.issuer(id)}/saml/metadata`)).status).toBe(200);
+  expect((await call(gh, root, 'POST', `/tenants/${id}/saml-certificates`, {})).status).toBe(201);
   // A real login: the provider's session, grant, tokens and remembered consent.
   const rp = await relyingParty(gh, id, tenant.client.clientId, tenant.client.clientSecret);
   const browser = new Browser(gh.origin);
@@ -81,7 +85,7 @@ describe('tenant deletion', () => {
   it('leaves nothing of the tenant in any collection or in the short-lived state, and nothing of a neighbour is lost', async () => {
     await populate('doomed');
     await populate('doomed-2');
-    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'mfa_factors', 'oidc', 'resources', 'roles', 'sign_in_devices', 'tenants', 'users', 'webauthn_user_handles'];
+    const owned = ['api_keys', 'audit_events', 'clients', 'ephemeral', 'keys', 'mfa_factors', 'oidc', 'resources', 'roles', 'saml_apps', 'saml_key_pointers', 'saml_keys', 'sign_in_devices', 'tenants', 'users', 'webauthn_user_handles'];
     expect(await holdersOf('doomed')).toEqual(expect.arrayContaining(owned));
     const neighbour = await holdersOf('doomed-2');
 

@@ -57,16 +57,21 @@ function signatureTemplate(id: string, algorithm: string): string {
 
 /**
  * Signs the element `{namespace}localName` with `ID="{id}"` of `xml` with xmlsec1: a signature
- * template goes right after the element's `<saml:Issuer>` (where SAML's schema puts it), then
- * xmlsec1 fills it in. `xml` must contain `<saml:Issuer ...>...</saml:Issuer>` inside that element
- * once, as every message of the tests does.
+ * template goes right after the element's `<saml:Issuer>` (where SAML's schema puts it), or where
+ * `xml` has the comment `<!--signature-->` (to put a signature where it does not belong), then
+ * xmlsec1 fills it in. Without the comment, `xml` must contain `<saml:Issuer ...>...</saml:Issuer>`
+ * inside that element once, as every message of the tests does.
  */
 export async function signXml(xml: string, pair: TestKeyPair, element: { namespace: string; localName: string; id: string }, algorithm = RSA_SHA256): Promise<string> {
-  const start = xml.indexOf(`ID="${element.id}"`);
-  const issuerEnd = xml.indexOf('</saml:Issuer>', start);
-  if (start < 0 || issuerEnd < 0) throw new Error(`no element with ID="${element.id}" and an Issuer to sign after`);
-  const at = issuerEnd + '</saml:Issuer>'.length;
-  const template = xml.slice(0, at) + signatureTemplate(element.id, algorithm) + xml.slice(at);
+  let template: string;
+  if (xml.includes('<!--signature-->')) template = xml.replace('<!--signature-->', signatureTemplate(element.id, algorithm));
+  else {
+    const start = xml.indexOf(`ID="${element.id}"`);
+    const issuerEnd = xml.indexOf('</saml:Issuer>', start);
+    if (start < 0 || issuerEnd < 0) throw new Error(`no element with ID="${element.id}" and an Issuer to sign after`);
+    const at = issuerEnd + '</saml:Issuer>'.length;
+    template = xml.slice(0, at) + signatureTemplate(element.id, algorithm) + xml.slice(at);
+  }
   const input = join(pair.dir, `unsigned-${element.id}.xml`);
   const output = join(pair.dir, `signed-${element.id}.xml`);
   await writeFile(input, template);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ACCOUNT_CLIENT_ID, BUILT_IN_CLIENT_IDS, type ClientRecord } from '../../domain/clients.js';
+import { BUILT_IN_CLIENT_IDS, builtInClientPurpose, type ClientRecord } from '../../domain/clients.js';
 import { AppError } from '../../errors.js';
 import { clientMetadataProblem } from '../../oidc/client-validation.js';
 export { assertHoldsPowersOf } from '../escalation.js';
@@ -58,7 +58,7 @@ export function clientJson(record: ClientRecord): z.output<typeof clientOut> {
 
 /** The account console's id is built in to every tenant: nobody registers, changes or deletes it. */
 export function refuseReserved(clientId: string): void {
-  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('forbidden', `"${clientId}" is a built-in client (${clientId === ACCOUNT_CLIENT_ID ? 'the account console' : 'the command line'}) and cannot be changed.`);
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) throw new AppError('forbidden', `"${clientId}" is a built-in client (${builtInClientPurpose[clientId]}) and cannot be changed.`);
 }
 
 /**

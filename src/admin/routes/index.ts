@@ -5,6 +5,8 @@ import { clientRoutes } from './clients.js';
 import { keyRoutes } from './keys.js';
 import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
+import { samlAppRoutes } from './saml-apps.js';
+import { samlCertificateRoutes } from './saml-certificates.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantCibaRoutes } from './tenant-ciba.js';
 import { tenantSmsRoutes } from './tenant-sms.js';
@@ -16,5 +18,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
 }
