@@ -93,6 +93,9 @@ interface SamlAppDoc extends SamlAppFields {
   updatedAt: Date;
 }
 
+/** The most apps "My apps" lists (a page, not a directory: beyond this, people open apps from the apps). */
+export const MAX_OPENABLE = 200;
+
 /** App ids: 16 random characters, so they reveal nothing of the order apps were added in. */
 export function newSamlAppId(): string {
   return `sp_${randomBytes(12).toString('base64url')}`;
@@ -122,6 +125,12 @@ export class SamlAppRepository {
   async findByEntityId(tenant: string, entityId: string): Promise<SamlApp | null> {
     const doc = await this.#apps.findOne({ tenant, entityId });
     return doc ? record(doc) : null;
+  }
+
+  /** The apps sign-on may start at Gatehouse for (`idp_initiated.allowed`), by name: the console's "My apps". */
+  async listOpenable(tenant: string, limit = MAX_OPENABLE): Promise<SamlApp[]> {
+    const docs = await this.#apps.find({ tenant, 'idpInitiated.allowed': true }, { sort: { id: 1 }, limit });
+    return docs.map(record).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
   /** One page by id; `after` is the last id of the previous page. */

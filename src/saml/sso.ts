@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
-import { builtInClientConfig, type LocalOrigin } from '../account/oidc-client.js';
 import type { AppContext } from '../app-context.js';
 import { isAcr } from '../authn/assurance.js';
-import { SAML_CLIENT_ID } from '../domain/clients.js';
 import { bindings, type SamlApp } from '../domain/saml-apps.js';
 import type { User } from '../domain/users.js';
 import { certificatePem } from '../domain/x509.js';
@@ -22,9 +20,10 @@ import { SamlMessageError } from './inbound/errors.js';
 import { readInbound, type SpTrust } from './inbound/message.js';
 import { messageMemory } from './inbound/replay.js';
 import { chooseFormat, nameIdFor, NameIdPolicyError } from './name-id.js';
+import type { OidcLeg } from './oidc-leg.js';
 import { signedErrorResponse, signedResponse, type SigningKey } from './response.js';
 import { samlProtocolSchema } from './schema.js';
-import { SsoTransactions, transactionCookie, SSO_TRANSACTION_SECONDS, type SsoTransaction } from './transactions.js';
+import { transactionCookie } from './transactions.js';
 
 /** A registered app as the inbound reader trusts it (certificates as PEM). */
 type TrustedApp = SpTrust & { app: SamlApp };
@@ -58,28 +57,10 @@ export function mayUse(app: SamlApp, user: User): boolean {
  * URL. A request that cannot be trusted (unknown app, bad signature, unregistered ACS) gets an
  * error page, never a Response; a trusted one that cannot be met gets a SAML error Response.
  */
-export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOrigin): void {
+export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
   const schema = samlProtocolSchema();
-  const transactions = new SsoTransactions(app.ephemeral);
-  const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
-  const secure = app.config.publicUrl.startsWith('https:');
+  const { transactions, secure, callbackPath, configOf, errorPage } = leg;
   const tenantOf = (ctx: Context) => ctx.state.tenant as TenantContext;
-  const callbackPath = (tenant: TenantContext) => `${new URL(tenant.issuer).pathname}${samlRoot}/callback`;
-  const configOf = (tenant: TenantContext) => {
-    let config = configs.get(tenant);
-    if (!config) {
-      config = builtInClientConfig(app, tenant, localOrigin, SAML_CLIENT_ID);
-      configs.set(tenant, config);
-      config.catch(() => configs.delete(tenant));
-    }
-    return config;
-  };
-
-  const errorPage = async (ctx: Context, statusCode: number, heading: string, message: string) => {
-    ctx.status = statusCode;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await renderPage('error', { title: heading, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, heading, message, status: statusCode });
-  };
 
   const post = async (ctx: Context, samlApp: SamlApp, acsUrl: string, message: string, relayState: string | undefined) => {
     ctx.set('Cache-Control', 'no-store');
@@ -154,37 +135,21 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
     // A fresh sign-in cannot happen without a page.
     if (fields.isPassive && fields.forceAuthn) return refuse(ctx, samlApp, target, status.noPassive, 'a forced sign-in needs a page, and the request asked for none', inbound.relayState);
 
-    const verifier = oidc.randomPKCECodeVerifier();
-    const transaction: SsoTransaction = {
-      appId: samlApp.id,
-      acsUrl,
-      requestId: fields.id,
-      ...(inbound.relayState !== undefined ? { relayState: inbound.relayState } : {}),
-      nameIdFormat,
-      ...(fields.requestedAuthnContext ? { requestedAuthnContext: fields.requestedAuthnContext } : {}),
-      isPassive: fields.isPassive,
-      forceAuthn: fields.forceAuthn,
-      verifier,
-      nonce: oidc.randomNonce(),
-      startedAtMs: app.clock(),
-    };
-    const state = await transactions.start(tenant.id, transaction);
-    setSignedCookie(ctx, tenant, transactionCookie(state), '1', { path: callbackPath(tenant), maxAgeMs: SSO_TRANSACTION_SECONDS * 1000, secure });
-    const url = oidc.buildAuthorizationUrl(await configOf(tenant), {
-      redirect_uri: `${tenant.issuer}${samlRoot}/callback`,
-      scope: 'openid',
-      state,
-      nonce: transaction.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      // `sid` ties the SessionIndex to the provider's session (OIDC Core 5.5).
-      claims: JSON.stringify({ id_token: { sid: null, auth_time: { essential: true } } }),
-      ...(fields.isPassive ? { prompt: 'none' } : {}),
-      ...(fields.forceAuthn ? { max_age: '0' } : {}),
-      ...(requirement.acr ? { acr_values: requirement.acr } : {}),
-    });
-    ctx.status = 303;
-    ctx.redirect(url.href);
+    await leg.begin(
+      ctx,
+      tenant,
+      {
+        appId: samlApp.id,
+        acsUrl,
+        requestId: fields.id,
+        ...(inbound.relayState !== undefined ? { relayState: inbound.relayState } : {}),
+        nameIdFormat,
+        ...(fields.requestedAuthnContext ? { requestedAuthnContext: fields.requestedAuthnContext } : {}),
+        isPassive: fields.isPassive,
+        forceAuthn: fields.forceAuthn,
+      },
+      requirement.acr,
+    );
   };
 
   router.get(`/t/:tenant${samlRoot}/sso`, (ctx) => sso(ctx, 'redirect'));
@@ -201,6 +166,9 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
     if (!transaction) return errorPage(ctx, 400, 'This sign-in has expired', 'This sign-in is no longer in progress in this browser. Go back to the app and sign in again.');
     const samlApp = await app.samlApps.get(tenant.id, transaction.appId);
     if (!samlApp) return errorPage(ctx, 400, 'This app is gone', 'The app you were signing in to is no longer registered with this organisation.');
+    // The app may have changed while the person signed in: the answer still goes only to a URL registered now.
+    if (!samlApp.acs.some((acs) => acs.url === transaction.acsUrl)) return errorPage(ctx, 400, 'This sign-in was refused', `${samlApp.name} no longer has the address this sign-in was to be answered at registered with this organisation. Go back to the app and sign in again.`);
+    if (transaction.requestId === undefined && !samlApp.idpInitiated.allowed) return errorPage(ctx, 403, 'This sign-in was refused', `${samlApp.name} can no longer be opened from here: sign in from the app itself.`);
     const target: ResponseTarget = { idpEntityId: endpoints.entityId, acsUrl: transaction.acsUrl, ...(transaction.requestId ? { inResponseTo: transaction.requestId } : {}) };
     const refusal = (second: string, message: string) => refuse(ctx, samlApp, target, second, message, transaction.relayState);
 
@@ -253,7 +221,7 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
       nowMs: app.clock(),
     });
     const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant), endpoints.entityId, response);
-    await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id }, user._id);
+    await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id, idp_initiated: transaction.requestId === undefined }, user._id);
     await post(ctx, samlApp, transaction.acsUrl, message, transaction.relayState);
   });
 }
