@@ -81,6 +81,11 @@ export interface SamlAppFields {
 export interface SamlApp extends SamlAppFields {
   id: string;
   tenant: string;
+  /**
+   * The tenant's SAML key this app is signed with instead of the tenant's active one (a per-app
+   * activation, `saml/certificate-pin.ts`); not a registration field, so an update leaves it be.
+   */
+  signingKid?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -89,6 +94,7 @@ interface SamlAppDoc extends SamlAppFields {
   _id: string;
   tenant: string;
   id: string;
+  signingKid?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -147,6 +153,18 @@ export class SamlAppRepository {
       fields.entityId,
     );
     return result.matched ? this.get(tenant, id) : null;
+  }
+
+  /** Pins the app to one of the tenant's SAML keys, or (`undefined`) has it follow the tenant's active key again; null when the app is gone. */
+  async setSigningKid(tenant: string, id: string, kid: string | undefined, now = new Date()): Promise<SamlApp | null> {
+    const change = kid === undefined ? { $set: { updatedAt: now }, $unset: { signingKid: true as const } } : { $set: { signingKid: kid, updatedAt: now } };
+    const result = await this.#apps.updateOne({ _id: key(tenant, id), tenant }, change);
+    return result.matched ? this.get(tenant, id) : null;
+  }
+
+  /** The apps pinned to a key (which must not be retired while they are). */
+  async pinnedTo(tenant: string, kid: string): Promise<SamlApp[]> {
+    return (await this.#apps.find({ tenant, signingKid: kid })).map(record);
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {

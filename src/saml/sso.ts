@@ -67,15 +67,16 @@ export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
     ctx.body = await renderPage('saml-post', { title: `Signing in to ${samlApp.name}`, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, appName: samlApp.name, action: acsUrl, parameter: 'SAMLResponse', message, ...(relayState !== undefined ? { relayState } : {}) });
   };
 
-  const signingKey = async (tenant: TenantContext): Promise<SigningKey> => {
-    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()));
+  /** The tenant's active key, or the one the app is pinned to (docs/saml.md, "Certificates and rotation"). */
+  const signingKey = async (tenant: TenantContext, samlApp: SamlApp): Promise<SigningKey> => {
+    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()), samlApp.signingKid);
     return { privateKeyPem: key.privateKeyPem, certificate: key.certificate };
   };
 
   /** A signed SAML error Response to the (registered) ACS URL. */
   const refuse = async (ctx: Context, samlApp: SamlApp, target: ResponseTarget, second: string, message: string, relayState: string | undefined) => {
     const response = errorResponseXml(target, second, message, app.clock());
-    await post(ctx, samlApp, target.acsUrl, signedErrorResponse(samlApp, await signingKey(tenantOf(ctx)), response), relayState);
+    await post(ctx, samlApp, target.acsUrl, signedErrorResponse(samlApp, await signingKey(tenantOf(ctx), samlApp), response), relayState);
   };
 
   const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) =>
@@ -220,7 +221,7 @@ export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
       attributes: samlApp.attributes.map((mapping) => ({ mapping, values: attributeValues(user, mapping, user.roles ?? []) })),
       nowMs: app.clock(),
     });
-    const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant), endpoints.entityId, response);
+    const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant, samlApp), endpoints.entityId, response);
     await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id, idp_initiated: transaction.requestId === undefined }, user._id);
     await post(ctx, samlApp, transaction.acsUrl, message, transaction.relayState);
   });
