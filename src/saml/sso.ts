@@ -52,8 +52,8 @@ export function mayUse(app: SamlApp, user: User): boolean {
  * HTTP-POST takes an AuthnRequest (read by `inbound/`, with every defence there), and the person
  * signs in through the tenant's usual login as the built-in client `gatehouse-saml` (the same
  * pipeline, session, second factors and audit as OIDC): `IsPassive` becomes `prompt=none`,
- * `ForceAuthn` `max_age=0`, the requested context `acr_values`. `/t/{tenant}/saml/callback` takes the
- * result and posts the signed (and, as registered, encrypted) Response to the app's registered ACS
+ * `ForceAuthn` `max_age=0`, the requested context `acr_values` (the OIDC leg is `oidc-leg.ts`,
+ * shared with IdP-initiated sign-on). `/t/{tenant}/saml/callback` takes the result of both and posts the signed (and, as registered, encrypted) Response to the app's registered ACS
  * URL. A request that cannot be trusted (unknown app, bad signature, unregistered ACS) gets an
  * error page, never a Response; a trusted one that cannot be met gets a SAML error Response.
  */
