@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { AppContext } from '../app-context.js';
 import { accountConsole } from './console.js';
 import type { LocalOrigin } from './oidc-client.js';
+import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
@@ -13,7 +14,7 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * shows the profile, manages the user's second factors, and approves CIBA requests. Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile, manages the user's second factors, approves CIBA requests and opens SAML apps ("My apps"). Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
@@ -23,5 +24,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   securityRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);
+  appRoutes(router, site);
   return router;
 }

@@ -34,7 +34,7 @@ async function requestOf(values: OptionValues): Promise<Record<string, unknown>>
   return request;
 }
 
-/** `gatehouse saml-app create` and `saml-app list`: SAML service providers, checked as the admin API checks them. */
+/** `gatehouse saml-app create`, `saml-app signing-certificate` and `saml-app list`: SAML service providers, checked as the admin API checks them. */
 export const samlAppCommands: Command[] = [
   {
     name: 'saml-app create',
@@ -74,6 +74,46 @@ export const samlAppCommands: Command[] = [
         console.log(`id: ${created.id}`);
         console.log(`entity_id: ${printable(created.entityId)}`);
         for (const warning of warnings) console.error(`warning: ${printable(warning)}`);
+        return 0;
+      });
+    },
+  },
+  {
+    name: 'saml-app signing-certificate',
+    synopsis: '--tenant <id> --app <id> [--kid <kid> | --follow-tenant]',
+    summary: 'show which SAML certificate signs for an app; pin it to one (--kid) or have it follow the tenant\'s active one again',
+    details:
+      '--kid <kid>       sign for this app with that published certificate of the tenant (active, next or previous)\n' +
+      '--follow-tenant   sign for it with the tenant\'s active certificate again\n' +
+      'The certificates and their kids: GET /admin/v1/tenants/{tenant}/saml-certificates. See docs/saml.md, Certificates and rotation.',
+    options: { tenant: { type: 'string' }, app: { type: 'string' }, kid: { type: 'string' }, 'follow-tenant': { type: 'boolean' } },
+    async run(config, values) {
+      const tenantId = required(values, 'tenant', '<id>');
+      const appId = required(values, 'app', '<id>');
+      const kid = optional(values, 'kid');
+      const follow = values['follow-tenant'] === true;
+      if (kid !== undefined && follow) throw new UsageError('use either --kid or --follow-tenant, not both');
+      if (kid !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(kid)) throw new UsageError(`--kid: "${printable(kid)}" is not a certificate id (a UUID)`);
+      const pins = await import('../saml/certificate-pin.js');
+      return withApp(config, async (app) => {
+        if (!(await app.tenants.find(tenantId))) throw new UsageError(`there is no tenant "${tenantId}"`);
+        const now = new Date(app.clock());
+        let signing;
+        if (kid !== undefined || follow) {
+          const change = kid !== undefined ? await pins.pinSigningCertificate(app, tenantId, appId, kid, now) : await pins.unpinSigningCertificate(app, tenantId, appId, now);
+          if (kid !== undefined || change.before?.pinned !== false) {
+            await audit(app, { tenant: tenantId, type: kid !== undefined ? 'saml_app.signing_certificate_pinned' : 'saml_app.signing_certificate_unpinned', target: { type: 'saml_app', id: appId }, before: pins.auditedSigning(change.before), after: pins.auditedSigning(change.after) });
+          }
+          signing = change.after;
+        } else {
+          const samlApp = await app.samlApps.get(tenantId, appId);
+          if (!samlApp) throw new UsageError(`there is no SAML app "${printable(appId)}" in tenant "${tenantId}"`);
+          signing = await pins.signingCertificateOf(app, samlApp, now);
+        }
+        console.log(`pinned: ${signing.pinned}`);
+        console.log(`kid: ${signing.key.kid}`);
+        console.log(`state: ${signing.key.state}`);
+        console.log(`fingerprint_sha256: ${signing.key.fingerprint}`);
         return 0;
       });
     },

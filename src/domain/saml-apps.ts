@@ -81,6 +81,11 @@ export interface SamlAppFields {
 export interface SamlApp extends SamlAppFields {
   id: string;
   tenant: string;
+  /**
+   * The tenant's SAML key this app is signed with instead of the tenant's active one (a per-app
+   * activation, `saml/certificate-pin.ts`); not a registration field, so an update leaves it be.
+   */
+  signingKid?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -89,9 +94,13 @@ interface SamlAppDoc extends SamlAppFields {
   _id: string;
   tenant: string;
   id: string;
+  signingKid?: string;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The most apps "My apps" lists (a page, not a directory: beyond this, people open apps from the apps). */
+export const MAX_OPENABLE = 200;
 
 /** App ids: 16 random characters, so they reveal nothing of the order apps were added in. */
 export function newSamlAppId(): string {
@@ -124,6 +133,12 @@ export class SamlAppRepository {
     return doc ? record(doc) : null;
   }
 
+  /** The apps sign-on may start at Gatehouse for (`idp_initiated.allowed`), by name: the console's "My apps". */
+  async listOpenable(tenant: string, limit = MAX_OPENABLE): Promise<SamlApp[]> {
+    const docs = await this.#apps.find({ tenant, 'idpInitiated.allowed': true }, { sort: { id: 1 }, limit });
+    return docs.map(record).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
   /** One page by id; `after` is the last id of the previous page. */
   async list(tenant: string, options: { after?: string; limit: number }): Promise<SamlApp[]> {
     const docs = await this.#apps.find({ tenant, ...(options.after !== undefined ? { id: { $gt: options.after } } : {}) }, { sort: { id: 1 }, limit: options.limit });
@@ -138,6 +153,18 @@ export class SamlAppRepository {
       fields.entityId,
     );
     return result.matched ? this.get(tenant, id) : null;
+  }
+
+  /** Pins the app to one of the tenant's SAML keys, or (`undefined`) has it follow the tenant's active key again; null when the app is gone. */
+  async setSigningKid(tenant: string, id: string, kid: string | undefined, now = new Date()): Promise<SamlApp | null> {
+    const change = kid === undefined ? { $set: { updatedAt: now }, $unset: { signingKid: true as const } } : { $set: { signingKid: kid, updatedAt: now } };
+    const result = await this.#apps.updateOne({ _id: key(tenant, id), tenant }, change);
+    return result.matched ? this.get(tenant, id) : null;
+  }
+
+  /** The apps pinned to a key (which must not be retired while they are). */
+  async pinnedTo(tenant: string, kid: string): Promise<SamlApp[]> {
+    return (await this.#apps.find({ tenant, signingKid: kid })).map(record);
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {

@@ -23,7 +23,7 @@ interface SamlKeyDoc {
 /**
  * Which key of a tenant signs, and which is staged. One document per tenant, changed only by
  * compare-and-set, so activation is one atomic step: every reader sees the old or the new active
- * key, never none or two. (Per-app activation can follow as a pin on the app that overrides it.)
+ * key, never none or two. An app may be pinned to another published key (`SamlApp.signingKid`).
  */
 interface PointerDoc {
   _id: string;
@@ -101,11 +101,16 @@ export class SamlKeyRepository {
       .sort((a, b) => stateOrder[a.state] - stateOrder[b.state] || b.createdAt.getTime() - a.createdAt.getTime());
   }
 
-  /** The active key with its private key, for signing. */
-  async signingKey(tenant: string, now = new Date()): Promise<SamlKeyInfo & { privateKeyPem: string }> {
-    const active = (await this.list(tenant, now))[0]!;
-    const doc = (await this.#keys.findOne({ _id: active.kid, tenant }))!;
-    return { ...active, privateKeyPem: this.box.open(doc.secret, purpose(doc)) };
+  /**
+   * A key with its private key, for signing: the active one, or the published key `kid` an app is
+   * pinned to. A pin to a key that is gone fails closed (503), never falls back to another key.
+   */
+  async signingKey(tenant: string, now = new Date(), kid?: string): Promise<SamlKeyInfo & { privateKeyPem: string }> {
+    const keys = await this.list(tenant, now);
+    const chosen = kid === undefined ? keys[0]! : keys.find((key) => key.kid === kid);
+    const doc = chosen ? await this.#keys.findOne({ _id: chosen.kid, tenant }) : null;
+    if (!chosen || !doc) throw new AppError('no_signing_keys', 'The SAML certificate this app is signed with is no longer published. Its administrator must pin the app to another certificate or unpin it.');
+    return { ...chosen, privateKeyPem: this.box.open(doc.secret, purpose(doc)) };
   }
 
   /** Stages a new key, published at once; 409 when one is staged already or the tenant holds {@link MAX_SAML_KEYS}. */

@@ -12,7 +12,7 @@ const signatureAlgorithmUris: Record<SignatureAlgorithm, string> = {
 const dataEncryption = { 'aes256-gcm': 'http://www.w3.org/2009/xmlenc11#aes256-gcm', 'aes256-cbc': 'http://www.w3.org/2001/04/xmlenc#aes256-cbc' } as const;
 const RSA_OAEP = 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p';
 
-/** The IdP's signing key for this response: the tenant's active SAML key. */
+/** The IdP's signing key for this response: the tenant's active SAML key, or the one the app is pinned to. */
 export interface SigningKey {
   privateKeyPem: string;
   /** base64 DER */

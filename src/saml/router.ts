@@ -3,6 +3,8 @@ import type { Context } from 'koa';
 import type { LocalOrigin } from '../account/oidc-client.js';
 import type { AppContext } from '../app-context.js';
 import { idpMetadataXml, samlRoot } from './idp-metadata.js';
+import { idpInitiatedRoutes } from './idp-initiated.js';
+import { oidcLeg } from './oidc-leg.js';
 import { ssoRoutes } from './sso.js';
 
 /** SAML Metadata 4.1.1: metadata is served with this media type. */
@@ -25,7 +27,10 @@ export function samlRouter(app: AppContext, localOrigin: LocalOrigin): Router {
     ctx.set('Cache-Control', `public, max-age=${METADATA_MAX_AGE_SECONDS}`);
     ctx.body = idpMetadataXml(tenant.issuer, keys);
   });
-  ssoRoutes(router, app, localOrigin);
+  // SP- and IdP-initiated sign-on share one OIDC leg and its callback (in sso.ts).
+  const leg = oidcLeg(app, localOrigin);
+  ssoRoutes(router, app, leg);
+  idpInitiatedRoutes(router, app, leg);
   router.all(`/t/:tenant${samlRoot}/slo`, (ctx: Context) => {
     ctx.status = 501;
     ctx.type = 'text/plain; charset=utf-8';

@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
-import { builtInClientConfig, type LocalOrigin } from '../account/oidc-client.js';
 import type { AppContext } from '../app-context.js';
 import { isAcr } from '../authn/assurance.js';
-import { SAML_CLIENT_ID } from '../domain/clients.js';
 import { bindings, type SamlApp } from '../domain/saml-apps.js';
 import type { User } from '../domain/users.js';
 import { certificatePem } from '../domain/x509.js';
@@ -22,9 +20,10 @@ import { SamlMessageError } from './inbound/errors.js';
 import { readInbound, type SpTrust } from './inbound/message.js';
 import { messageMemory } from './inbound/replay.js';
 import { chooseFormat, nameIdFor, NameIdPolicyError } from './name-id.js';
+import type { OidcLeg } from './oidc-leg.js';
 import { signedErrorResponse, signedResponse, type SigningKey } from './response.js';
 import { samlProtocolSchema } from './schema.js';
-import { SsoTransactions, transactionCookie, SSO_TRANSACTION_SECONDS, type SsoTransaction } from './transactions.js';
+import { transactionCookie } from './transactions.js';
 
 /** A registered app as the inbound reader trusts it (certificates as PEM). */
 type TrustedApp = SpTrust & { app: SamlApp };
@@ -53,48 +52,31 @@ export function mayUse(app: SamlApp, user: User): boolean {
  * HTTP-POST takes an AuthnRequest (read by `inbound/`, with every defence there), and the person
  * signs in through the tenant's usual login as the built-in client `gatehouse-saml` (the same
  * pipeline, session, second factors and audit as OIDC): `IsPassive` becomes `prompt=none`,
- * `ForceAuthn` `max_age=0`, the requested context `acr_values`. `/t/{tenant}/saml/callback` takes the
- * result and posts the signed (and, as registered, encrypted) Response to the app's registered ACS
+ * `ForceAuthn` `max_age=0`, the requested context `acr_values` (the OIDC leg is `oidc-leg.ts`,
+ * shared with IdP-initiated sign-on). `/t/{tenant}/saml/callback` takes the result of both and posts the signed (and, as registered, encrypted) Response to the app's registered ACS
  * URL. A request that cannot be trusted (unknown app, bad signature, unregistered ACS) gets an
  * error page, never a Response; a trusted one that cannot be met gets a SAML error Response.
  */
-export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOrigin): void {
+export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
   const schema = samlProtocolSchema();
-  const transactions = new SsoTransactions(app.ephemeral);
-  const configs = new WeakMap<TenantContext, Promise<oidc.Configuration>>();
-  const secure = app.config.publicUrl.startsWith('https:');
+  const { transactions, secure, callbackPath, configOf, errorPage } = leg;
   const tenantOf = (ctx: Context) => ctx.state.tenant as TenantContext;
-  const callbackPath = (tenant: TenantContext) => `${new URL(tenant.issuer).pathname}${samlRoot}/callback`;
-  const configOf = (tenant: TenantContext) => {
-    let config = configs.get(tenant);
-    if (!config) {
-      config = builtInClientConfig(app, tenant, localOrigin, SAML_CLIENT_ID);
-      configs.set(tenant, config);
-      config.catch(() => configs.delete(tenant));
-    }
-    return config;
-  };
-
-  const errorPage = async (ctx: Context, statusCode: number, heading: string, message: string) => {
-    ctx.status = statusCode;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await renderPage('error', { title: heading, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, heading, message, status: statusCode });
-  };
 
   const post = async (ctx: Context, samlApp: SamlApp, acsUrl: string, message: string, relayState: string | undefined) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await renderPage('saml-post', { title: `Signing in to ${samlApp.name}`, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, appName: samlApp.name, action: acsUrl, parameter: 'SAMLResponse', message, ...(relayState !== undefined ? { relayState } : {}) });
   };
 
-  const signingKey = async (tenant: TenantContext): Promise<SigningKey> => {
-    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()));
+  /** The tenant's active key, or the one the app is pinned to (docs/saml.md, "Certificates and rotation"). */
+  const signingKey = async (tenant: TenantContext, samlApp: SamlApp): Promise<SigningKey> => {
+    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()), samlApp.signingKid);
     return { privateKeyPem: key.privateKeyPem, certificate: key.certificate };
   };
 
   /** A signed SAML error Response to the (registered) ACS URL. */
   const refuse = async (ctx: Context, samlApp: SamlApp, target: ResponseTarget, second: string, message: string, relayState: string | undefined) => {
     const response = errorResponseXml(target, second, message, app.clock());
-    await post(ctx, samlApp, target.acsUrl, signedErrorResponse(samlApp, await signingKey(tenantOf(ctx)), response), relayState);
+    await post(ctx, samlApp, target.acsUrl, signedErrorResponse(samlApp, await signingKey(tenantOf(ctx), samlApp), response), relayState);
   };
 
   const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) =>
@@ -154,37 +136,21 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
     // A fresh sign-in cannot happen without a page.
     if (fields.isPassive && fields.forceAuthn) return refuse(ctx, samlApp, target, status.noPassive, 'a forced sign-in needs a page, and the request asked for none', inbound.relayState);
 
-    const verifier = oidc.randomPKCECodeVerifier();
-    const transaction: SsoTransaction = {
-      appId: samlApp.id,
-      acsUrl,
-      requestId: fields.id,
-      ...(inbound.relayState !== undefined ? { relayState: inbound.relayState } : {}),
-      nameIdFormat,
-      ...(fields.requestedAuthnContext ? { requestedAuthnContext: fields.requestedAuthnContext } : {}),
-      isPassive: fields.isPassive,
-      forceAuthn: fields.forceAuthn,
-      verifier,
-      nonce: oidc.randomNonce(),
-      startedAtMs: app.clock(),
-    };
-    const state = await transactions.start(tenant.id, transaction);
-    setSignedCookie(ctx, tenant, transactionCookie(state), '1', { path: callbackPath(tenant), maxAgeMs: SSO_TRANSACTION_SECONDS * 1000, secure });
-    const url = oidc.buildAuthorizationUrl(await configOf(tenant), {
-      redirect_uri: `${tenant.issuer}${samlRoot}/callback`,
-      scope: 'openid',
-      state,
-      nonce: transaction.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      // `sid` ties the SessionIndex to the provider's session (OIDC Core 5.5).
-      claims: JSON.stringify({ id_token: { sid: null, auth_time: { essential: true } } }),
-      ...(fields.isPassive ? { prompt: 'none' } : {}),
-      ...(fields.forceAuthn ? { max_age: '0' } : {}),
-      ...(requirement.acr ? { acr_values: requirement.acr } : {}),
-    });
-    ctx.status = 303;
-    ctx.redirect(url.href);
+    await leg.begin(
+      ctx,
+      tenant,
+      {
+        appId: samlApp.id,
+        acsUrl,
+        requestId: fields.id,
+        ...(inbound.relayState !== undefined ? { relayState: inbound.relayState } : {}),
+        nameIdFormat,
+        ...(fields.requestedAuthnContext ? { requestedAuthnContext: fields.requestedAuthnContext } : {}),
+        isPassive: fields.isPassive,
+        forceAuthn: fields.forceAuthn,
+      },
+      requirement.acr,
+    );
   };
 
   router.get(`/t/:tenant${samlRoot}/sso`, (ctx) => sso(ctx, 'redirect'));
@@ -201,6 +167,9 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
     if (!transaction) return errorPage(ctx, 400, 'This sign-in has expired', 'This sign-in is no longer in progress in this browser. Go back to the app and sign in again.');
     const samlApp = await app.samlApps.get(tenant.id, transaction.appId);
     if (!samlApp) return errorPage(ctx, 400, 'This app is gone', 'The app you were signing in to is no longer registered with this organisation.');
+    // The app may have changed while the person signed in: the answer still goes only to a URL registered now.
+    if (!samlApp.acs.some((acs) => acs.url === transaction.acsUrl)) return errorPage(ctx, 400, 'This sign-in was refused', `${samlApp.name} no longer has the address this sign-in was to be answered at registered with this organisation. Go back to the app and sign in again.`);
+    if (transaction.requestId === undefined && !samlApp.idpInitiated.allowed) return errorPage(ctx, 403, 'This sign-in was refused', `${samlApp.name} can no longer be opened from here: sign in from the app itself.`);
     const target: ResponseTarget = { idpEntityId: endpoints.entityId, acsUrl: transaction.acsUrl, ...(transaction.requestId ? { inResponseTo: transaction.requestId } : {}) };
     const refusal = (second: string, message: string) => refuse(ctx, samlApp, target, second, message, transaction.relayState);
 
@@ -252,8 +221,8 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
       attributes: samlApp.attributes.map((mapping) => ({ mapping, values: attributeValues(user, mapping, user.roles ?? []) })),
       nowMs: app.clock(),
     });
-    const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant), endpoints.entityId, response);
-    await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id }, user._id);
+    const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant, samlApp), endpoints.entityId, response);
+    await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id, idp_initiated: transaction.requestId === undefined }, user._id);
     await post(ctx, samlApp, transaction.acsUrl, message, transaction.relayState);
   });
 }

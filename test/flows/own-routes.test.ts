@@ -3,18 +3,26 @@ import { isOwnRoute, ownRouters } from '../../src/tenant-routes.js';
 import { seedTenant, startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 
 let gh: TestGatehouse;
+/** A SAML app sign-on may start at Gatehouse for: its start page is ours (an unknown app's id is a 404 of ours). */
+let samlAppId: string;
 
 beforeAll(async () => {
   gh = await startGatehouse();
   await seedTenant(gh, 'acme');
   // Every surface on, so each route answers a page of ours (the CIBA pages are 404 where CIBA is off).
   await gh.app.tenants.update('acme', { securityPolicy: { ciba: { enabled: true } } });
+  samlAppId = (await gh.app.samlApps.create('acme', {
+    name: 'Wiki', entityId: 'https://sp.test/metadata', acs: [{ url: 'https://sp.test/acs', binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', index: 0, isDefault: true }],
+    signingCertificates: [], nameIdFormats: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'], authnRequestsSigned: false, signResponse: true, signAssertion: true, encryptAssertion: false,
+    encryptionAlgorithm: 'aes256-gcm', signatureAlgorithm: 'rsa-sha256', allowSha1: false, attributes: [], assertionLifetimeSeconds: 300, clockSkewSeconds: 60,
+    idpInitiated: { allowed: true }, access: { allUsers: true, userIds: [], roles: [] },
+  })).id;
 });
 afterAll(() => gh.stop());
 
 /** Every route our routers register, with its parameters filled in: `[method, path]`. */
 function registeredRoutes(): Array<[string, string]> {
-  const values: Record<string, string> = { tenant: 'acme', uid: 'some-uid', step: 'password' };
+  const values: Record<string, string> = { tenant: 'acme', uid: 'some-uid', step: 'password', appId: samlAppId };
   return ownRouters(gh.app, () => gh.gatehouse.url).flatMap((router) =>
     router.stack.flatMap((layer) => {
       if (typeof layer.path !== 'string') throw new Error(`a route registered by a pattern cannot be checked: ${String(layer.path)}`);

@@ -42,4 +42,35 @@ describe('gatehouse saml-app', () => {
       expect(result.stderr, args.join(' ')).toContain(problem);
     }
   }, 120_000);
+
+  it('pins an app to a published certificate and back (saml-app signing-certificate), refusing bad kids', async () => {
+    const created = await run(['saml-app', 'create', '--tenant', 'acme', '--entity-id', 'urn:example:pinned', '--acs-url', 'https://pinned.example/acs'], env);
+    expect(created.status, created.stderr).toBe(0);
+    const appId = /^id: (\S+)$/m.exec(created.stdout)![1]!;
+    const shown = await run(['saml-app', 'signing-certificate', '--tenant', 'acme', '--app', appId], env);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^pinned: false\nkid: [0-9a-f-]{36}\nstate: active\nfingerprint_sha256: \S+\n$/);
+    const activeKid = /^kid: (\S+)$/m.exec(shown.stdout)![1]!;
+
+    const pinned = await run(['saml-app', 'signing-certificate', '--tenant', 'acme', '--app', appId, '--kid', activeKid], env);
+    expect(pinned.status, pinned.stderr).toBe(0);
+    expect(pinned.stdout).toContain(`pinned: true\nkid: ${activeKid}\n`);
+    const unpinned = await run(['saml-app', 'signing-certificate', '--tenant', 'acme', '--app', appId, '--follow-tenant'], env);
+    expect(unpinned.status, unpinned.stderr).toBe(0);
+    expect(unpinned.stdout).toContain('pinned: false\n');
+
+    const cases: Array<[string[], string]> = [
+      [['--kid', 'not-a-uuid'], 'not a certificate id'],
+      [['--kid', '00000000-0000-4000-8000-000000000000'], 'no SAML certificate'],
+      [['--kid', activeKid, '--follow-tenant'], 'not both'],
+      [['--app', 'sp_AAAAAAAAAAAAAAAA'], 'no SAML app'],
+      [['--app', 'sp_AAAAAAAAAAAAAAAA', '--kid', activeKid], 'no SAML app'],
+    ];
+    for (const [extra, problem] of cases) {
+      const args = ['saml-app', 'signing-certificate', '--tenant', 'acme', '--app', appId, ...extra];
+      const result = await run(args, env);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(problem);
+    }
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { clientRoutes } from './clients.js';
 import { keyRoutes } from './keys.js';
 import { meRoutes } from './me.js';
 import { roleRoutes } from './roles.js';
+import { samlAppCertificateRoutes } from './saml-app-certificate.js';
 import { samlAppRoutes } from './saml-apps.js';
 import { samlCertificateRoutes } from './saml-certificates.js';
 import { serviceAccountRoutes } from './service-accounts.js';
@@ -18,5 +19,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlAppCertificateRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
 }

@@ -7,7 +7,7 @@ import { createBody, register, registrationContextFor, updateBody } from '../../
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, pageQuery, paged, tenantParam } from './common.js';
 
-const appParam = tenantParam.extend({ id: z.string().regex(/^sp_[A-Za-z0-9_-]{16}$/, 'a SAML app id (sp_...)') });
+export const appParam = tenantParam.extend({ id: z.string().regex(/^sp_[A-Za-z0-9_-]{16}$/, 'a SAML app id (sp_...)') });
 
 const certificateOut = z.object({
   use: z.enum(['signing', 'encryption']),

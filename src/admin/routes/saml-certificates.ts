@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defaultSamlKey, MAX_SAML_KEYS, type SamlKeyInfo } from '../../domain/saml-keys.js';
 import { rsaModulusLengths } from '../../domain/x509.js';
+import { retireCertificate } from '../../saml/certificate-pin.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { tenantParam } from './common.js';
 
 const certificateParam = tenantParam.extend({ kid: z.uuid() });
 
-const certificateOut = z.object({
+export const certificateOut = z.object({
   kid: z.string(),
   state: z.enum(['next', 'active', 'previous']).describe('next: published, not signing yet; active: signs; previous: signed before, still published until retired'),
   certificate: z.string().describe('base64 DER, as in the metadata (the private key is never shown)'),
@@ -18,7 +19,7 @@ const certificateOut = z.object({
   activated_at: z.string().nullable(),
 });
 
-function toJson(key: SamlKeyInfo): z.input<typeof certificateOut> {
+export function toJson(key: SamlKeyInfo): z.input<typeof certificateOut> {
   return {
     kid: key.kid,
     state: key.state,
@@ -106,9 +107,9 @@ export const samlCertificateRoutes = [
     scopes: ['admin:keys:write'],
     params: certificateParam,
     response: certificateOut,
-    errors: { 404: '`not_found`: no such certificate', 409: '`conflict`: the active certificate cannot be retired' },
+    errors: { 404: '`not_found`: no such certificate', 409: '`conflict`: the active certificate cannot be retired, nor one an app is pinned to (the message names the apps)' },
     async handler(request) {
-      const retired = await request.app.samlKeys.retire(request.tenant, request.params.kid, now(request));
+      const retired = await retireCertificate(request.app, request.tenant, request.params.kid, now(request));
       await request.audit({ type: 'saml_certificate.retired', target: target(request), before: audited(retired) });
       return toJson(retired);
     },
