@@ -39,7 +39,7 @@ export const indexes: Record<string, IndexSpec[]> = {
   // SAML signing keys (src/domain/saml-keys.ts); the pointer's `_id` is the tenant.
   saml_keys: [{ fields: ['tenant'] }],
   saml_key_pointers: [{ fields: ['tenant'] }],
-  audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }],
+  audit_events: [{ fields: ['tenant', 'type'] }, { fields: ['tenant', 'actor.id'] }, { fields: ['tenant', 'target.id'] }],
   // Short-lived state when no Redis is configured (ephemeral-store.ts): one document per key
   // (sign-in and machine-authentication counters, account console sessions among them). Readers
   // check `expiresAt` themselves, the TTL index only cleans up.

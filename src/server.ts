@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import type { LocalOrigin } from './account/oidc-client.js';
+import type { LocalOrigin } from './built-in-client.js';
 import { adminRouter } from './admin/router.js';
 import type { AppContext } from './app-context.js';
 import { serveAssets } from './http/assets.js';

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
-import type { LocalOrigin } from './account/oidc-client.js';
+import type { LocalOrigin } from './built-in-client.js';
 import { accountRoot, accountRouter } from './account/router.js';
 import { cibaRoot, cibaRouter } from './account/ciba-router.js';
 import type { AppContext } from './app-context.js';

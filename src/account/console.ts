@@ -6,7 +6,7 @@ import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
 import { renderPage } from '../http/views.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import { CibaApprovals } from './ciba-approvals.js';
-import { accountClientConfig, type LocalOrigin } from './oidc-client.js';
+import { accountClientConfig, type LocalOrigin } from '../built-in-client.js';
 import { providerSessionAlive } from './provider-session.js';
 import { ConsoleSessions, type ConsoleSession } from './sessions.js';
 

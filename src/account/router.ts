@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { AppContext } from '../app-context.js';
 import { accountConsole } from './console.js';
-import type { LocalOrigin } from './oidc-client.js';
+import type { LocalOrigin } from '../built-in-client.js';
+import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
@@ -14,7 +15,7 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * shows the profile, manages the user's second factors, approves CIBA requests and opens SAML apps ("My apps"). Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile, manages the user's second factors, approves CIBA requests and opens SAML apps ("My apps") and shows the account's recent activity. Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
@@ -25,5 +26,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   passkeyRoutes(router, site);
   cibaRoutes(router, site);
   appRoutes(router, site);
+  activityRoutes(router, site);
   return router;
 }

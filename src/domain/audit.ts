@@ -52,6 +52,16 @@ export const deviceAuditEvents = {
   denied: 'device.denied',
 } as const;
 
+/**
+ * Sign-ins of an account, for its owner's "Recent activity" and for operators: a finished sign-in
+ * (with how, and through which client) and a wrong password given for an existing, enabled account.
+ * A wrong guess at an unknown identifier has no account to record it against, and stays in the log.
+ */
+export const accountAuditEvents = {
+  signedIn: 'user.signed_in',
+  signInFailed: 'user.sign_in_failed',
+} as const;
+
 export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;
 
 /**
@@ -78,6 +88,14 @@ export class AuditRepository {
     if (options.actor) filter['actor.id'] = options.actor;
     if (options.before) filter['_id'] = { $lt: options.before };
     return this.#events.find(filter, { sort: { _id: -1 }, limit: options.limit });
+  }
+
+  /**
+   * The events about one account (target: the user), newest first: its sign-ins and failures, its
+   * factor changes, what admins changed on it. What the account console's activity page shows.
+   */
+  async listForAccount(tenant: string, userId: string, limit: number): Promise<AuditEvent[]> {
+    return this.#events.find({ tenant, 'target.id': userId, 'target.type': 'user' }, { sort: { _id: -1 }, limit });
   }
 
   async deleteTenant(tenant: string): Promise<void> {

@@ -1,6 +1,12 @@
 import type { Acr, Amr } from '../authn/assurance.js';
+import { accountAuditEvents } from '../domain/audit.js';
 import { rememberDevice } from './known-device.js';
 import type { StepContext } from './step.js';
+
+/** What a sign-in event keeps of the browser: enough for its owner to recognise it, bounded. */
+export function browserOf(step: StepContext): { ip: string; user_agent: string } {
+  return { ip: step.ctx.ip, user_agent: step.ctx.get('user-agent').slice(0, 256) };
+}
 
 /**
  * Finishes a login: the only place that hands `login` to the provider, so every login carries the
@@ -13,6 +19,15 @@ export async function finishLogin(step: StepContext, login: { accountId: string;
   // someone who knows the password could get a fresh code budget with every new browser.
   rememberDevice(step.ctx, step.tenant, login.accountId, step.app.clock(), step.app.config.publicUrl.startsWith('https:'));
   await step.finish({ login: { accountId: login.accountId, amr: login.amr, acr: login.acr } }, false);
+  // The owner's "Recent activity" and the operators' trail (docs/accounts.md).
+  await step.app.audit.record({
+    tenant: step.tenant.id,
+    type: accountAuditEvents.signedIn,
+    actor: { type: 'user', id: login.accountId, tenant: step.tenant.id },
+    target: { type: 'user', id: login.accountId },
+    details: { client_id: String(step.interaction.params['client_id'] ?? ''), amr: login.amr, acr: login.acr, ...browserOf(step) },
+    ...(typeof step.ctx.state.requestId === 'string' ? { requestId: step.ctx.state.requestId } : {}),
+  });
 }
 
 /** The request asks for what no step can give: the client gets `unmet_authentication_requirements`. */

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
-import { builtInClientConfig, type LocalOrigin } from '../account/oidc-client.js';
+import { builtInClientConfig, type LocalOrigin } from '../built-in-client.js';
 import type { AppContext } from '../app-context.js';
 import { SAML_CLIENT_ID } from '../domain/clients.js';
 import { setSignedCookie } from '../http/signed-cookie.js';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { LocalOrigin } from '../account/oidc-client.js';
+import type { LocalOrigin } from '../built-in-client.js';
 import type { AppContext } from '../app-context.js';
 import { idpMetadataXml, samlRoot } from './idp-metadata.js';
 import { idpInitiatedRoutes } from './idp-initiated.js';

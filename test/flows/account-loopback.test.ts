@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountClientConfig } from '../../src/account/oidc-client.js';
+import { accountClientConfig } from '../../src/built-in-client.js';
 import { seedTenant, startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 
 /**

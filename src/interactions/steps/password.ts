@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
+import { accountAuditEvents } from '../../domain/audit.js';
 import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
+import { browserOf } from '../finish.js';
 import { knownDeviceOf } from '../known-device.js';
 import { showLoginPage } from '../login-page.js';
 import { credentialFingerprint } from '../state.js';
@@ -62,6 +64,18 @@ export const passwordStep: InteractionStep<'password'> = {
     }
     if (!user || !verdict.ok || user.disabled) {
       await charge.settle('failed');
+      if (user && !user.disabled) {
+        // A wrong password for a real account: its owner sees it under "Recent activity". Written in
+        // the background, so the answer takes no longer than an unknown identifier's does.
+        const event = {
+          tenant: tenant.id,
+          type: accountAuditEvents.signInFailed,
+          actor: { type: 'anonymous' as const, id: 'sign-in', tenant: tenant.id },
+          target: { type: 'user', id: user._id },
+          details: { reason: 'wrong_password', ...browserOf(step) },
+        };
+        app.background.run(async () => void (await app.audit.record(event)));
+      }
       app.metrics.loginFailed(tenant.id, 'invalid_credentials');
       step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
       return showLoginPage(step, { username, error: INVALID_CREDENTIALS, status: 401 });

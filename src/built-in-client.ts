@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
-import type { AppContext } from '../app-context.js';
-import { ACCOUNT_CLIENT_ID } from '../domain/clients.js';
-import type { TenantContext } from '../tenancy/tenant-context.js';
+import type { AppContext } from './app-context.js';
+import { ACCOUNT_CLIENT_ID } from './domain/clients.js';
+import type { TenantContext } from './tenancy/tenant-context.js';
 
 /** This process's own origin over loopback (`http://127.0.0.1:port`); throws until the server listens. */
 export type LocalOrigin = () => string;
