@@ -4,17 +4,18 @@ import type { OidcAccountIndex } from '../../adapters/oidc-adapter.js';
 import { CONSENT_MODEL } from './consents.js';
 
 /**
- * Why an account's sessions end. Today an admin disabling or deleting the user; the account console
- * ("sign out everywhere"), SAML single logout and password resets are to call this service too.
+ * Why an account's sessions end: an admin disabling or deleting the user, or signing them out
+ * everywhere (admin API); the account console, SAML single logout and password resets are to call
+ * this service too.
  */
-export type EndSessionsReason = 'user_disabled' | 'user_deleted';
+export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere';
 
 /**
  * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
  * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
  * "sign out everywhere") decides here whether consent outlives it.
  */
-const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true };
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false };
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
@@ -55,7 +56,7 @@ function canLogOut(client: Client): client is LogoutCapable {
 }
 
 /** Live instances of `model` of the account, a page at a time (ending them does not disturb the paging). */
-async function* pagesOf(index: OidcAccountIndex, model: string, accountId: string) {
+export async function* pagesOf(index: OidcAccountIndex, model: string, accountId: string) {
   let after: string | undefined;
   for (;;) {
     const page = await index.find(model, accountId, { ...(after !== undefined ? { after } : {}), limit: PAGE_SIZE });
@@ -71,7 +72,7 @@ async function* pagesOf(index: OidcAccountIndex, model: string, accountId: strin
  * fetch (SSRF protection, 2.5 s timeout). A failure is reported, never thrown: the session is over
  * whether or not the relying party heard of it.
  */
-async function backchannelLogout(provider: Provider, clientId: string, accountId: string, sid: string | undefined): Promise<BackchannelLogoutResult | undefined> {
+export async function backchannelLogout(provider: Provider, clientId: string, accountId: string, sid: string | undefined): Promise<BackchannelLogoutResult | undefined> {
   let client: Client | undefined;
   try {
     client = await provider.Client.find(clientId);
@@ -91,7 +92,7 @@ async function backchannelLogout(provider: Provider, clientId: string, accountId
  * Ends one session, if this caller is the one that removes it (parallel callers act once), and
  * notifies its relying parties. Returns the grants it held, or `undefined` when there was nothing to end.
  */
-async function endSession(tenant: TenantSessions, id: string, accountId: string) {
+export async function endSession(tenant: TenantSessions, id: string, accountId: string) {
   const session = await tenant.provider.Session.find(id);
   if (!session || session.accountId !== accountId) return undefined;
   if (!(await tenant.byAccount.remove('Session', id))) return undefined;
@@ -104,7 +105,7 @@ async function endSession(tenant: TenantSessions, id: string, accountId: string)
 }
 
 /** Removes a grant and every token and code issued from it; true if this caller removed the grant. */
-async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boolean> {
+export async function revokeGrant(tenant: TenantSessions, grantId: string): Promise<boolean> {
   const { provider } = tenant;
   // The grant first: a token whose grant is gone no longer refreshes or introspects as active.
   const removed = await tenant.byAccount.remove('Grant', grantId);

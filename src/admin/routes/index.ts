@@ -14,10 +14,11 @@ import { tenantSmsRoutes } from './tenant-sms.js';
 import { tenantRoutes } from './tenants.js';
 import { userMfaRoutes } from './user-mfa.js';
 import { userPasswordRoutes } from './user-passwords.js';
+import { userAccessRoutes } from './user-access.js';
 import { userSignInRoutes } from './user-sign-in.js';
 import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlAppCertificateRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlAppCertificateRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userAccessRoutes, ...userMfaRoutes];
 }
