@@ -42,7 +42,7 @@ const words = (value: unknown) => (typeof value === 'string' ? value.split(' ').
 /** The account's live sessions, oldest first (at most `limit`). */
 export async function sessionsOf(tenant: TenantSessions, accountId: string, limit = 200): Promise<SessionView[]> {
   const views: SessionView[] = [];
-  for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
+  pages: for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
     for (const { id, payload } of page) {
       const session = payload as Record<string, unknown>;
       const amr = Array.isArray(session['amr']) ? session['amr'].filter((value): value is string => typeof value === 'string') : undefined;
@@ -58,7 +58,7 @@ export async function sessionsOf(tenant: TenantSessions, accountId: string, limi
         ...(typeof session['acr'] === 'string' ? { acr: session['acr'] } : {}),
         clients: Object.keys((session['authorizations'] as Record<string, unknown> | undefined) ?? {}),
       });
-      if (views.length >= limit) return views.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+      if (views.length >= limit) break pages;
     }
   }
   return views.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
@@ -88,12 +88,15 @@ export async function grantsOf(tenant: TenantSessions, accountId: string, limit 
   return views;
 }
 
+/** What ending or revoking did; `nothing` when there was nothing of the account's to end. */
 export interface EndedOne {
   /** false when there was no such live session (or grant) of the account, or a parallel caller ended it */
   ended: boolean;
   grants: number;
   backchannelLogouts: BackchannelLogoutResult[];
 }
+
+const nothing = (): EndedOne => ({ ended: false, grants: 0, backchannelLogouts: [] });
 
 /**
  * Ends the account's session with handle `handle`: removed from the store (its browser is signed
@@ -105,11 +108,11 @@ export async function endSessionByHandle(tenant: TenantSessions, accountId: stri
     const match = page.find(({ id }) => sessionHandle(id) === handle);
     if (!match) continue;
     const ended = await endSession(tenant, match.id, accountId);
-    if (!ended) return { ended: false, grants: 0, backchannelLogouts: [] };
+    if (!ended) return nothing();
     const revoked = await Promise.all(ended.grantIds.map((grantId) => revokeGrant(tenant, grantId)));
     return { ended: true, grants: revoked.filter(Boolean).length, backchannelLogouts: ended.logouts };
   }
-  return { ended: false, grants: 0, backchannelLogouts: [] };
+  return nothing();
 }
 
 /**
@@ -119,7 +122,7 @@ export async function endSessionByHandle(tenant: TenantSessions, accountId: stri
  */
 export async function revokeAccountGrant(tenant: TenantSessions, accountId: string, grantId: string): Promise<EndedOne> {
   const grant = await tenant.provider.Grant.find(grantId);
-  if (!grant || grant.accountId !== accountId) return { ended: false, grants: 0, backchannelLogouts: [] };
+  if (!grant || grant.accountId !== accountId) return nothing();
   const clientId = grant.clientId;
   const sids: Array<string | undefined> = [];
   for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
@@ -128,7 +131,7 @@ export async function revokeAccountGrant(tenant: TenantSessions, accountId: stri
       if (authorization?.grantId === grantId) sids.push(authorization.sid);
     }
   }
-  if (!(await revokeGrant(tenant, grantId))) return { ended: false, grants: 0, backchannelLogouts: [] };
+  if (!(await revokeGrant(tenant, grantId))) return nothing();
   const logouts = clientId ? await Promise.all(sids.map((sid) => backchannelLogout(tenant.provider, clientId, accountId, sid))) : [];
   return { ended: true, grants: 1, backchannelLogouts: logouts.filter((result) => result !== undefined) };
 }
