@@ -24,6 +24,7 @@ import { messageMemory } from './inbound/replay.js';
 import { chooseFormat, nameIdFor, NameIdPolicyError } from './name-id.js';
 import { signedErrorResponse, signedResponse, type SigningKey } from './response.js';
 import { samlProtocolSchema } from './schema.js';
+import { recordParticipation } from './slo/record.js';
 import { SsoTransactions, transactionCookie, SSO_TRANSACTION_SECONDS, type SsoTransaction } from './transactions.js';
 
 /** A registered app as the inbound reader trusts it (certificates as PEM). */
@@ -253,6 +254,7 @@ export function ssoRoutes(router: Router, app: AppContext, localOrigin: LocalOri
       nowMs: app.clock(),
     });
     const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant), endpoints.entityId, response);
+    await recordParticipation(app, tenant, { sid, accountId: user._id, app: samlApp, nameId });
     await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id }, user._id);
     await post(ctx, samlApp, transaction.acsUrl, message, transaction.relayState);
   });

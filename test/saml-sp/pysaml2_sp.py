@@ -11,7 +11,8 @@ Commands:
                    {"ok": true, "name_id", "name_id_format", "name_qualifier", "sp_name_qualifier",
                    "attributes", "session_index", "authn_context", "issuer"} or {"ok": false, "error"}
   logout           a LogoutRequest for "name_id" (+ "name_id_format", "session_index"): {"request_id", "url"}
-  logout-response  checks a LogoutResponse ("saml_response", binding "redirect" or "post"): {"ok", "status"}
+  logout-response  checks a LogoutResponse ("saml_response", binding "redirect" or "post"):
+                   {"ok", "status", "second_status", "signed", "in_response_to"}
 Settings: entity_id, acs_url, slo_url, key_file, cert_file, idp_metadata (XML), binding
 ("redirect" | "post"), sign (bool), want_response_signed, want_assertions_signed, and optional
 name_id_format, force_authn, is_passive, authn_context (list of class refs), comparison, relay_state.
@@ -179,7 +180,14 @@ def logout_response(settings):
         return {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
     if response is None:
         return {"ok": False, "error": "pysaml2 did not accept the logout response"}
-    return {"ok": True, "status": response.response.status.status_code.value}
+    # pysaml2 verifies any signature a message carries; "signed" says one was there to verify.
+    return {
+        "ok": True,
+        "status": response.response.status.status_code.value,
+        "second_status": response.response.status.status_code.status_code.value if response.response.status.status_code.status_code is not None else None,
+        "signed": response.response.signature is not None,
+        "in_response_to": response.response.in_response_to,
+    }
 
 
 COMMANDS = {"login": login, "acs": acs, "logout": logout, "logout-response": logout_response}

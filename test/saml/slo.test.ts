@@ -1,0 +1,132 @@
+/**
+ * SAML single logout end to end with two service providers independent of samlify (issue 13):
+ * pysaml2 (its SLO over HTTP-POST) and OneLogin's python3-saml (over HTTP-Redirect) sign in through
+ * Gatehouse, then log out: SP-initiated, ending with the SP checking Gatehouse's signed
+ * LogoutResponse; propagated to the session's other app, which answers; and IdP-initiated, from
+ * Gatehouse's own sign-out. An OIDC client of the same session gets its back-channel logout token.
+ */
+import * as client from 'openid-client';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
+import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
+import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
+import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { authorize, relyingParty } from '../helpers/login.js';
+import { runSp, spLibrariesProblem, type SpLibrary, type SpSettings } from '../helpers/saml-sp.js';
+import { testKeyPair, type TestKeyPair } from '../helpers/xmlsec.js';
+import { Participations } from '../../src/saml/slo/participation.js';
+
+const EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+const BCL_REDIRECT = 'http://127.0.0.1:9/bcl-callback';
+const apps: Record<SpLibrary, { entity: string; acs: string; slo: string; binding: 'HTTP-POST' | 'HTTP-Redirect'; name: string }> = {
+  pysaml2: { entity: 'https://wiki.test/metadata', acs: 'https://wiki.test/acs', slo: 'https://wiki.test/slo', binding: 'HTTP-POST', name: 'Wiki' },
+  onelogin: { entity: 'https://tickets.test/metadata', acs: 'https://tickets.test/acs', slo: 'https://tickets.test/slo', binding: 'HTTP-Redirect', name: 'Tickets' },
+};
+
+let gh: TestGatehouse;
+let sp: TestKeyPair;
+let receiver: BackchannelReceiver;
+let bclRp: client.Configuration;
+const settings = {} as Record<SpLibrary, SpSettings>;
+
+beforeAll(async () => {
+  const problem = spLibrariesProblem();
+  if (problem) throw new Error(`The SAML interoperability tools are not installed: ${problem}`);
+  sp = await testKeyPair('sp.test');
+  receiver = await startBackchannelReceiver();
+  // The relying party's back-channel endpoint is on loopback, which is refused by default.
+  gh = await startGatehouse({ bootstrap: BOOTSTRAP, http: { allowPrivateNetworkFetch: true } });
+  await seedTenant(gh, 'acme');
+  const root = await adminToken(gh);
+  for (const library of ['pysaml2', 'onelogin'] as const) {
+    const spec = apps[library];
+    const created = await call(gh, root, 'POST', '/tenants/acme/saml-apps', {
+      name: spec.name,
+      entity_id: spec.entity,
+      acs_urls: [{ url: spec.acs, binding: 'HTTP-POST' }],
+      slo: { url: spec.slo, binding: spec.binding },
+      signing_certificates: [sp.certPem],
+      name_id_formats: ['email'],
+      access: { all_users: true },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+  }
+  const { clientSecret } = await gh.app.clients.create('acme', {
+    client_id: 'bcl-app',
+    redirect_uris: [BCL_REDIRECT],
+    backchannel_logout_uri: `http://127.0.0.1:${receiver.port}/backchannel`,
+    backchannel_logout_session_required: true,
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  });
+  bclRp = await relyingParty(gh, 'acme', 'bcl-app', clientSecret!);
+  const metadata = await (await fetch(`${gh.issuer('acme')}/saml/metadata`)).text();
+  for (const library of ['pysaml2', 'onelogin'] as const) {
+    const spec = apps[library];
+    settings[library] = { entity_id: spec.entity, acs_url: spec.acs, slo_url: spec.slo, key_file: sp.keyFile, cert_file: sp.certFile, idp_metadata: metadata, sign: false, want_assertions_signed: true, name_id_format: EMAIL };
+  }
+});
+afterAll(async () => {
+  await gh?.stop();
+  await receiver?.close();
+  await sp?.close();
+});
+
+interface Session {
+  name_id: string;
+  session_index: string;
+}
+
+/** Signs `browser` in to the SP (through the password page unless the browser is signed in already); answers what the SP accepted. */
+async function signIn(browser: Browser, library: SpLibrary): Promise<Session> {
+  const request = await runSp<{ url: string; request_id: string }>(library, 'login', settings[library]);
+  let page = expectPage(await browser.navigate(request.url));
+  if (page.$('form#gh-saml-post').length === 0) page = expectPage(await browser.submit(page, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
+  const response = page.$('form#gh-saml-post input[name="SAMLResponse"]').attr('value');
+  expect(response, page.html.slice(0, 600)).toBeDefined();
+  const accepted = await runSp<Session & { ok: boolean; error?: string }>(library, 'acs', { ...settings[library], saml_response: response, request_id: request.request_id });
+  expect(accepted.ok, accepted.error).toBe(true);
+  return accepted;
+}
+
+/** Signs `browser` in to the OIDC client with a back-channel logout URI. */
+async function signInToBcl(browser: Browser): Promise<void> {
+  const { callback, verifier, state } = await authorize(browser, bclRp, { redirectUri: BCL_REDIRECT, scope: 'openid' });
+  await client.authorizationCodeGrant(bclRp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+}
+
+function postedForm(page: Page, id = 'form#gh-saml-post'): { action: string; fields: Record<string, string> } {
+  const form = page.$(id);
+  expect(form.length, page.html.slice(0, 800)).toBe(1);
+  const fields: Record<string, string> = {};
+  form.find('input').each((_, input) => {
+    const name = page.$(input).attr('name');
+    if (name) fields[name] = page.$(input).attr('value') ?? '';
+  });
+  return { action: form.attr('action')!, fields };
+}
+
+const live = (sessionIndex: string) => new Participations(gh.app.ephemeral).of('acme', sessionIndex);
+
+describe('SP-initiated single logout', { timeout: 120_000 }, () => {
+  it('pysaml2 logs out: the Gatehouse session ends, the OIDC client gets its logout token, and pysaml2 accepts the signed LogoutResponse', async () => {
+    const browser = new Browser(gh.origin);
+    await signInToBcl(browser);
+    const wiki = await signIn(browser, 'pysaml2');
+    const before = receiver.received.length;
+
+    const request = await runSp<{ url: string; request_id: string }>('pysaml2', 'logout', { ...settings.pysaml2, name_id: wiki.name_id, name_id_format: EMAIL, session_index: wiki.session_index });
+    const page = expectPage(await browser.navigate(request.url));
+    const { action, fields } = postedForm(page);
+    expect(action).toBe(apps.pysaml2.slo);
+    const checked = await runSp<{ ok: boolean; status?: string; signed?: boolean; in_response_to?: string; error?: string }>('pysaml2', 'logout-response', { ...settings.pysaml2, saml_response: fields['SAMLResponse'], binding: 'post' });
+    expect(checked, checked.error).toMatchObject({ ok: true, status: 'urn:oasis:names:tc:SAML:2.0:status:Success', signed: true, in_response_to: request.request_id });
+
+    expect(receiver.received.slice(before).map((entry) => entry.path)).toEqual(['/backchannel']);
+    expect(await live(wiki.session_index)).toBeUndefined();
+    // The browser's Gatehouse session is gone: the next sign-in asks for the password again.
+    const again = await runSp<{ url: string }>('pysaml2', 'login', settings.pysaml2);
+    expect(expectPage(await browser.navigate(again.url)).$('form[action$="/password"]').length).toBe(1);
+  });
+});
