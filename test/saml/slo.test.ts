@@ -48,6 +48,8 @@ beforeAll(async () => {
       slo: { url: spec.slo, binding: spec.binding },
       signing_certificates: [sp.certPem],
       name_id_formats: ['email'],
+      // python3-saml in strict mode wants an AttributeStatement.
+      attributes: [{ name: 'email', name_format: 'basic', source: 'email' }],
       access: { all_users: true },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -64,7 +66,7 @@ beforeAll(async () => {
   const metadata = await (await fetch(`${gh.issuer('acme')}/saml/metadata`)).text();
   for (const library of ['pysaml2', 'onelogin'] as const) {
     const spec = apps[library];
-    settings[library] = { entity_id: spec.entity, acs_url: spec.acs, slo_url: spec.slo, key_file: sp.keyFile, cert_file: sp.certFile, idp_metadata: metadata, sign: false, want_assertions_signed: true, name_id_format: EMAIL };
+    settings[library] = { entity_id: spec.entity, acs_url: spec.acs, slo_url: spec.slo, key_file: sp.keyFile, cert_file: sp.certFile, idp_metadata: metadata, sign: false, want_assertions_signed: true, want_messages_signed: library === 'onelogin', name_id_format: EMAIL };
   }
 });
 afterAll(async () => {
@@ -128,5 +130,59 @@ describe('SP-initiated single logout', { timeout: 120_000 }, () => {
     // The browser's Gatehouse session is gone: the next sign-in asks for the password again.
     const again = await runSp<{ url: string }>('pysaml2', 'login', settings.pysaml2);
     expect(expectPage(await browser.navigate(again.url)).$('form[action$="/password"]').length).toBe(1);
+  });
+});
+
+/** The status codes of the LogoutResponse in a Redirect-binding URL. */
+function statusesOf(url: string): string[] {
+  const xml = inflateRawSync(Buffer.from(new URL(url).searchParams.get('SAMLResponse')!, 'base64')).toString('utf8');
+  return [...xml.matchAll(/StatusCode Value="([^"]+)"/g)].map((match) => match[1]!);
+}
+
+/** Answers the framed LogoutRequest of the progress page as pysaml2 (the Wiki); answers the step page. */
+async function wikiAnswers(browser: Browser, progress: Page, wiki: Session): Promise<Page> {
+  expect(progress.$('h1').text()).toContain('Wiki');
+  const frame = progress.$('#gh-saml-logout-frame').attr('src')!;
+  const { action, fields } = postedForm(expectPage(await browser.navigate(frame)));
+  expect(action).toBe(apps.pysaml2.slo);
+  const answered = await runSp<{ ok: boolean; error?: string; signed: boolean; name_id: string; session_index: string[]; form: Record<string, string> }>('pysaml2', 'slo', { ...settings.pysaml2, saml_request: fields['SAMLRequest'], binding: 'post' });
+  expect(answered, answered.error).toMatchObject({ ok: true, signed: true, name_id: wiki.name_id, session_index: [wiki.session_index] });
+  const { action: back, ...form } = answered.form;
+  expect(back).toBe(`${gh.issuer('acme')}/saml/slo`);
+  return expectPage(await browser.navigate(back!, { form }));
+}
+
+describe('single logout passed on to the session\'s other app', { timeout: 120_000 }, () => {
+  it('OneLogin logs out; Gatehouse logs the browser out of the Wiki (pysaml2) too, then answers OneLogin Success, which it verifies', async () => {
+    const browser = new Browser(gh.origin);
+    const wiki = await signIn(browser, 'pysaml2');
+    const tickets = await signIn(browser, 'onelogin');
+    const request = await runSp<{ url: string; request_id: string }>('onelogin', 'logout', { ...settings.onelogin, name_id: tickets.name_id, name_id_format: EMAIL, session_index: tickets.session_index });
+    const progress = expectPage(await browser.navigate(request.url));
+    expect(progress.headers.get('refresh')).toMatch(/^10; url=/);
+    expect(progress.headers.get('content-security-policy')).toContain("frame-src 'self' https://wiki.test");
+    const step = await wikiAnswers(browser, progress, wiki);
+    const back = expectRedirect(await browser.navigate(step.$('#gh-saml-continue').attr('href')!, {}, apps.onelogin.slo));
+    const checked = await runSp<{ ok: boolean; error?: string }>('onelogin', 'logout-response', { ...settings.onelogin, query_string: new URL(back).search.slice(1), request_id: request.request_id });
+    expect(checked.ok, checked.error).toBe(true);
+    expect(statusesOf(back)).toEqual(['urn:oasis:names:tc:SAML:2.0:status:Success']);
+    expect(await live(wiki.session_index)).toBeUndefined();
+  });
+
+  it('answers PartialLogout when the other app does not answer in time (its SLO URL is down)', async () => {
+    const browser = new Browser(gh.origin);
+    const wiki = await signIn(browser, 'pysaml2');
+    const tickets = await signIn(browser, 'onelogin');
+    const request = await runSp<{ url: string; request_id: string }>('onelogin', 'logout', { ...settings.onelogin, name_id: tickets.name_id, name_id_format: EMAIL, session_index: tickets.session_index });
+    const progress = expectPage(await browser.navigate(request.url));
+    // The frame's request to https://wiki.test never comes back: the page's Refresh moves on.
+    const refresh = progress.headers.get('refresh')!.replace(/^10; url=/, '');
+    const back = expectRedirect(await browser.navigate(refresh, {}, apps.onelogin.slo));
+    const checked = await runSp<{ ok: boolean; error?: string }>('onelogin', 'logout-response', { ...settings.onelogin, query_string: new URL(back).search.slice(1), request_id: request.request_id });
+    expect(checked.ok, checked.error).toBe(true);
+    expect(statusesOf(back)).toEqual(['urn:oasis:names:tc:SAML:2.0:status:Success', 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout']);
+    expect(await live(wiki.session_index)).toBeUndefined();
+    // The journey is over: its pages say so, and it answers OneLogin once.
+    expect(expectPage(await browser.navigate(refresh)).status).toBe(400);
   });
 });
