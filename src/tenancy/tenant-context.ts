@@ -13,6 +13,7 @@ import { ClientCache } from '../oidc/clients.js';
 import { ConsentMemory } from '../oidc/consents.js';
 import { cibaNotifier } from '../messaging/ciba-notifications.js';
 import { buildProvider } from '../oidc/provider.js';
+import { samlLogoutAfterSignOut } from '../saml/slo/idp-logout.js';
 import { precompute, type PrecomputedResponses } from './precomputed.js';
 
 /** The composition root of one tenant: its provider and the values its routes need. */
@@ -91,6 +92,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     attempts: app.attempts,
     metrics: app.metrics,
     consents,
+    afterLogout: samlLogoutAfterSignOut(app, { id: tenant._id, issuer }),
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development', trust: app.outboundTrust },
     deviceFlow: deviceFlowOf(tenant.securityPolicy),
     ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notify: cibaNotifier(app, { id: tenant._id, issuer, mac }) },

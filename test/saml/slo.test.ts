@@ -186,3 +186,52 @@ describe('single logout passed on to the session\'s other app', { timeout: 120_0
     expect(expectPage(await browser.navigate(refresh)).status).toBe(400);
   });
 });
+
+/** Answers the framed LogoutRequest of the progress page as python3-saml (Tickets, HTTP-Redirect); answers the step page. */
+async function ticketsAnswers(browser: Browser, progress: Page): Promise<Page> {
+  expect(progress.$('h1').text()).toContain('Tickets');
+  const sent = expectRedirect(await browser.navigate(progress.$('#gh-saml-logout-frame').attr('src')!, {}, apps.onelogin.slo));
+  const answered = await runSp<{ ok: boolean; error?: string; url: string }>('onelogin', 'slo', { ...settings.onelogin, query_string: new URL(sent).search.slice(1) });
+  expect(answered.ok, answered.error).toBe(true);
+  expect(answered.url.startsWith(`${gh.issuer('acme')}/saml/slo?SAMLResponse=`)).toBe(true);
+  return expectPage(await browser.navigate(answered.url));
+}
+
+describe('IdP-initiated single logout from a browser', { timeout: 120_000 }, () => {
+  it('signing out at the OIDC logout confirmation visits both apps, each answers, and the page says so; the OIDC client gets its logout token', async () => {
+    const browser = new Browser(gh.origin);
+    await signInToBcl(browser);
+    const wiki = await signIn(browser, 'pysaml2');
+    const tickets = await signIn(browser, 'onelogin');
+    const before = receiver.received.length;
+    const confirm = expectPage(await browser.navigate(`${gh.issuer('acme')}/session/end?client_id=bcl-app`));
+    const first = expectPage(await browser.submit(confirm, 'form', {}, undefined, { button: { name: 'logout', value: 'yes' } }));
+    expect(receiver.received.slice(before).map((entry) => entry.path)).toEqual(['/backchannel']);
+    const second = expectPage(await browser.navigate((await wikiAnswers(browser, first, wiki)).$('#gh-saml-continue').attr('href')!));
+    const summary = expectPage(await browser.navigate((await ticketsAnswers(browser, second)).$('#gh-saml-continue').attr('href')!));
+    expect(summary.$('main').text()).toContain('Also signed out of: Wiki, Tickets.');
+    expect(summary.$('[role=alert]').length).toBe(0);
+    // On to where the provider would have sent the browser: its signed-out page.
+    expect(summary.$('#gh-saml-done').attr('href')).toContain('/session/end/success');
+    expect(await live(wiki.session_index)).toBeUndefined();
+    expect(await live(tickets.session_index)).toBeUndefined();
+  });
+
+  it('signing out of the account console does it too, and names the app that did not answer', async () => {
+    const browser = new Browser(gh.origin);
+    const login = expectPage(await browser.navigate('/t/acme/account/login'));
+    const account = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password: TEST_PASSWORD }));
+    const wiki = await signIn(browser, 'pysaml2');
+    await signIn(browser, 'onelogin');
+    const console = expectPage(await browser.navigate('/t/acme/account'));
+    expect(account.status).toBe(200);
+    const confirm = expectPage(await browser.submit(console, 'form[action$="/logout"]'));
+    const first = expectPage(await browser.submit(confirm, 'form', {}, undefined, { button: { name: 'logout', value: 'yes' } }));
+    const second = expectPage(await browser.navigate((await wikiAnswers(browser, first, wiki)).$('#gh-saml-continue').attr('href')!));
+    // Tickets never answers: the Refresh header moves on after 10 s.
+    const summary = expectPage(await browser.navigate(second.headers.get('refresh')!.replace(/^10; url=/, '')));
+    expect(summary.$('main').text()).toContain('Also signed out of: Wiki.');
+    expect(summary.$('[role=alert]').text()).toContain('Could not sign you out of Tickets');
+    expect(summary.$('#gh-saml-done').attr('href')).toBe(`${gh.issuer('acme')}/account`);
+  });
+});
