@@ -15,6 +15,7 @@ import { metricsAccess } from './metrics/access.js';
 import { mainPortExposure, startMetrics } from './metrics/exposure.js';
 import { startCibaSweeper } from './oidc/ciba-sweep.js';
 import type { MetricsListener } from './metrics/listener.js';
+import { samlLogoutAfterSignOut } from './saml/slo/idp-logout.js';
 import { TenantPool } from './tenancy/pool.js';
 import { protocolFastPath } from './tenancy/fast-path.js';
 import { resolveTenant } from './tenancy/resolve.js';
@@ -96,7 +97,7 @@ function serverLimits(http: AppContext['config']['http']): ServerOptions {
 
 /** Builds the app and listens; resolves once the port is open. */
 export async function startServer(app: AppContext, options: { host: string; port: number }): Promise<Gatehouse> {
-  const pool = new TenantPool(app);
+  const pool = new TenantPool(app, { afterLogout: (tenant) => samlLogoutAfterSignOut(app, tenant) });
   const state = { shuttingDown: false };
   const trust = proxyTrust(app.config.proxy);
   const https = app.config.publicUrl.startsWith('https:');

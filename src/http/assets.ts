@@ -23,6 +23,7 @@ const assets: Record<string, { type: string; path: () => string }> = {
   'account-passkeys.js': { type: js, path: () => join(viewsDir, 'assets', 'account-passkeys.js') },
   'webauthn-login.js': { type: js, path: () => join(viewsDir, 'assets', 'webauthn-login.js') },
   'saml-post.js': { type: js, path: () => join(viewsDir, 'assets', 'saml-post.js') },
+  'saml-logout.js': { type: js, path: () => join(viewsDir, 'assets', 'saml-logout.js') },
   'account-ciba.js': { type: js, path: () => join(viewsDir, 'assets', 'account-ciba.js') },
 };
 

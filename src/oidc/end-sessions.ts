@@ -5,17 +5,17 @@ import { CONSENT_MODEL } from './consents.js';
 
 /**
  * Why an account's sessions end: an admin disabling or deleting the user, or signing them out
- * everywhere (admin API); the account console, SAML single logout and password resets are to call
- * this service too.
+ * everywhere (admin API), or a SAML app's LogoutRequest (`saml_logout`, one session:
+ * {@link endOneSession}); the account console and password resets are to call this service too.
  */
-export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere';
+export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere' | 'saml_logout';
 
 /**
  * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
  * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
  * "sign out everywhere") decides here whether consent outlives it.
  */
-const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false };
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false, saml_logout: false };
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
@@ -101,7 +101,40 @@ export async function endSession(tenant: TenantSessions, id: string, accountId: 
   return {
     logouts: logouts.filter((result) => result !== undefined),
     grantIds: authorizations.flatMap(([, { grantId }]) => (grantId ? [grantId] : [])),
+    // offline_access grants outlive a logout, as in the provider's own end_session
+    sessionGrantIds: authorizations.flatMap(([, { grantId, persistsLogout }]) => (grantId && !persistsLogout ? [grantId] : [])),
   };
+}
+
+/**
+ * The id of the account's live session in which `clientId` was given `sid` (the provider keeps a
+ * `sid` per client in its session's `authorizations`), or undefined.
+ */
+export async function sessionIdOfSid(tenant: Pick<TenantSessions, 'byAccount'>, accountId: string, clientId: string, sid: string): Promise<string | undefined> {
+  for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
+    for (const { id, payload } of page) {
+      const authorizations = payload['authorizations'] as Record<string, { sid?: unknown } | undefined> | undefined;
+      if (authorizations?.[clientId]?.sid === sid) return id;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Ends one browser session of an account, as the provider's own logout does (SAML single logout
+ * calls this for the session a LogoutRequest names): the session is removed, its relying parties
+ * with a back-channel logout URI are sent a logout token, and the grants it holds are revoked with
+ * their tokens, but for `offline_access` ones (which outlive a logout) and remembered consent.
+ * Safe in parallel: the one caller that removes the session does the rest.
+ */
+export async function endOneSession(tenant: TenantSessions, sessionId: string, accountId: string, options: EndSessionsOptions): Promise<EndedSessions> {
+  const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, consents: 0, backchannelLogouts: [] };
+  const ended = await endSession(tenant, sessionId, accountId);
+  if (!ended) return result;
+  result.sessions = 1;
+  result.backchannelLogouts = ended.logouts;
+  for (const revoked of await Promise.all(ended.sessionGrantIds.map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
+  return result;
 }
 
 /** Removes a grant and every token and code issued from it; true if this caller removed the grant. */

@@ -20,6 +20,7 @@ import { throttleClientAuthentication } from './client-auth-throttle.js';
 import type { ClientCache } from './clients.js';
 import { clientMetadataSettings } from './client-validation.js';
 import type { ConsentMemory } from './consents.js';
+import { continueAfterLogout, type AfterLogout } from './after-logout.js';
 import { subscribeToEvents } from './events.js';
 import { failClosedOnUnavailableBackend } from './fail-closed.js';
 import { deviceFlowFeature } from './device-flow.js';
@@ -58,6 +59,8 @@ export interface ProviderDeps {
   metrics: Metrics;
   /** the tenant's remembered consent, shared with the consent step (`TenantContext.consents`) */
   consents: ConsentMemory;
+  /** where a browser goes after the user ended the session at the logout confirmation (SAML single logout) */
+  afterLogout?: AfterLogout;
   /** which special-use addresses outbound requests may reach (`http.allowPrivateNetworkFetch`, mode) */
   outbound: OutboundPolicy;
   /** the tenant's device flow (`security_policy.device_flow`, with its defaults) */
@@ -143,6 +146,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   if (deps.deviceFlow.enabled || deps.ciba.enabled) {
     slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });
   }
+  if (deps.afterLogout) continueAfterLogout(provider, deps.afterLogout);
   subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;
 }

@@ -5,6 +5,7 @@ import type { AppContext } from '../app-context.js';
 import { idpMetadataXml, samlRoot } from './idp-metadata.js';
 import { idpInitiatedRoutes } from './idp-initiated.js';
 import { oidcLeg } from './oidc-leg.js';
+import { sloRoutes, sloServices } from './slo/routes.js';
 import { ssoRoutes } from './sso.js';
 
 /** SAML Metadata 4.1.1: metadata is served with this media type. */
@@ -16,7 +17,7 @@ const METADATA_MAX_AGE_SECONDS = 300;
 /**
  * The tenant's SAML surface below `/t/{tenant}/saml`. The metadata is built from the store on each
  * request, so every instance publishes the same certificates the moment one is staged, activated
- * or retired. SSO is `sso.ts`; SLO is announced in the metadata and answers 501 until it is built.
+ * or retired. SSO is `sso.ts`; single logout is `slo/routes.ts`.
  */
 export function samlRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router();
@@ -31,10 +32,6 @@ export function samlRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const leg = oidcLeg(app, localOrigin);
   ssoRoutes(router, app, leg);
   idpInitiatedRoutes(router, app, leg);
-  router.all(`/t/:tenant${samlRoot}/slo`, (ctx: Context) => {
-    ctx.status = 501;
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = 'SAML single logout is not available in this version of Gatehouse yet.\n';
-  });
+  sloRoutes(router, app, sloServices(app));
   return router;
 }

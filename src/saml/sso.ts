@@ -23,6 +23,7 @@ import { chooseFormat, nameIdFor, NameIdPolicyError } from './name-id.js';
 import type { OidcLeg } from './oidc-leg.js';
 import { signedErrorResponse, signedResponse, type SigningKey } from './response.js';
 import { samlProtocolSchema } from './schema.js';
+import { recordParticipation } from './slo/record.js';
 import { transactionCookie } from './transactions.js';
 
 /** A registered app as the inbound reader trusts it (certificates as PEM). */
@@ -222,6 +223,7 @@ export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
       nowMs: app.clock(),
     });
     const message = await signedResponse(samlApp, transaction.acsUrl, await signingKey(tenant, samlApp), endpoints.entityId, response);
+    await recordParticipation(app, tenant, { sid, accountId: user._id, app: samlApp, nameId });
     await audit(ctx, 'saml.sso', samlApp, { name_id_format: nameId.format, acr: earned, response_id: response.id, idp_initiated: transaction.requestId === undefined }, user._id);
     await post(ctx, samlApp, transaction.acsUrl, message, transaction.relayState);
   });

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ALL_TENANTS, type Change } from '../../adapters/change-feed.js';
 import type { AppContext } from '../app-context.js';
 import { missedChanges, readChanges, type AppliedChanges } from './change-log.js';
-import { buildTenantContext, type TenantContext } from './tenant-context.js';
+import { buildTenantContext, type TenantContext, type TenantHooks } from './tenant-context.js';
 
 /**
  * Built tenant contexts, kept in an LRU. Building is lazy and deduplicated: concurrent first
@@ -33,6 +33,7 @@ export class TenantPool {
 
   constructor(
     private readonly app: AppContext,
+    private readonly hooks: TenantHooks = {},
     private readonly now: () => number = app.clock,
   ) {
     this.#refreshMs = app.config.tenants.refreshSeconds * 1000;
@@ -187,7 +188,7 @@ export class TenantPool {
     // Only existing tenants are counted, so an unknown id in a URL never becomes a label value.
     const started = performance.now();
     try {
-      const context = await buildTenantContext(this.app, tenant);
+      const context = await buildTenantContext(this.app, tenant, this.hooks);
       this.app.metrics.tenantBuild(tenantId, (performance.now() - started) / 1000, true);
       return context;
     } catch (error) {

@@ -13,6 +13,7 @@ import { ClientCache } from '../oidc/clients.js';
 import { ConsentMemory } from '../oidc/consents.js';
 import { cibaNotifier } from '../messaging/ciba-notifications.js';
 import { buildProvider } from '../oidc/provider.js';
+import type { AfterLogout } from '../oidc/after-logout.js';
 import { precompute, type PrecomputedResponses } from './precomputed.js';
 
 /** The composition root of one tenant: its provider and the values its routes need. */
@@ -53,7 +54,16 @@ function publicJwk({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }: 
 }
 
 /** Builds a tenant's context; generates its keys first when allowed and missing. */
-export async function buildTenantContext(app: AppContext, tenant: Tenant): Promise<TenantContext> {
+/**
+ * What the composition root (`server.ts`) adds to every tenant's provider from layers that sit
+ * above tenancy: SAML's single logout builds on tenant contexts, so tenancy cannot import it.
+ */
+export interface TenantHooks {
+  /** where a browser goes after the user ended the whole session at the logout confirmation */
+  afterLogout?: (tenant: { id: string; issuer: string }) => AfterLogout;
+}
+
+export async function buildTenantContext(app: AppContext, tenant: Tenant, hooks: TenantHooks = {}): Promise<TenantContext> {
   const now = new Date(app.clock());
   let keys = await app.keys.load(tenant._id, now);
   if (!keys && app.config.keys.autoGenerate) {
@@ -91,6 +101,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant): Promi
     attempts: app.attempts,
     metrics: app.metrics,
     consents,
+    ...(hooks.afterLogout ? { afterLogout: hooks.afterLogout({ id: tenant._id, issuer }) } : {}),
     outbound: { allowPrivateNetwork: app.config.http.allowPrivateNetworkFetch, allowLoopback: app.config.env === 'development', trust: app.outboundTrust },
     deviceFlow: deviceFlowOf(tenant.securityPolicy),
     ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notify: cibaNotifier(app, { id: tenant._id, issuer, mac }) },

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const SYSTEM_PYTHON = process.env['GATEHOUSE_SYSTEM_PYTHON'] ?? '/usr/bin/python3';
 
 export type SpLibrary = 'pysaml2' | 'onelogin';
-export type SpCommand = 'login' | 'acs' | 'logout' | 'logout-response';
+export type SpCommand = 'login' | 'acs' | 'logout' | 'logout-response' | 'slo';
 
 /** What an SP script is configured with (see the scripts' headers for each command's extra fields). */
 export interface SpSettings {

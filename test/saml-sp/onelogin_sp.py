@@ -11,6 +11,8 @@ Commands (python3-saml sends AuthnRequests over HTTP-Redirect only):
   logout           a LogoutRequest for "name_id": {"request_id", "url"}
   logout-response  checks a LogoutResponse that came back over HTTP-Redirect ("query_string", the
                    raw query as received, and "request_id"): {"ok", "error"?}
+  slo              the IdP's LogoutRequest over HTTP-Redirect ("query_string"): {"ok", "url"} with
+                   the signed LogoutResponse's URL, or {"ok": false, "error"}
 Settings: entity_id, acs_url, slo_url, key_file, cert_file, idp_metadata (XML), sign (bool),
 want_assertions_signed, want_messages_signed, want_assertions_encrypted, and optional
 name_id_format, force_authn, is_passive, authn_context (list), comparison, relay_state.
@@ -131,7 +133,22 @@ def logout_response(settings):
     return {"ok": not errors, **({"error": "%s: %s" % (", ".join(errors), auth.get_last_error_reason())} if errors else {})}
 
 
-COMMANDS = {"login": login, "acs": acs, "logout": logout, "logout-response": logout_response}
+def slo(settings):
+    """The IdP's LogoutRequest at the SP's SLO URL over HTTP-Redirect ("query_string" as received):
+    python3-saml checks it in strict mode (the query's signature when want_messages_signed) and
+    answers the URL of its signed LogoutResponse to the IdP."""
+    auth = OneLogin_Saml2_Auth(request_data(settings["slo_url"], query_string=settings["query_string"]), settings_of(settings))
+    try:
+        url = auth.process_slo(keep_local_session=True)
+    except Exception as error:
+        return {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
+    errors = auth.get_errors()
+    if errors:
+        return {"ok": False, "error": "%s: %s" % (", ".join(errors), auth.get_last_error_reason())}
+    return {"ok": True, "url": url}
+
+
+COMMANDS = {"login": login, "acs": acs, "logout": logout, "logout-response": logout_response, "slo": slo}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:

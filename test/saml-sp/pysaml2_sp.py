@@ -11,7 +11,10 @@ Commands:
                    {"ok": true, "name_id", "name_id_format", "name_qualifier", "sp_name_qualifier",
                    "attributes", "session_index", "authn_context", "issuer"} or {"ok": false, "error"}
   logout           a LogoutRequest for "name_id" (+ "name_id_format", "session_index"): {"request_id", "url"}
-  logout-response  checks a LogoutResponse ("saml_response", binding "redirect" or "post"): {"ok", "status"}
+  logout-response  checks a LogoutResponse ("saml_response", binding "redirect" or "post"):
+                   {"ok", "status", "second_status", "signed", "in_response_to"}
+  slo              the IdP's LogoutRequest ("saml_request", posted): {"ok", "signed", "name_id",
+                   "session_index", "form": the signed LogoutResponse to post back}
 Settings: entity_id, acs_url, slo_url, key_file, cert_file, idp_metadata (XML), binding
 ("redirect" | "post"), sign (bool), want_response_signed, want_assertions_signed, and optional
 name_id_format, force_authn, is_passive, authn_context (list of class refs), comparison, relay_state.
@@ -179,10 +182,45 @@ def logout_response(settings):
         return {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
     if response is None:
         return {"ok": False, "error": "pysaml2 did not accept the logout response"}
-    return {"ok": True, "status": response.response.status.status_code.value}
+    # pysaml2 verifies any signature a message carries; "signed" says one was there to verify.
+    return {
+        "ok": True,
+        "status": response.response.status.status_code.value,
+        "second_status": response.response.status.status_code.status_code.value if response.response.status.status_code.status_code is not None else None,
+        "signed": response.response.signature is not None,
+        "in_response_to": response.response.in_response_to,
+    }
 
 
-COMMANDS = {"login": login, "acs": acs, "logout": logout, "logout-response": logout_response}
+def slo(settings):
+    """The IdP's LogoutRequest posted to the SP's SLO URL: checked by pysaml2 (any signature it carries
+    is verified), then answered with a signed LogoutResponse (Success) posted back to the IdP."""
+    client = client_of(settings)
+    binding = BINDINGS[settings.get("binding", "post")]
+    try:
+        request = client.parse_logout_request(settings["saml_request"], binding)
+    except Exception as error:
+        return {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
+    if request is None:
+        return {"ok": False, "error": "pysaml2 did not accept the logout request"}
+    message = request.message
+    destination = client.metadata.single_logout_service(idp_of(client), binding, "idpsso")[0]["location"]
+    response = client.create_logout_response(
+        message, [binding], sign=True,
+        sign_alg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        digest_alg="http://www.w3.org/2001/04/xmlenc#sha256",
+    )
+    info = client.apply_binding(binding, str(response), destination, relay_state=settings.get("relay_state", ""), response=True)
+    return {
+        "ok": True,
+        "signed": request.message.signature is not None,
+        "name_id": message.name_id.text if message.name_id is not None else None,
+        "session_index": [index.text for index in message.session_index],
+        "form": form_of(info),
+    }
+
+
+COMMANDS = {"login": login, "acs": acs, "logout": logout, "logout-response": logout_response, "slo": slo}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:

@@ -17,6 +17,7 @@ interface SpSideView {
     getEntityID(): string;
     getX509Certificate(use: string): string | string[];
     getSingleSignOnService(binding: string): string | Record<string, string>;
+    getSingleLogoutService(binding: string): string | Record<string, string>;
     isWantAuthnRequestsSigned(): boolean;
   };
 }
@@ -81,9 +82,15 @@ describe('IdP metadata', () => {
     expect([idp.entityMeta.getX509Certificate('signing')].flat()).toEqual([active!['certificate']]);
   });
 
-  it('answers 404 for an unknown tenant, and 501 at the SLO endpoint until it is built', async () => {
+  it('answers 404 for an unknown tenant, and publishes the SLO endpoint for both bindings', async () => {
     expect((await metadata('no-such-tenant')).status).toBe(404);
-    expect((await fetch(`${gh.issuer('acme')}/saml/slo`, { method: 'POST' })).status).toBe(501);
+    const { xml } = await metadata('acme');
+    const idp = samlify.IdentityProvider({ metadata: xml });
+    expect(idp.entityMeta.getSingleLogoutService('redirect')).toBe(`${gh.issuer('acme')}/saml/slo`);
+    expect(idp.entityMeta.getSingleLogoutService('post')).toBe(`${gh.issuer('acme')}/saml/slo`);
+    // A POST with no SAML message is a clear refusal, not a crash or a 501.
+    const empty = await fetch(`${gh.issuer('acme')}/saml/slo`, { method: 'POST' });
+    expect(empty.status).toBe(400);
   });
 });
 
