@@ -32,6 +32,8 @@ import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
+import { createEmailSender } from './messaging/email-senders.js';
+import type { EmailSender } from './messaging/email.js';
 import { createMessageSender } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
 import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
@@ -78,6 +80,8 @@ export interface AppContext {
   mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository; sms: SmsFactorService };
   /** outbound messages (SMS codes, CIBA notifications; later e-mail) through the configured senders */
   messages: MessageSender;
+  /** e-mail (verification, password reset, notices) through `messaging.email.sender`; `close` ends SMTP connections */
+  email: EmailSender & { close?(): void };
   /** work requests start without waiting for it (CIBA notifications); shutdown waits for it */
   background: BackgroundWork;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -158,6 +162,7 @@ export function createAppContext(
       }),
     },
     messages,
+    email: createEmailSender(config, logger, clock),
     background: new BackgroundWork((error) => logger.error({ err: error }, 'a background task failed')),
     metrics,
     clock,
