@@ -11,6 +11,8 @@ import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
 import { RecoveryCodeService } from './authn/recovery-codes.js';
+import { EmailVerifications } from './authn/email-verification.js';
+import { PasswordResets } from './authn/password-resets.js';
 import { SmsCodes } from './authn/sms-codes.js';
 import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
@@ -82,6 +84,8 @@ export interface AppContext {
   messages: MessageSender;
   /** e-mail (verification, password reset, notices) through `messaging.email.sender`; `close` ends SMTP connections */
   email: EmailSender & { close?(): void };
+  /** proving e-mail addresses (link + code) and password-reset links, in the short-lived store */
+  accountEmail: { verifications: EmailVerifications; resets: PasswordResets };
   /** work requests start without waiting for it (CIBA notifications); shutdown waits for it */
   background: BackgroundWork;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -163,6 +167,10 @@ export function createAppContext(
     },
     messages,
     email: createEmailSender(config, logger, clock),
+    accountEmail: {
+      verifications: new EmailVerifications(shortLived, Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse email codes', 32)), clock),
+      resets: new PasswordResets(shortLived, clock),
+    },
     background: new BackgroundWork((error) => logger.error({ err: error }, 'a background task failed')),
     metrics,
     clock,
