@@ -7,6 +7,7 @@ import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { emailRoutes } from './routes/email.js';
 import { passkeyRoutes } from './routes/passkeys.js';
+import { passwordResetRoutes } from './routes/password-reset.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -25,6 +26,7 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   signInRoutes(router, site);
   securityRoutes(router, site);
   emailRoutes(router, site);
+  passwordResetRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);
   appRoutes(router, site);

@@ -17,6 +17,7 @@ export async function showLoginPage(step: StepContext, { username = '', error, s
       username,
       error,
       fieldErrors: {},
+      forgotPasswordUrl: `${new URL(step.tenant.issuer).pathname}/account/password-reset`,
       ...(offersPasskey ? { passkey: { optionsUrl: `${step.base}/passkey/options`, action: `${step.base}/passkey` } } : {}),
     },
     status,

@@ -1,0 +1,120 @@
+import type { AppContext } from '../app-context.js';
+import { chargeEmailSend } from '../authn/email-send-limits.js';
+import { chargeMfa } from '../authn/mfa-throttle.js';
+import { PASSWORD_RESET_MINUTES, passwordStampOf } from '../authn/password-resets.js';
+import { mfaAuditEvents } from '../domain/audit.js';
+import type { FactorSummary } from '../domain/mfa-factors.js';
+import { mfaPolicyOf } from '../domain/tenants.js';
+import type { User } from '../domain/users.js';
+import { sendTemplateMail } from '../messaging/template-mail.js';
+import { endSessionsOf } from '../oidc/end-sessions.js';
+import type { TenantContext } from '../tenancy/tenant-context.js';
+import { greetingName, mailTenant, sendAccountMail } from './account-mail.js';
+import { newPasswordProblem } from './new-password.js';
+
+/** Where a reset link points: the reset page under the tenant's issuer, never the request's host. */
+export function resetLink(tenant: TenantContext, token: string): string {
+  return `${tenant.issuer}/account/password-reset/confirm?token=${encodeURIComponent(token)}`;
+}
+
+/** The factors a user must prove before a reset takes effect: those the tenant counts at sign-in. */
+export function resetFactors(tenant: TenantContext, factors: readonly FactorSummary[]): FactorSummary[] {
+  const policy = mfaPolicyOf(tenant.settings.securityPolicy);
+  return policy.mfa === 'off' ? [] : factors.filter((factor) => policy.factors.includes(factor.type));
+}
+
+/** Whether the reset page can take a proof of those factors: an authenticator code or a recovery code. */
+export function canProveByCode(factors: readonly FactorSummary[]): boolean {
+  return factors.some((factor) => factor.type === 'totp' || factor.type === 'recovery_codes');
+}
+
+/**
+ * A reset asked for `identifier` (a username or an address): charged openly per identifier and per
+ * client (the answer is the same whether or not an account has it), then in the background, where
+ * the answer cannot show it: the account looked up, charged per account (silently), a link issued
+ * and mailed to the account's address. Answers whether the open budgets let it through.
+ */
+export async function requestReset(app: AppContext, tenant: TenantContext, request: { identifier: string; client: string; requestId: string }): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+  const open = await chargeEmailSend(app.throttle, { tenant: tenant.id, purpose: 'reset', mailbox: request.identifier, client: request.client });
+  if (!open.ok) return { ok: false, retryAfter: open.retryAfter };
+  app.background.run(async () => {
+    try {
+      const user = await app.users.findByIdentifier(tenant.id, request.identifier);
+      if (!user || user.disabled || !user.email) return;
+      const account = await chargeEmailSend(app.throttle, { tenant: tenant.id, purpose: 'reset', accountId: user._id });
+      if (!account.ok) return;
+      try {
+        await mailResetLink(app, tenant, user, user.email, request.requestId);
+      } finally {
+        await account.settle(true);
+      }
+    } finally {
+      await open.settle(true);
+    }
+  });
+  return { ok: true };
+}
+
+async function mailResetLink(app: AppContext, tenant: TenantContext, user: User, to: string, requestId: string): Promise<void> {
+  const { token } = await app.accountEmail.resets.issue(tenant.id, { accountId: user._id, passwordStamp: passwordStampOf(user.passwordHash) });
+  await app.audit.record({ tenant: tenant.id, type: 'user.password_reset_requested', actor: { type: 'user', id: user._id, tenant: tenant.id }, target: { type: 'user', id: user._id }, requestId });
+  await sendTemplateMail(app.email, mailTenant(tenant), {
+    to,
+    template: 'password_reset',
+    values: { user_name: greetingName(user), link: resetLink(tenant, token), expires_minutes: String(PASSWORD_RESET_MINUTES) },
+    requestId,
+  }).catch(() => undefined);
+}
+
+/** The account a live reset link names, if the link is live and the password has not changed since. */
+export async function resetTarget(app: AppContext, tenant: TenantContext, token: string): Promise<User | undefined> {
+  const grant = await app.accountEmail.resets.peek(tenant.id, token);
+  const user = grant && (await app.users.findById(tenant.id, grant.accountId));
+  if (!grant || !user || user.disabled || passwordStampOf(user.passwordHash) !== grant.passwordStamp) return undefined;
+  return user;
+}
+
+export type ResetOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'link_invalid' }
+  | { ok: false; reason: 'password'; message: string }
+  | { ok: false; reason: 'factor_required' | 'factor_refused' | 'factor_unsupported' }
+  | { ok: false; reason: 'throttled'; retryAfter: number };
+
+/**
+ * Sets the new password from a reset link. The reset never bypasses MFA: a user with a factor the
+ * tenant counts must give a code of it (an authenticator app's or a recovery code) in the same
+ * request, charged to the account's MFA budget; without it nothing changes. Only then is the link
+ * consumed (atomically: of parallel uses one wins), the password set, every session and refresh
+ * token of the user ended (`password_reset`, consent kept), the change audited and the user told.
+ */
+export async function completeReset(app: AppContext, tenant: TenantContext, form: { token: string; password: string; code?: string | undefined }, requestId: string): Promise<ResetOutcome> {
+  const user = await resetTarget(app, tenant, form.token);
+  if (!user) return { ok: false, reason: 'link_invalid' };
+  const problem = await newPasswordProblem(tenant.settings, form.password);
+  if (problem) return { ok: false, reason: 'password', message: problem };
+  const audit = (type: string, details?: Record<string, unknown>) =>
+    app.audit.record({ tenant: tenant.id, type, actor: { type: 'user', id: user._id, tenant: tenant.id }, target: { type: 'user', id: user._id }, requestId, ...(details ? { details } : {}) });
+  const factors = resetFactors(tenant, await app.mfa.factors.list(tenant.id, user._id));
+  if (factors.length > 0) {
+    if (!canProveByCode(factors)) return { ok: false, reason: 'factor_unsupported' };
+    const code = form.code?.trim() ?? '';
+    if (!code) return { ok: false, reason: 'factor_required' };
+    const charge = await chargeMfa(app.throttle, { tenant: tenant.id, accountId: user._id });
+    if (!charge.ok) return { ok: false, reason: 'throttled', retryAfter: charge.retryAfter };
+    const counted = (type: string) => factors.some((factor) => factor.type === type);
+    const proven =
+      (counted('totp') && /^\d{6}$/.test(code.replace(/\s+/g, '')) && (await app.mfa.totp.verify(tenant.id, user._id, code)).ok ? 'otp' : undefined) ??
+      (counted('recovery_codes') && (await app.mfa.recoveryCodes.use(tenant.id, user._id, code)) ? 'rec' : undefined);
+    await charge.settle(proven ? 'succeeded' : 'failed');
+    await audit(proven === undefined ? mfaAuditEvents.failed : proven === 'rec' ? mfaAuditEvents.recoveryCodeUsed : mfaAuditEvents.succeeded, { method: proven ?? 'code', via: 'password_reset' });
+    if (!proven) return { ok: false, reason: 'factor_refused' };
+  }
+  const grant = await app.accountEmail.resets.consume(tenant.id, form.token);
+  if (!grant || grant.accountId !== user._id) return { ok: false, reason: 'link_invalid' };
+  await app.users.setPassword(tenant.id, user._id, await app.passwords.hash(form.password), false, new Date(app.clock()));
+  const ended = await endSessionsOf(tenant, user._id, { reason: 'password_reset' });
+  await audit('user.password_reset', { sessions: ended.sessions, grants: ended.grants, second_factor: factors.length > 0 });
+  if (user.email) sendAccountMail(app, tenant, { to: user.email, template: 'password_changed', values: { user_name: greetingName(user) }, requestId });
+  return { ok: true };
+}
