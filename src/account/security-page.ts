@@ -4,6 +4,7 @@ import { csrfTokenFor, verifyForm } from '../http/forms.js';
 import type { AccountConsole, SignedIn } from './console.js';
 import { freshEnough } from './fresh.js';
 import { smsAllowed } from './routes/security-sms.js';
+import { noticeFactorChange } from './factor-notice.js';
 
 /** How a factor is named on the page. */
 export function factorLabel(factor: FactorSummary): string {
@@ -64,6 +65,7 @@ export function securityPage(site: AccountConsole) {
 
   const audit = (ctx: Context, current: SignedIn, type: string, details: Record<string, unknown>) => {
     const tenant = site.tenantOf(ctx).id;
+    noticeFactorChange(app, site.tenantOf(ctx), current.user, type, details['type'], ctx.state.requestId as string);
     return app.audit.record({
       tenant,
       type,

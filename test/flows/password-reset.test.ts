@@ -187,6 +187,9 @@ describe('a reset never bypasses the second factor', () => {
   it('without the authenticator’s code (or with a wrong one) nothing changes; with it the new password takes effect', async () => {
     const { browser: consoleBrowser } = await steps.signIn('pr-mfa');
     const { secret } = await steps.addAuthenticator(consoleBrowser, 'pr-mfa');
+    // The owner is told of the new factor.
+    const told = await suite.mail.next((candidate) => candidate.to.includes('alice@example.com') && candidate.subject === 'A sign-in method of your Tenant pr-mfa account was changed');
+    expect(told.text).toContain('was added: an authenticator app');
     await askForReset('pr-mfa', 'alice');
     const { link } = await resetMail('pr-mfa');
     const browser = new Browser(suite.gh.origin);
