@@ -49,7 +49,6 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
     if (!user) return linkInvalid(ctx);
     const factors = resetFactors(tenant, await app.mfa.factors.list(tenant.id, user._id));
     ctx.status = options.status ?? 200;
-    ctx.set('Referrer-Policy', 'no-referrer');
     ctx.body = await site.page(ctx, 'password-reset-form', 'Choose a new password', {
       action: `${base(ctx)}/confirm`,
       token,
