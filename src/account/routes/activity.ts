@@ -23,6 +23,10 @@ const labels: Readonly<Record<string, string>> = {
   'user.disabled': 'Account disabled',
   'user.enabled': 'Account enabled',
   'user.sign_in_devices_revoked': 'Remembered browsers forgotten by an administrator',
+  'user.password_reset_requested': 'Password reset link sent by e-mail',
+  'user.password_reset': 'Password reset with an e-mailed link',
+  'user.email_verified': 'E-mail address confirmed',
+  'user.email_changed': 'E-mail address changed',
 };
 
 /** The sign-in methods (`amr`) in words; `mfa` only says there were two kinds, which the list shows. */
