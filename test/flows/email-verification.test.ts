@@ -1,10 +1,13 @@
+import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
+import { authorize, relyingParty } from '../helpers/login.js';
 import { Browser, expectPage, type Page } from '../helpers/browser.js';
 import { consoleSteps } from '../helpers/account-console.js';
 import { mailingSuite } from '../helpers/email-gatehouse.js';
 import { codeIn, linkIn } from '../helpers/mail-server.js';
+import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
 
-const suite = mailingSuite();
+const suite = mailingSuite({ bootstrap: BOOTSTRAP });
 const steps = consoleSteps(() => suite.gh);
 
 /** A signed-in console of a new tenant whose alice has an unverified address of her own. */
@@ -63,6 +66,11 @@ describe('verifying the current address', () => {
     expect(done.$('main').text()).toContain('your e-mail address is confirmed');
     expect(await verified('ev-code', userId)).toBe(true);
     expect(expectPage(await new Browser(suite.gh.origin).navigate(link)).status).toBe(400);
+    // The email_verified claim follows.
+    const rp = await relyingParty(suite.gh, 'ev-code', 'spa');
+    const signIn = await authorize(new Browser(suite.gh.origin), rp, { redirectUri: 'http://127.0.0.1:9/callback' });
+    const tokens = await client.authorizationCodeGrant(rp, signIn.callback, { pkceCodeVerifier: signIn.verifier, expectedState: signIn.state });
+    expect(await client.fetchUserInfo(rp, tokens.access_token, userId)).toMatchObject({ email: 'alice@ev-code.test', email_verified: true });
   });
 
   it('refuses tampered, truncated, oversized and other-tenant links', async () => {
@@ -170,5 +178,28 @@ describe('changing the address', () => {
     const done = expectPage(await browser.submit(sent, 'form[action$="/email/code"]', { code: codeIn(received.text) }));
     expect(done.status).toBe(409);
     expect((await suite.gh.app.users.findById('ec-taken', userId))?.email).toBe(address);
+  });
+});
+
+describe('a tenant’s own wording', () => {
+  it('set through the admin API, is what the verification mail says, with the user’s name escaped in HTML', async () => {
+    const { browser, userId, account, address } = await unverified('ev-template');
+    await suite.gh.app.users.update('ev-template', userId, { givenName: '<b>Ali</b>' });
+    const token = await adminToken(suite.gh);
+    const put = await call(suite.gh, token, 'PUT', '/tenants/ev-template/email-templates/verify_email', {
+      subject: 'Bitte bestätigen: <%= tenant_name %>',
+      text: 'Hallo <%= user_name %>! Link: <%= link %> Code: <%= code %>',
+      html: '<p>Hallo <%= user_name %>!</p><p><a href="<%= link %>">Bestätigen</a> <%= code %></p>',
+    });
+    expect(put.status).toBe(200);
+    expectPage(await browser.submit(account, 'form[action$="/account/email/verify"]'));
+    const received = await suite.mail.next((candidate) => candidate.to.includes(address));
+    expect(received.subject).toBe('Bitte bestätigen: Tenant ev-template');
+    expect(received.text).toContain('Hallo <b>Ali</b>!');
+    expect(received.html).toContain('Hallo &lt;b&gt;Ali&lt;/b&gt;!');
+    expect(received.html).not.toContain('<b>Ali</b>');
+    expect(linkIn(received.text, `${suite.gh.issuer('ev-template')}/account/email/confirm?token=`)).toBeTruthy();
+    // The tenant's record through the admin API is unaffected by its templates.
+    expect((await call(suite.gh, token, 'GET', '/tenants/ev-template')).status).toBe(200);
   });
 });

@@ -15,11 +15,11 @@ export function startMailingGatehouse(mail: MailServer, clock?: () => number, ov
  * A test file's mail server and mailing Gatehouse, started before its tests and stopped after;
  * `offset` moves the app's clock (reset after each test).
  */
-export function mailingSuite(): { gh: TestGatehouse; mail: MailServer; offset: number } {
+export function mailingSuite(overrides: ConfigInput = {}): { gh: TestGatehouse; mail: MailServer; offset: number } {
   const suite = { offset: 0 } as { gh: TestGatehouse; mail: MailServer; offset: number };
   beforeAll(async () => {
     suite.mail = await startMailServer();
-    suite.gh = await startMailingGatehouse(suite.mail, () => Date.now() + suite.offset);
+    suite.gh = await startMailingGatehouse(suite.mail, () => Date.now() + suite.offset, overrides);
   });
   afterEach(() => {
     suite.offset = 0;
