@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { AppContext } from '../app-context.js';
 import { chargeEmailSend } from '../authn/email-send-limits.js';
 import { chargeMfa } from '../authn/mfa-throttle.js';
 import { PASSWORD_RESET_MINUTES, passwordStampOf } from '../authn/password-resets.js';
+import type { Requester, Sent } from '../authn/sms-factors.js';
 import { mfaAuditEvents } from '../domain/audit.js';
 import type { FactorSummary } from '../domain/mfa-factors.js';
 import { mfaPolicyOf } from '../domain/tenants.js';
@@ -23,9 +25,25 @@ export function resetFactors(tenant: TenantContext, factors: readonly FactorSumm
   return policy.mfa === 'off' ? [] : factors.filter((factor) => policy.factors.includes(factor.type));
 }
 
-/** Whether the reset page can take a proof of those factors: an authenticator code or a recovery code. */
+/** Whether the reset page can take a proof of those factors: an authenticator app's, a texted or a recovery code (not a passkey). */
 export function canProveByCode(factors: readonly FactorSummary[]): boolean {
-  return factors.some((factor) => factor.type === 'totp' || factor.type === 'recovery_codes');
+  return factors.some((factor) => factor.type === 'totp' || factor.type === 'recovery_codes' || factor.type === 'sms');
+}
+
+/** The SMS transaction of a reset link: texted codes are bound to it, as a login's are to its interaction. */
+function smsTransaction(token: string): string {
+  return `reset-${createHash('sha256').update(token).digest('base64url').slice(0, 32)}`;
+}
+
+/**
+ * Texts a code for the reset to the user's first phone, when the tenant counts phones: under the
+ * SMS sending limits (per phone, account and client address) and cooldown of sign-in codes.
+ */
+export async function sendResetText(app: AppContext, tenant: TenantContext, token: string, requester: Requester): Promise<Sent | undefined> {
+  const user = await resetTarget(app, tenant, token);
+  if (!user || !resetFactors(tenant, await app.mfa.factors.list(tenant.id, user._id)).some((factor) => factor.type === 'sms')) return undefined;
+  const [phone] = await app.mfa.factors.smsPhones(tenant.id, user._id);
+  return phone ? app.mfa.sms.sendSignIn(tenant.id, user._id, phone.id, smsTransaction(token), requester) : undefined;
 }
 
 /**
@@ -83,7 +101,7 @@ export type ResetOutcome =
 
 /**
  * Sets the new password from a reset link. The reset never bypasses MFA: a user with a factor the
- * tenant counts must give a code of it (an authenticator app's or a recovery code) in the same
+ * tenant counts must give a code of it (an authenticator app's, a texted one or a recovery code) in the same
  * request, charged to the account's MFA budget; without it nothing changes. Only then is the link
  * consumed (atomically: of parallel uses one wins), the password set, every session and refresh
  * token of the user ended (`password_reset`, consent kept), the change audited and the user told.
@@ -103,8 +121,10 @@ export async function completeReset(app: AppContext, tenant: TenantContext, form
     const charge = await chargeMfa(app.throttle, { tenant: tenant.id, accountId: user._id });
     if (!charge.ok) return { ok: false, reason: 'throttled', retryAfter: charge.retryAfter };
     const counted = (type: string) => factors.some((factor) => factor.type === type);
+    const sixDigits = /^\d{6}$/.test(code.replace(/\s+/g, ''));
     const proven =
-      (counted('totp') && /^\d{6}$/.test(code.replace(/\s+/g, '')) && (await app.mfa.totp.verify(tenant.id, user._id, code)).ok ? 'otp' : undefined) ??
+      (counted('totp') && sixDigits && (await app.mfa.totp.verify(tenant.id, user._id, code)).ok ? 'otp' : undefined) ??
+      (counted('sms') && sixDigits && (await app.mfa.sms.verifySignIn(tenant.id, user._id, smsTransaction(form.token), code)).ok ? 'sms' : undefined) ??
       (counted('recovery_codes') && (await app.mfa.recoveryCodes.use(tenant.id, user._id, code)) ? 'rec' : undefined);
     await charge.settle(proven ? 'succeeded' : 'failed');
     await audit(proven === undefined ? mfaAuditEvents.failed : proven === 'rec' ? mfaAuditEvents.recoveryCodeUsed : mfaAuditEvents.succeeded, { method: proven ?? 'code', via: 'password_reset' });

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
 import type { AccountConsole } from '../console.js';
-import { canProveByCode, completeReset, requestReset, resetFactors, resetTarget, type ResetOutcome } from '../password-reset.js';
+import { maskPhone } from '../../domain/phone.js';
+import { canProveByCode, completeReset, requestReset, resetFactors, resetTarget, sendResetText, type ResetOutcome } from '../password-reset.js';
 
 const requestFields = z.object({ identifier: z.string().max(320, 'at most 320 characters') });
 const resetFields = z.object({
@@ -43,7 +44,7 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
     });
   };
 
-  const showForm = async (ctx: Context, token: string, options: { error?: string; codeError?: string; status?: number } = {}) => {
+  const showForm = async (ctx: Context, token: string, options: { error?: string; codeError?: string; notice?: string; status?: number } = {}) => {
     const tenant = site.tenantOf(ctx);
     const user = await resetTarget(app, tenant, token);
     if (!user) return linkInvalid(ctx);
@@ -55,6 +56,8 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
       username: user.username,
       csrfToken: csrfTokenFor(tenant, linkBinding(token)),
       needsCode: factors.length > 0 && canProveByCode(factors),
+      textUrl: factors.some((factor) => factor.type === 'sms') ? `${base(ctx)}/text` : undefined,
+      notice: options.notice,
       unsupported: factors.length > 0 && !canProveByCode(factors),
       error: options.error,
       codeError: options.codeError,
@@ -81,6 +84,18 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
   router.get('/password-reset/confirm', async (ctx) => {
     const token = typeof ctx.query['token'] === 'string' ? ctx.query['token'] : '';
     await showForm(ctx, token);
+  });
+
+  router.post('/password-reset/text', body, async (ctx) => {
+    const tenant = site.tenantOf(ctx);
+    const raw = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    const token = typeof raw['token'] === 'string' && raw['token'].length <= 128 ? raw['token'] : '';
+    verifyForm(ctx, tenant, linkBinding(token), origin);
+    const sent = await sendResetText(app, tenant, token, { address: ctx.ip, requestId: ctx.state.requestId as string });
+    if (!sent) return showForm(ctx, token, { status: 400 });
+    if (sent.ok) return showForm(ctx, token, { notice: `We texted a code to ${maskPhone(sent.phone)}. Enter it below.` });
+    if ('retryAfter' in sent) ctx.set('Retry-After', String(sent.retryAfter));
+    return showForm(ctx, token, { codeError: 'retryAfter' in sent ? `${sent.message} Try again in ${sent.retryAfter} seconds.` : sent.message, status: sent.reason === 'cooldown' || sent.reason === 'rate_limited' ? 429 : 503 });
   });
 
   router.post('/password-reset/confirm', body, async (ctx) => {
