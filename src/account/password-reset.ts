@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../app-context.js';
-import { chargeEmailSend } from '../authn/email-send-limits.js';
+import { chargeEmailSend, type EmailBudget } from '../authn/email-send-limits.js';
 import { chargeMfa } from '../authn/mfa-throttle.js';
 import { PASSWORD_RESET_MINUTES, passwordStampOf } from '../authn/password-resets.js';
 import type { Requester, Sent } from '../authn/sms-factors.js';
@@ -52,9 +52,9 @@ export async function sendResetText(app: AppContext, tenant: TenantContext, toke
  * the answer cannot show it: the account looked up, charged per account (silently), a link issued
  * and mailed to the account's address. Answers whether the open budgets let it through.
  */
-export async function requestReset(app: AppContext, tenant: TenantContext, request: { identifier: string; client: string; requestId: string }): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+export async function requestReset(app: AppContext, tenant: TenantContext, request: { identifier: string; client: string; requestId: string }): Promise<{ ok: true } | { ok: false; retryAfter: number; budget: EmailBudget }> {
   const open = await chargeEmailSend(app.throttle, { tenant: tenant.id, purpose: 'reset', mailbox: request.identifier, client: request.client });
-  if (!open.ok) return { ok: false, retryAfter: open.retryAfter };
+  if (!open.ok) return { ok: false, retryAfter: open.retryAfter, budget: open.budget };
   app.background.run(async () => {
     try {
       const user = await app.users.findByIdentifier(tenant.id, request.identifier);

@@ -74,7 +74,7 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
     const requested = await requestReset(app, tenant, { identifier: typed, client: ctx.ip, requestId: ctx.state.requestId as string });
     if (!requested.ok) {
       ctx.set('Retry-After', String(requested.retryAfter));
-      app.metrics.rateLimited('email_send_mailbox');
+      app.metrics.rateLimited(`email_send_${requested.budget}`);
       return showRequest(ctx, { error: `Too many reset requests. Try again in ${requested.retryAfter} seconds.`, identifier: typed }, 429);
     }
     // The same page whether or not an account has this identifier.
