@@ -4,6 +4,7 @@ import { chargeEmailSend, type EmailBudget } from '../authn/email-send-limits.js
 import { chargeMfa } from '../authn/mfa-throttle.js';
 import { PASSWORD_RESET_MINUTES, passwordStampOf } from '../authn/password-resets.js';
 import type { Requester, Sent } from '../authn/sms-factors.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { mfaAuditEvents } from '../domain/audit.js';
 import type { FactorSummary } from '../domain/mfa-factors.js';
 import { mfaPolicyOf } from '../domain/tenants.js';
@@ -33,6 +34,23 @@ export function canProveByCode(factors: readonly FactorSummary[]): boolean {
 /** The SMS transaction of a reset link: texted codes are bound to it, as a login's are to its interaction. */
 function smsTransaction(token: string): string {
   return `reset-${createHash('sha256').update(token).digest('base64url').slice(0, 32)}`;
+}
+
+/** Whether the user's only way to prove a second factor here is a passkey or security key. */
+export function needsPasskey(factors: readonly FactorSummary[]): boolean {
+  return !canProveByCode(factors) && factors.some((factor) => factor.type === 'webauthn');
+}
+
+/** The WebAuthn challenge of a reset link: bound to it, one pending per link. */
+function passkeyBinding(token: string): string {
+  return `password-reset:${smsTransaction(token)}`;
+}
+
+/** The assertion options for a reset of a passkey-only user (the page's script asks for them). */
+export async function resetPasskeyOptions(app: AppContext, tenant: TenantContext, token: string): Promise<unknown> {
+  const user = await resetTarget(app, tenant, token);
+  if (!user || !needsPasskey(resetFactors(tenant, await app.mfa.factors.list(tenant.id, user._id)))) return undefined;
+  return (await app.mfa.webauthn.startAuthentication(tenant.settings, { bindTo: passkeyBinding(token), userId: user._id })).options;
 }
 
 /**
@@ -101,12 +119,12 @@ export type ResetOutcome =
 
 /**
  * Sets the new password from a reset link. The reset never bypasses MFA: a user with a factor the
- * tenant counts must give a code of it (an authenticator app's, a texted one or a recovery code) in the same
+ * tenant counts must prove it (an authenticator app's, a texted or a recovery code; a passkey when that is all they have) in the same
  * request, charged to the account's MFA budget; without it nothing changes. Only then is the link
  * consumed (atomically: of parallel uses one wins), the password set, every session and refresh
  * token of the user ended (`password_reset`, consent kept), the change audited and the user told.
  */
-export async function completeReset(app: AppContext, tenant: TenantContext, form: { token: string; password: string; code?: string | undefined }, requestId: string): Promise<ResetOutcome> {
+export async function completeReset(app: AppContext, tenant: TenantContext, form: { token: string; password: string; code?: string | undefined; assertion?: AuthenticationResponseJSON | undefined }, requestId: string): Promise<ResetOutcome> {
   const user = await resetTarget(app, tenant, form.token);
   if (!user) return { ok: false, reason: 'link_invalid' };
   const problem = await newPasswordProblem(tenant.settings, form.password);
@@ -115,17 +133,27 @@ export async function completeReset(app: AppContext, tenant: TenantContext, form
     app.audit.record({ tenant: tenant.id, type, actor: { type: 'user', id: user._id, tenant: tenant.id }, target: { type: 'user', id: user._id }, requestId, ...(details ? { details } : {}) });
   const factors = resetFactors(tenant, await app.mfa.factors.list(tenant.id, user._id));
   if (factors.length > 0) {
-    if (!canProveByCode(factors)) return { ok: false, reason: 'factor_unsupported' };
+    const passkey = needsPasskey(factors);
+    if (!passkey && !canProveByCode(factors)) return { ok: false, reason: 'factor_unsupported' };
     const code = form.code?.trim() ?? '';
-    if (!code) return { ok: false, reason: 'factor_required' };
+    if (passkey ? !form.assertion : !code) return { ok: false, reason: 'factor_required' };
     const charge = await chargeMfa(app.throttle, { tenant: tenant.id, accountId: user._id });
     if (!charge.ok) return { ok: false, reason: 'throttled', retryAfter: charge.retryAfter };
     const counted = (type: string) => factors.some((factor) => factor.type === type);
     const sixDigits = /^\d{6}$/.test(code.replace(/\s+/g, ''));
-    const proven =
-      (counted('totp') && sixDigits && (await app.mfa.totp.verify(tenant.id, user._id, code)).ok ? 'otp' : undefined) ??
-      (counted('sms') && sixDigits && (await app.mfa.sms.verifySignIn(tenant.id, user._id, smsTransaction(form.token), code)).ok ? 'sms' : undefined) ??
-      (counted('recovery_codes') && (await app.mfa.recoveryCodes.use(tenant.id, user._id, code)) ? 'rec' : undefined);
+    let proven: string | undefined;
+    try {
+      proven = passkey
+        ? (await app.mfa.webauthn.finishAuthentication(tenant.settings, { bindTo: passkeyBinding(form.token), response: form.assertion!, userId: user._id, requireUserVerification: false })).ok
+          ? 'webauthn'
+          : undefined
+        : ((counted('totp') && sixDigits && (await app.mfa.totp.verify(tenant.id, user._id, code)).ok ? 'otp' : undefined) ??
+          (counted('sms') && sixDigits && (await app.mfa.sms.verifySignIn(tenant.id, user._id, smsTransaction(form.token), code)).ok ? 'sms' : undefined) ??
+          (counted('recovery_codes') && (await app.mfa.recoveryCodes.use(tenant.id, user._id, code)) ? 'rec' : undefined));
+    } catch (error) {
+      await charge.settle('failed');
+      throw error;
+    }
     await charge.settle(proven ? 'succeeded' : 'failed');
     await audit(proven === undefined ? mfaAuditEvents.failed : proven === 'rec' ? mfaAuditEvents.recoveryCodeUsed : mfaAuditEvents.succeeded, { method: proven ?? 'code', via: 'password_reset' });
     if (!proven) return { ok: false, reason: 'factor_refused' };

@@ -6,6 +6,7 @@ import { mailingSuite } from '../helpers/email-gatehouse.js';
 import { seedTenant, TEST_PASSWORD } from '../helpers/gatehouse.js';
 import { authorize, openLoginPage, relyingParty } from '../helpers/login.js';
 import { linkIn, type ReceivedMail } from '../helpers/mail-server.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { totpCode } from '../helpers/totp.js';
 
 const suite = mailingSuite();
@@ -202,8 +203,8 @@ describe('a reset never bypasses the second factor', () => {
     expect(expectPage(await browser.submit(form, 'form[action$="/password-reset/confirm"]', { new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD, code: '' })).status).toBe(401);
     const wrong = totpCode(secret, 0, suite.gh.app.clock()) === '000000' ? '111111' : '000000';
     expect(expectPage(await browser.submit(form, 'form[action$="/password-reset/confirm"]', { new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD, code: wrong })).status).toBe(401);
-    expect(await signsInWithTotp('pr-mfa', TEST_PASSWORD)).toBe(true);
-    expect(await signsInWithTotp('pr-mfa', NEW_PASSWORD)).toBe(false);
+    expect(await signsInPast('pr-mfa', TEST_PASSWORD)).toBe(true);
+    expect(await signsInPast('pr-mfa', NEW_PASSWORD)).toBe(false);
 
     const done = expectPage(await browser.submit(form, 'form[action$="/password-reset/confirm"]', { new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD, code: totpCode(secret, 0, suite.gh.app.clock()) }));
     expect(done.status).toBe(200);
@@ -213,11 +214,55 @@ describe('a reset never bypasses the second factor', () => {
   });
 });
 
-/** Whether the password gets alice past the password step, to the authenticator's page (the MFA test's user). */
-async function signsInWithTotp(tenant: string, password: string): Promise<boolean> {
+describe('a reset for a user whose only second factor is a passkey', () => {
+  it('needs an assertion of the passkey: without one, or with another key’s, nothing changes', async () => {
+    const acme = await seedTenant(suite.gh, 'pr-passkey');
+    const settings = (await suite.gh.app.tenants.find('pr-passkey'))!;
+    const authenticator = new SoftAuthenticator();
+    const { registrationId, options: creation } = await suite.gh.app.mfa.webauthn.startRegistration(settings, acme.userId, { bindTo: 'test' });
+    await suite.gh.app.mfa.webauthn.finishRegistration(settings, acme.userId, { registrationId, bindTo: 'test', response: authenticator.createCredential(creation, { origin: suite.gh.origin }) });
+
+    await askForReset('pr-passkey', 'alice');
+    const { link } = await resetMail('pr-passkey');
+    const browser = new Browser(suite.gh.origin);
+    const form = expectPage(await browser.navigate(link));
+    const optionsUrl = form.$('form[data-webauthn-options]').attr('data-webauthn-options');
+    expect(optionsUrl).toContain('/account/password-reset/passkey/options?token=');
+    expect(form.$('input[name="code"]').length).toBe(0);
+    const fields = { new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
+    const submit = (extra: Record<string, string>) => browser.submit(form, 'form[action$="/password-reset/confirm"]', { ...fields, ...extra });
+
+    expect(expectPage(await submit({})).status).toBe(401);
+    expect(expectPage(await submit({ response: 'not json' })).status).toBe(400);
+    const optionsOf = async () => {
+      const answer = await browser.request(new URL(optionsUrl!, form.url).href, { form: { csrf: form.$('input[name="csrf"]').val() as string }, headers: { accept: 'application/json', origin: suite.gh.origin } });
+      expect(answer.status).toBe(200);
+      return (await answer.json()) as Parameters<SoftAuthenticator['getAssertion']>[0];
+    };
+    // Another authenticator's key (not the user's) is refused.
+    const stranger = new SoftAuthenticator();
+    const strangerSettings = (await suite.gh.app.tenants.find('pr-passkey'))!;
+    const other = await suite.gh.app.users.create('pr-passkey', { username: 'mallory' });
+    const reg = await suite.gh.app.mfa.webauthn.startRegistration(strangerSettings, other._id, { bindTo: 'test2' });
+    await suite.gh.app.mfa.webauthn.finishRegistration(strangerSettings, other._id, { registrationId: reg.registrationId, bindTo: 'test2', response: stranger.createCredential(reg.options, { origin: suite.gh.origin }) });
+    const foreign = stranger.getAssertion({ ...(await optionsOf()), allowCredentials: [] }, { origin: suite.gh.origin });
+    expect(expectPage(await submit({ response: JSON.stringify(foreign) })).status).toBe(401);
+    expect(await signsInPast('pr-passkey', TEST_PASSWORD)).toBe(true);
+    expect(await signsInPast('pr-passkey', NEW_PASSWORD)).toBe(false);
+
+    const assertion = authenticator.getAssertion(await optionsOf(), { origin: suite.gh.origin });
+    const done = expectPage(await submit({ response: JSON.stringify(assertion) }));
+    expect(done.status).toBe(200);
+    expect(await signsInPast('pr-passkey', NEW_PASSWORD)).toBe(true);
+    expect(await signsInPast('pr-passkey', TEST_PASSWORD)).toBe(false);
+  });
+});
+
+/** Whether the password gets alice past the password step (to her second factor's page). */
+async function signsInPast(tenant: string, password: string): Promise<boolean> {
   const rp = await relyingParty(suite.gh, tenant, 'spa');
   const browser = new Browser(suite.gh.origin);
   const login = await openLoginPage(browser, rp, 'http://127.0.0.1:9/callback');
   const after = expectPage(await browser.submit(login, 'form[action$="/password"]', { username: 'alice', password }));
-  return after.$('form[action$="/totp"]').length === 1;
+  return after.$('form[action$="/password"]').length === 0;
 }

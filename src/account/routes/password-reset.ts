@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { parseAssertion } from '../../authn/webauthn-json.js';
+import { AppError } from '../../errors.js';
 import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
 import type { AccountConsole } from '../console.js';
 import { maskPhone } from '../../domain/phone.js';
-import { canProveByCode, completeReset, requestReset, resetFactors, resetTarget, sendResetText, type ResetOutcome } from '../password-reset.js';
+import { canProveByCode, completeReset, needsPasskey, requestReset, resetFactors, resetPasskeyOptions, resetTarget, sendResetText, type ResetOutcome } from '../password-reset.js';
 
 const requestFields = z.object({ identifier: z.string().max(320, 'at most 320 characters') });
 const resetFields = z.object({
@@ -12,6 +14,7 @@ const resetFields = z.object({
   new_password: z.string().max(4096),
   confirm_password: z.string().max(4096),
   code: z.string().max(64).optional(),
+  response: z.string().max(16_384).optional(),
 });
 
 const REQUEST_BINDING = 'password-reset-request';
@@ -58,7 +61,8 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
       needsCode: factors.length > 0 && canProveByCode(factors),
       textUrl: factors.some((factor) => factor.type === 'sms') ? `${base(ctx)}/text` : undefined,
       notice: options.notice,
-      unsupported: factors.length > 0 && !canProveByCode(factors),
+      unsupported: factors.length > 0 && !canProveByCode(factors) && !needsPasskey(factors),
+      passkeyOptionsUrl: needsPasskey(factors) ? `${base(ctx)}/passkey/options?token=${encodeURIComponent(token)}` : undefined,
       error: options.error,
       codeError: options.codeError,
     });
@@ -86,6 +90,17 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
     await showForm(ctx, token);
   });
 
+  /** What the page's script asks before the passkey ceremony (JSON; the form's CSRF token, bound to the link). */
+  router.post('/password-reset/passkey/options', body, async (ctx) => {
+    const tenant = site.tenantOf(ctx);
+    const token = typeof ctx.query['token'] === 'string' && ctx.query['token'].length <= 128 ? ctx.query['token'] : '';
+    verifyForm(ctx, tenant, linkBinding(token), origin);
+    const options = await resetPasskeyOptions(app, tenant, token);
+    if (!options) throw new AppError('invalid_request', 'This reset link has expired or was already used. Ask for a new one.');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = options;
+  });
+
   router.post('/password-reset/text', body, async (ctx) => {
     const tenant = site.tenantOf(ctx);
     const raw = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
@@ -104,7 +119,7 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
     const token = typeof raw['token'] === 'string' ? raw['token'] : '';
     const form = parseFields(resetFields, verifyForm(ctx, tenant, linkBinding(token), origin));
     if (form.new_password !== form.confirm_password) return showForm(ctx, token, { error: 'The two passwords differ. Type the same new password twice.', status: 400 });
-    const outcome: ResetOutcome = await completeReset(app, tenant, { token, password: form.new_password, code: form.code }, ctx.state.requestId as string);
+    const outcome: ResetOutcome = await completeReset(app, tenant, { token, password: form.new_password, code: form.code, assertion: form.response ? parseAssertion(form.response) : undefined }, ctx.state.requestId as string);
     if (outcome.ok) {
       ctx.body = await site.page(ctx, 'account-notice', 'Password changed', {
         heading: 'Password changed',
@@ -120,9 +135,9 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
       case 'password':
         return showForm(ctx, token, { error: outcome.message, status: 400 });
       case 'factor_required':
-        return showForm(ctx, token, { codeError: 'Your account has a second factor: enter a code from your authenticator app or a recovery code.', status: 401 });
+        return showForm(ctx, token, { codeError: 'Your account has a second factor: the new password takes effect only with it.', status: 401 });
       case 'factor_refused':
-        return showForm(ctx, token, { codeError: 'That code is not valid. Check it and try again.', status: 401 });
+        return showForm(ctx, token, { codeError: 'That second factor could not be verified. Try again.', status: 401 });
       case 'factor_unsupported':
         return showForm(ctx, token, { status: 403 });
       case 'throttled':
