@@ -8,6 +8,7 @@ import type { StepContext } from './step.js';
 export async function showLoginPage(step: StepContext, { username = '', error, status = 200 }: { username?: string; error?: string | undefined; status?: number } = {}): Promise<void> {
   const { decision } = step.decided;
   const offersPasskey = decision.kind === 'step' && (decision.step === 'passkey' || decision.alternatives.includes('passkey'));
+  const offersSignUp = decision.kind === 'step' && (decision.step === 'sign-up' || decision.alternatives.includes('sign-up'));
   await step.render(
     'login',
     'Sign in',
@@ -17,6 +18,7 @@ export async function showLoginPage(step: StepContext, { username = '', error, s
       username,
       error,
       fieldErrors: {},
+      ...(offersSignUp ? { signUpUrl: `${step.base}/sign-up` } : {}),
       ...(offersPasskey ? { passkey: { optionsUrl: `${step.base}/passkey/options`, action: `${step.base}/passkey` } } : {}),
     },
     status,

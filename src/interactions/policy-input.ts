@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.js';
 import { acrValuesOf, essentialAcrOf, isAcr, type FactorType } from '../authn/assurance.js';
+import { registrationOf } from '../domain/registration.js';
 import { mfaPolicyOf } from '../domain/tenants.js';
 import type { TenantContext } from '../tenancy/tenant-context.js';
 import type { PolicyInput } from './policy.js';
@@ -25,9 +26,10 @@ export async function policyInputOf(app: AppContext, tenant: TenantContext, inte
     request: { acrValues: acrValuesOf(params['acr_values']), ...(essentialAcr ? { essentialAcr } : {}), promptLogin: typeof params['prompt'] === 'string' && params['prompt'].split(' ').includes('login') },
     ...(session?.accountId ? { session: { accountId: session.accountId, amr: session.amr ?? [] } } : {}),
     state,
-    tenant: policy,
+    tenant: { ...policy, signUp: registrationOf(tenant.settings.securityPolicy).enabled },
     client: isAcr(minimum) ? { minimumAcr: minimum } : {},
-    // Only a login needs them (the consent prompt comes after it): no store read otherwise.
-    enrolled: policy.mfa === 'off' || prompt.name !== 'login' ? [] : await enrolledOf(app, tenant, accountId),
+    // Only a login needs them (the consent prompt comes after it): no store read otherwise. A
+    // sign-up prompt (`create`) is a login too: its user may sign in to an existing account instead.
+    enrolled: policy.mfa === 'off' || prompt.name === 'consent' ? [] : await enrolledOf(app, tenant, accountId),
   };
 }

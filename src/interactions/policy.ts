@@ -2,7 +2,7 @@ import { ACR, amrOf, acrOf, amrOfFactor, methodsOf, proves, requiredAcr, satisfi
 import type { LoginState } from './state.js';
 
 /** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
-export const stepNames = ['password', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export const stepNames = ['password', 'sign-up', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
@@ -19,7 +19,8 @@ export interface PolicyInput {
   /** the browser's session, when it has one: who, and how they signed in */
   session?: { accountId: string; amr: readonly string[] };
   state: LoginState;
-  tenant: { mfa: MfaMode; factors: readonly FactorType[] };
+  /** `signUp`: the tenant's self-service sign-up is on (`security_policy.registration`) */
+  tenant: { mfa: MfaMode; factors: readonly FactorType[]; signUp?: boolean };
   client: { minimumAcr?: Acr };
   /** the factor types the account being signed in has enrolled (empty while unknown) */
   enrolled: readonly FactorType[];
@@ -60,7 +61,13 @@ export function nextStep(input: PolicyInput): Decision {
   // A passkey (discoverable credential, user verified) signs in instead of the password where the
   // tenant counts WebAuthn credentials at all.
   const passkeys = input.tenant.mfa !== 'off' && input.tenant.factors.includes('webauthn');
-  if (!accountId || methods.length === 0) return { kind: 'step', step: 'password', alternatives: passkeys ? ['passkey'] : [] };
+  if (!accountId || methods.length === 0) {
+    const passkey: StepName[] = passkeys ? ['passkey'] : [];
+    // `prompt=create` (only a prompt while sign-up is on) opens on the sign-up page, which links
+    // to signing in instead; otherwise the sign-in page links to sign-up where the tenant has it.
+    if (input.prompt.name === 'create' && input.tenant.signUp) return { kind: 'step', step: 'sign-up', alternatives: ['password', ...passkey] };
+    return { kind: 'step', step: 'password', alternatives: [...passkey, ...(input.tenant.signUp ? (['sign-up'] as const) : [])] };
+  }
 
   const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
   if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issuerFor } from '../../app-context.js';
 import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../domain/branding.js';
+import { registrationOf, registrationProblem, type Registration, type RegistrationFieldName, type TenantRegistration } from '../../domain/registration.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
 import { DEFAULT_SMS_MESSAGE, smsMessageProblem, SMS_MESSAGE_MAX, type TenantSmsSettings } from '../../domain/sms-settings.js';
 import { cibaNotificationsOf } from '../../domain/ciba-settings.js';
@@ -29,6 +30,9 @@ const branding = z
       .optional(),
   })
   .strict();
+
+/** How the sign-up page asks one field; a field left out is not asked. */
+const fieldMode = z.enum(['required', 'optional']).optional();
 
 const securityPolicy = z
   .object({
@@ -89,6 +93,20 @@ const securityPolicy = z
       .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default, its fields merge. `null` restores the defaults (off, no notifications) and keeps the webhook')
       .nullable()
       .optional(),
+    registration: z
+      .object({
+        enabled: z.boolean(),
+        fields: z
+          .object({ email: fieldMode, username: fieldMode, name: fieldMode, phone: fieldMode } satisfies Record<RegistrationFieldName, typeof fieldMode>)
+          .strict()
+          .describe('what the sign-up page asks, each `required` or `optional` (left out: not asked); `username` or `email` must be required. Default: `{"email": "required"}`')
+          .optional(),
+        verify_email: z.boolean().describe('the e-mail address must be verified before the first sign-in finishes; the default wherever e-mail is asked').optional(),
+      })
+      .strict()
+      .describe('self-service sign-up (and `prompt=create`, docs/accounts.md); off by default. The object replaces the previous one; `null` turns sign-up off')
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -118,6 +136,7 @@ const tenantOut = z.object({
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
     sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
     ciba: z.object({ enabled: z.boolean(), notifications: z.object({ sms: z.boolean(), webhook: z.boolean() }), webhook_url: z.string().nullable() }),
+    registration: z.object({ enabled: z.boolean(), fields: z.record(z.string(), z.string()), verify_email: z.boolean() }),
   }),
   ...timestamps,
 });
@@ -139,10 +158,36 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
       sms: smsJson(tenant.securityPolicy?.sms),
       ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notifications: cibaNotificationsOf(tenant.securityPolicy?.ciba), webhook_url: tenant.securityPolicy?.ciba?.webhook?.url ?? null },
+      registration: registrationJson(registrationOf(tenant.securityPolicy)),
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };
+}
+
+function registrationJson(registration: Registration): z.input<typeof tenantOut>['security_policy']['registration'] {
+  return { enabled: registration.enabled, fields: registration.fields, verify_email: registration.verifyEmail };
+}
+
+function registrationChange(input: z.infer<typeof securityPolicy>['registration']): TenantRegistration | null {
+  if (!input) return null;
+  const fields = Object.fromEntries(Object.entries(input.fields ?? {}).filter(([, mode]) => mode !== undefined));
+  return { enabled: input.enabled, ...(input.fields ? { fields } : {}), ...(input.verify_email !== undefined ? { verifyEmail: input.verify_email } : {}) };
+}
+
+/**
+ * Refuses sign-up settings that cannot work, naming the field. Verifying the address before the
+ * first sign-in needs the e-mail sender, which is not built yet (issue 14): until it is, such
+ * settings are refused rather than accepted and ignored.
+ */
+function assertRegistrationPossible(input: z.infer<typeof securityPolicy>['registration']): void {
+  const settings = input ? registrationChange(input) : null;
+  if (!settings) return;
+  const problem = registrationProblem(settings);
+  if (problem) throw new AppError('invalid_request', `security_policy.registration: ${problem}`);
+  if (settings.enabled && registrationOf({ registration: settings }).verifyEmail) {
+    throw new AppError('invalid_request', 'security_policy.registration.verify_email: verifying e-mail addresses needs the e-mail sender, which this version of Gatehouse does not have yet; set "verify_email": false (docs/accounts.md says what a sign-up then reveals)');
+  }
 }
 
 /** The SMS settings as the API shows them, defaults included; the webhook's secret never. */
@@ -197,6 +242,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
             ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
             ...(input.security_policy.ciba !== undefined ? { ciba: cibaChange(input.security_policy.ciba) } : {}),
+            ...(input.security_policy.registration !== undefined ? { registration: registrationChange(input.security_policy.registration) } : {}),
           },
         }
       : {}),
@@ -221,6 +267,7 @@ export const tenantRoutes = [
     async handler(request) {
       const { id, ...rest } = request.body;
       assertCibaNotificationsPossible(request, rest.security_policy?.ciba?.notifications, undefined);
+      assertRegistrationPossible(rest.security_policy?.registration);
       const tenant = await request.app.tenants.create({ id, displayName: rest.display_name, ...changesOf(rest) });
       // Keys now, so the new tenant can sign from its first request even where keys are not generated on demand.
       await request.app.keys.rotate(id, { now: new Date(request.app.clock()) });
@@ -270,6 +317,7 @@ export const tenantRoutes = [
       assertMayChange(request);
       const before = (await request.app.tenants.find(request.tenant))!;
       assertCibaNotificationsPossible(request, request.body.security_policy?.ciba?.notifications, before);
+      assertRegistrationPossible(request.body.security_policy?.registration);
       const unset = request.body.custom_host === null;
       const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
       if (!updated) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);

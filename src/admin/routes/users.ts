@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.js';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
-import { checkUsername, MAX_USERNAME_LENGTH } from '../../domain/identifiers.js';
+import { emailField, personText, phoneField, usernameField } from '../../domain/profile-fields.js';
 import { minPasswordLength, passwordLength, type RemovableUserField, type User, type UserChanges } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
@@ -12,21 +12,10 @@ import { endSessionsAndAudit } from './user-sessions.js';
 /** Path parameters `{tenant}` and `{id}` of one user. */
 export const userParams = tenantParam.extend({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user id') });
 
-/** Free text a person typed: no control characters, which would only hide things in logs and UIs. */
-const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'no control characters');
-
-/** The username profile (domain/identifiers.ts); the repository stores the canonical form. */
-const username = z
-  .string()
-  .trim()
-  .min(1)
-  .max(MAX_USERNAME_LENGTH)
-  .superRefine((value, ctx) => {
-    const checked = checkUsername(value);
-    if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.problem });
-  });
-const email = z.email().max(254);
-const phone = z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 phone number such as +15555550100');
+const text = personText;
+const username = usernameField;
+const email = emailField;
+const phone = phoneField;
 
 /** A new password as an admin sends it; the tenant's minimum length is checked by {@link assertPasswordPolicy}. */
 export const password = z.string().min(1).max(MAX_PASSWORD_LENGTH);
