@@ -8,7 +8,8 @@ import { minPasswordLength, passwordLength, type NewUser } from '../../domain/us
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
 import { browserOf } from '../finish.js';
-import { credentialFingerprint } from '../state.js';
+import { credentialFingerprint, saveState } from '../state.js';
+import { tellOwnerOfDuplicateSignUp } from './verify-email.js';
 import { waitText, type InteractionStep, type StepContext } from '../step.js';
 
 /**
@@ -90,8 +91,10 @@ function readProfile(registration: Registration, raw: z.infer<typeof form>): { v
  * Self-service sign-up inside the login pipeline (`security_policy.registration`): reached from
  * the sign-in page's link or first with `prompt=create`. It creates the account, then the login goes
  * on as after a password (second-factor enrolment where the tenant requires MFA, consent), so the
- * relying party gets its new user back signed in. A taken username or address is said so: with
- * usernames, or without e-mail verification, that is observable, and docs/accounts.md says so.
+ * relying party gets its new user back signed in. Where the tenant verifies e-mail and the address
+ * is the key, the new account first proves its address (`verify-email.ts`) and a taken address gets
+ * the very same answer; otherwise a taken username or address is said so (docs/accounts.md says
+ * what that makes observable).
  */
 export const signUpStep: InteractionStep<'sign-up'> = {
   name: 'sign-up',
@@ -127,6 +130,7 @@ export const signUpStep: InteractionStep<'sign-up'> = {
       ...(values.email ? { email: values.email } : {}),
       ...(values.name ? { name: values.name } : {}),
       ...(values.phone ? { phone: values.phone } : {}),
+      ...(registration.verifyEmail && values.email ? { verifyEmailFirst: true } : {}),
     };
     let user;
     try {
@@ -134,6 +138,14 @@ export const signUpStep: InteractionStep<'sign-up'> = {
     } catch (error) {
       await charge.settle('failed');
       if (!(error instanceof AppError) || error.code !== 'conflict') throw error;
+      if (registration.verifyEmail && registration.key === 'email') {
+        // The address has an account: the same answer as for a new one (on to "enter the code"),
+        // and its owner hears of it by mail. Nothing here says whether the address was free.
+        tellOwnerOfDuplicateSignUp(step, values.email!);
+        await saveState(step.interaction, { factors: [], signUpDecoy: { address: values.email! } });
+        step.ctx.status = 303;
+        return step.ctx.redirect(step.base);
+      }
       const taken: FieldErrors =
         registration.key === 'username'
           ? { username: 'This username, or one that looks the same, is taken (or is the e-mail address of an account). Choose another.' }
