@@ -3,6 +3,7 @@ import { DuplicateKeyError } from '../../adapters/store.js';
 import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
 import type { TenantCibaSettings } from './ciba-settings.js';
+import type { TenantProofOfWork } from './proof-of-work-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
@@ -34,6 +35,8 @@ export interface TenantSecurityPolicy {
   sms?: TenantSmsSettings;
   /** CIBA (OpenID Client-Initiated Backchannel Authentication): off when unset; its notifications and webhook (`domain/ciba-settings.ts`) */
   ciba?: TenantCibaSettings;
+  /** which forms need a solved proof-of-work challenge, and how hard it is; all off when unset (`domain/proof-of-work-settings.ts`) */
+  proofOfWork?: TenantProofOfWork;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -90,7 +93,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, proofOfWork: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {
