@@ -3,10 +3,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POW_DIFFICULTY } from '../../src/domain/proof-of-work-settings.js';
 import { expectNoPageProblems, launchChromium, openWatchedPage } from '../helpers/chromium.js';
 import { Browser as HttpBrowser } from '../helpers/browser.js';
-import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
+import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { openLoginPage, relyingParty } from '../helpers/login.js';
 import { solvedChallenge } from '../helpers/proof-of-work.js';
-import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
+import { smsGateway, startSmsGatehouse, userWithPhone, type SmsGateway } from '../helpers/sms.js';
+import { adminToken, call } from '../admin/helpers.js';
 
 /**
  * The real ALTCHA widget, served by Gatehouse, solving a real challenge on the login page after
@@ -16,16 +17,20 @@ import { BOOTSTRAP, adminToken, call } from '../admin/helpers.js';
 const TEST_TIMEOUT = 60_000;
 
 let gh: TestGatehouse;
+let gateway: SmsGateway;
 let acme: SeededTenant;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-  gh = await startGatehouse({ bootstrap: BOOTSTRAP });
+  gateway = await smsGateway();
+  gh = await startSmsGatehouse(gateway, Date.now);
   acme = await seedTenant(gh, 'acme');
-  const changed = await call(gh, await adminToken(gh), 'PATCH', '/tenants/acme', { security_policy: { proof_of_work: { sign_in_after_failures: 2 } } });
-  expect(changed.status).toBe(200);
+  await seedTenant(gh, 'texts');
+  const root = await adminToken(gh);
+  expect((await call(gh, root, 'PATCH', '/tenants/acme', { security_policy: { proof_of_work: { sign_in_after_failures: 2 } } })).status).toBe(200);
+  expect((await call(gh, root, 'PATCH', '/tenants/texts', { security_policy: { proof_of_work: { sms: true } } })).status).toBe(200);
 });
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((context) => context.close()));
@@ -33,6 +38,7 @@ afterEach(async () => {
 afterAll(async () => {
   await browser?.close();
   await gh?.stop();
+  await gateway?.close();
 });
 
 async function submitPassword(page: Page, password: string, username = 'alice'): Promise<number> {
@@ -65,7 +71,7 @@ describe('proof of work in headless Chromium', () => {
     const solveMs = Date.now() - started;
     expect(await page.locator('altcha-widget').getAttribute('data-pow-auto')).toBe('onload');
     // What docs/accounts.md reports: the default difficulty on this machine.
-    console.info(`proof of work: solved at difficulty ${POW_DIFFICULTY.default} in ${solveMs} ms (page load to answer)`);
+    console.info(`proof of work: solved at difficulty ${POW_DIFFICULTY.default} in ${solveMs} ms (from the failing POST to the filled-in answer)`);
 
     const solved = await answer.inputValue();
     const { challenge: issued } = JSON.parse(Buffer.from(solved, 'base64').toString()) as { challenge: { parameters: { data: unknown; cost: number } } };
@@ -104,5 +110,28 @@ describe('proof of work in headless Chromium', () => {
     expect(await page.getByRole('alert').textContent()).toContain('Please wait while your browser checks');
     // The page that says so carries the widget again, so the next try can pass.
     expect(await page.locator('form[action$="/password"] altcha-widget').count()).toBe(1);
+  });
+
+  it('solves on the press of "Text a code" at the SMS step, then sends the form itself, and the code is texted', { timeout: TEST_TIMEOUT }, async () => {
+    const phone = '+447400555001';
+    const { username } = await userWithPhone(gh, gateway, 'texts', phone);
+    const before = gateway.to(phone).length;
+    const { page, problems } = await openWatchedPage(browser, contexts, { stepTimeoutMs: 45_000 });
+    await page.goto(`${gh.origin}/t/texts/account`);
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Get a code by text message');
+    // The widget waits for the button: nothing is fetched before it is pressed.
+    expect(await page.locator('altcha-widget').getAttribute('data-pow-auto')).toBe('onsubmit');
+    const challenge = page.waitForResponse((response) => response.url().endsWith('/t/texts/proof-of-work/sms'));
+    const posted = page.waitForResponse((response) => response.request().method() === 'POST' && response.url().endsWith('/sms'));
+    await page.getByRole('button', { name: /Text a code to/ }).click();
+    expect((await challenge).status()).toBe(200);
+    expect((await posted).status()).toBe(303);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), { timeout: 45_000 }).toBe('Enter the code we texted you');
+    expect(gateway.to(phone).length).toBe(before + 1);
+    expectNoPageProblems(problems, gh.origin);
   });
 });
