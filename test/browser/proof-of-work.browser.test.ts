@@ -61,6 +61,8 @@ describe('proof of work in headless Chromium', () => {
     expect(await submitPassword(page, 'wrong-1')).toBe(401);
     expect(await page.locator('altcha-widget').count()).toBe(0);
     const challenge = page.waitForResponse((response) => response.url().endsWith('/t/acme/proof-of-work/sign-in'));
+    const fetched: string[] = [];
+    page.on('request', (request) => void (request.url().includes('/proof-of-work/') && fetched.push(request.url())));
     const started = Date.now();
     expect(await submitPassword(page, 'wrong-2')).toBe(401);
 
@@ -69,6 +71,10 @@ describe('proof of work in headless Chromium', () => {
     const answer = page.locator('form[action$="/password"] input[name="altcha"]');
     await expect.poll(() => answer.inputValue(), { timeout: 45_000, interval: 100 }).not.toBe('');
     const solveMs = Date.now() - started;
+    // One run, ending ticked: a second run started beside the first would abort it and end in the error state.
+    await expect.poll(() => page.evaluate(`document.querySelector('altcha-widget').getState()`)).toBe('verified');
+    expect(await page.locator('altcha-widget').innerText()).toContain('Verified');
+    expect(fetched).toHaveLength(1);
     expect(await page.locator('altcha-widget').getAttribute('data-pow-auto')).toBe('onload');
     // What docs/accounts.md reports: the default difficulty on this machine.
     console.info(`proof of work: solved at difficulty ${POW_DIFFICULTY.default} in ${solveMs} ms (from the failing POST to the filled-in answer)`);

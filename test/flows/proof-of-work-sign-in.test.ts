@@ -94,6 +94,8 @@ describe('proof of work at the sign-in', () => {
       const refused = await attempt('bob', 'wrong-again', { altcha: bad });
       expect(refused.status, bad.slice(0, 20)).toBe(400);
     }
+    // A field of the wrong shape (`altcha[x]=...` parses to an object): refused, not an error.
+    expect((await attempt('bob', 'wrong-again', { 'altcha[x]': 'y' })).status).toBe(400);
     expect(await failures('bob')).toBe(2);
 
     // A tampered solution (another counter's key) is refused the same way, with its own message.

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { solveChallenge, type Challenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../adapters/index.js';
+import { openEphemeral, openStore } from '../../adapters/index.js';
 import { StoreEphemeral } from '../../adapters/ephemeral-store.js';
 import type { Store } from '../../adapters/store.js';
 import { POW_TTL_SECONDS, ProofOfWork } from '../../src/authn/proof-of-work.js';
+import { redisServerAvailable, redisSettings, startRedisServer } from '../helpers/redis-server.js';
 
 /**
  * The challenge and its check on their own, over the short-lived store, solved by altcha-lib's own
@@ -132,5 +133,23 @@ describe('proof-of-work challenges', () => {
     const past = new ProofOfWork(ephemeral, rootKey, () => Date.now() - (POW_TTL_SECONDS + 5) * 1000);
     const stale = await solved(await past.issue('acme', 'sign_in', 500));
     await expect(new ProofOfWork(ephemeral, rootKey, () => Date.now() - (POW_TTL_SECONDS + 5) * 1000).verify('acme', 'sign_in', stale)).resolves.toEqual({ ok: false, reason: 'expired' });
+  });
+});
+
+// Several instances share used solutions through Redis: the same one-winner rule holds there.
+describe.runIf(redisServerAvailable())('single use over Redis', () => {
+  it('accepts one of twenty parallel uses of one solution, across two instances', async () => {
+    const server = await startRedisServer();
+    const [first, second] = await Promise.all([openEphemeral(redisSettings(server.url)), openEphemeral(redisSettings(server.url))]);
+    try {
+      const instances = [new ProofOfWork(first, rootKey, clock), new ProofOfWork(second, rootKey, clock)];
+      const payload = await solved(await instances[0]!.issue('acme', 'sms', 500));
+      const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => instances[i % 2]!.verify('acme', 'sms', payload)));
+      expect(verdicts.filter((verdict) => verdict.ok)).toHaveLength(1);
+      expect(await first.get('{acme}:pow:' + (JSON.parse(Buffer.from(payload, 'base64').toString()) as { challenge: { signature: string } }).challenge.signature)).toBe('1');
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+      await server.close();
+    }
   });
 });

@@ -9,10 +9,9 @@ globalThis.$altcha.algorithms.set('PBKDF2/SHA-256', () => new Worker(worker));
 
 for (const widget of document.querySelectorAll('altcha-widget[data-pow-auto]')) {
   const auto = widget.getAttribute('data-pow-auto') === 'onsubmit' ? 'onsubmit' : 'onload';
-  const start = () => {
-    widget.configure({ auto });
-    if (auto === 'onload') widget.verify();
-  };
+  // Setting `auto` is all it takes: `onload` makes the widget start verifying by itself (calling
+  // verify() as well would start a second run that aborts the first and ends in the error state).
+  const start = () => widget.configure({ auto });
   if (typeof widget.configure === 'function') start();
   else widget.addEventListener('load', start, { once: true });
 }
