@@ -208,8 +208,17 @@ describe('proof-of-work settings in the admin API', () => {
     for (const [purpose, status] of [['sms', 200], ['sign-up', 404], ['password-reset', 404], ['sign-in', 404], ['nonsense', 404]] as const) {
       expect((await fetch(`${gh.issuer('globex')}/proof-of-work/${purpose}`)).status, purpose).toBe(status);
     }
+    // Hostile paths and methods at the challenge endpoint: ours, and refused.
+    for (const path of ['sms%00', 'SMS', 'sms/..', '..%2Fsign-in', 's'.repeat(2000)]) {
+      expect((await fetch(`${gh.issuer('globex')}/proof-of-work/${path}`)).status, path.slice(0, 20)).toBe(404);
+    }
+    expect((await fetch(`${gh.issuer('globex')}/proof-of-work/sms`, { method: 'POST' })).status).toBe(405);
     const off = await setPow('globex', null);
     expect(off['proof_of_work']).toEqual({ sign_up: false, sign_in_after_failures: null, password_reset: false, sms: false, difficulty: POW_DIFFICULTY.default });
+    // Set when a tenant is created, too.
+    const created = await call(gh, root, 'POST', '/tenants', { id: 'initech', display_name: 'Initech', security_policy: { proof_of_work: { sms: true, difficulty: 800 } } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect((created.body['security_policy'] as Record<string, unknown>)['proof_of_work']).toMatchObject({ sms: true, difficulty: 800, sign_up: false });
     const openapi = JSON.stringify(await (await fetch(`${gh.origin}/admin/v1/openapi.json`)).json());
     expect(openapi).toContain('sign_in_after_failures');
   });
