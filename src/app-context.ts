@@ -16,6 +16,7 @@ import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
 import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
+import { ProofOfWork } from './authn/proof-of-work.js';
 import { Throttle } from './authn/throttle.js';
 import { BackgroundWork } from './background.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
@@ -72,6 +73,8 @@ export interface AppContext {
   attempts: AttemptWindows;
   /** failure budgets of the password sign-in */
   throttle: Throttle;
+  /** proof-of-work challenges of the forms a tenant protects with them (authn/proof-of-work.ts) */
+  proofOfWork: ProofOfWork;
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
@@ -141,6 +144,8 @@ export function createAppContext(
     passwords,
     attempts: new AttemptWindows(shortLived, clock),
     throttle,
+    // Challenges are signed under per-tenant keys derived from a key of their own, never a constant.
+    proofOfWork: new ProofOfWork(shortLived, Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse proof of work', 32)), clock),
     devices: new KnownDevices(store),
     mfa: {
       factors,

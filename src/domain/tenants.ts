@@ -4,6 +4,7 @@ import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
 import type { TenantCibaSettings } from './ciba-settings.js';
 import type { TenantRegistration } from './registration.js';
+import type { TenantProofOfWork } from './proof-of-work-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
@@ -37,6 +38,8 @@ export interface TenantSecurityPolicy {
   ciba?: TenantCibaSettings;
   /** self-service sign-up: off when unset (`domain/registration.ts`) */
   registration?: TenantRegistration;
+  /** which forms need a solved proof-of-work challenge, and how hard it is; all off when unset (`domain/proof-of-work-settings.ts`) */
+  proofOfWork?: TenantProofOfWork;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -93,7 +96,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, registration: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, registration: true, proofOfWork: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {

@@ -5,6 +5,7 @@ import { registrationOf, registrationProblem, type Registration, type Registrati
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
 import { DEFAULT_SMS_MESSAGE, smsMessageProblem, SMS_MESSAGE_MAX, type TenantSmsSettings } from '../../domain/sms-settings.js';
 import { cibaNotificationsOf } from '../../domain/ciba-settings.js';
+import { POW_DIFFICULTY, POW_SIGN_IN_FAILURES, proofOfWorkOf, type TenantProofOfWork } from '../../domain/proof-of-work-settings.js';
 import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantPolicyChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
@@ -33,6 +34,29 @@ const branding = z
 
 /** How the sign-up page asks one field; a field left out is not asked. */
 const fieldMode = z.enum(['required', 'optional']).optional();
+const proofOfWork = z
+  .object({
+    sign_up: z.boolean().describe('the sign-up form needs a solved challenge').optional(),
+    sign_in_after_failures: z
+      .number()
+      .int()
+      .min(POW_SIGN_IN_FAILURES.min)
+      .max(POW_SIGN_IN_FAILURES.max)
+      .nullable()
+      .describe('the password sign-in needs a solved challenge once this many failures are counted for the typed username or the client address; `null` (the default) never')
+      .optional(),
+    password_reset: z.boolean().describe('the forgot-password form needs a solved challenge').optional(),
+    sms: z.boolean().describe('every form that texts a code (sign-in codes, adding a phone) needs a solved challenge').optional(),
+    difficulty: z
+      .number()
+      .int()
+      .min(POW_DIFFICULTY.min)
+      .max(POW_DIFFICULTY.max)
+      .describe(`the largest secret counter of a challenge; a browser tries on average 3/4 of it, 1,000 PBKDF2-SHA-256 rounds each (${POW_DIFFICULTY.default} when left out; docs/accounts.md gives solve times)`)
+      .optional(),
+  })
+  .strict()
+  .describe('a self-hosted proof-of-work check (ALTCHA) before the forms named here are accepted; every form off by default. Replaced whole: fields left out go back to their defaults; `null` turns it all off');
 
 const securityPolicy = z
   .object({
@@ -107,6 +131,7 @@ const securityPolicy = z
       .describe('self-service sign-up (and `prompt=create`, docs/accounts.md); off by default. The object replaces the previous one; `null` turns sign-up off')
       .nullable()
       .optional(),
+    proof_of_work: proofOfWork.nullable().optional(),
   })
   .strict();
 
@@ -137,6 +162,7 @@ const tenantOut = z.object({
     sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
     ciba: z.object({ enabled: z.boolean(), notifications: z.object({ sms: z.boolean(), webhook: z.boolean() }), webhook_url: z.string().nullable() }),
     registration: z.object({ enabled: z.boolean(), fields: z.record(z.string(), z.string()), verify_email: z.boolean() }),
+    proof_of_work: z.object({ sign_up: z.boolean(), sign_in_after_failures: z.number().nullable(), password_reset: z.boolean(), sms: z.boolean(), difficulty: z.number() }),
   }),
   ...timestamps,
 });
@@ -159,6 +185,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       sms: smsJson(tenant.securityPolicy?.sms),
       ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notifications: cibaNotificationsOf(tenant.securityPolicy?.ciba), webhook_url: tenant.securityPolicy?.ciba?.webhook?.url ?? null },
       registration: registrationJson(registrationOf(tenant.securityPolicy)),
+      proof_of_work: proofOfWorkJson(tenant.securityPolicy?.proofOfWork),
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -193,6 +220,24 @@ function assertRegistrationPossible(input: z.infer<typeof securityPolicy>['regis
 /** The SMS settings as the API shows them, defaults included; the webhook's secret never. */
 function smsJson(sms: TenantSmsSettings | undefined): z.input<typeof tenantOut>['security_policy']['sms'] {
   return { allowed_countries: sms?.allowedCountries ?? null, message: sms?.message ?? DEFAULT_SMS_MESSAGE, webhook_url: sms?.webhook?.url ?? null };
+}
+
+/** The proof-of-work settings as the API shows them, defaults included. */
+function proofOfWorkJson(settings: TenantProofOfWork | undefined): z.input<typeof tenantOut>['security_policy']['proof_of_work'] {
+  const pow = proofOfWorkOf(settings);
+  return { sign_up: pow.signUp, sign_in_after_failures: pow.signInAfterFailures, password_reset: pow.passwordReset, sms: pow.sms, difficulty: pow.difficulty };
+}
+
+/** A proof-of-work change: replaces the stored settings whole; only what is on is kept. */
+function proofOfWorkChange(input: z.infer<typeof proofOfWork> | null): TenantProofOfWork | null {
+  if (input === null) return null;
+  return {
+    ...(input.sign_up ? { signUp: true } : {}),
+    ...(input.sign_in_after_failures != null ? { signInAfterFailures: input.sign_in_after_failures } : {}),
+    ...(input.password_reset ? { passwordReset: true } : {}),
+    ...(input.sms ? { sms: true } : {}),
+    ...(input.difficulty !== undefined ? { difficulty: input.difficulty } : {}),
+  };
 }
 
 /**
@@ -243,6 +288,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
             ...(input.security_policy.ciba !== undefined ? { ciba: cibaChange(input.security_policy.ciba) } : {}),
             ...(input.security_policy.registration !== undefined ? { registration: registrationChange(input.security_policy.registration) } : {}),
+            ...(input.security_policy.proof_of_work !== undefined ? { proofOfWork: proofOfWorkChange(input.security_policy.proof_of_work) } : {}),
           },
         }
       : {}),
