@@ -7,6 +7,7 @@ import { registrationOf, type Registration, type RegistrationFieldName } from '.
 import { minPasswordLength, passwordLength, type NewUser } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
+import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import { browserOf } from '../finish.js';
 import { credentialFingerprint } from '../state.js';
 import { waitText, type InteractionStep, type StepContext } from '../step.js';
@@ -50,7 +51,18 @@ async function show(step: StepContext, registration: Registration, values: Value
   await step.render(
     'sign-up',
     'Create your account',
-    { action: `${step.base}/sign-up`, signInUrl: `${step.base}/password`, client: await step.clientName(), fields, minLength, fieldErrors: errors, error },
+    {
+      action: `${step.base}/sign-up`,
+      signInUrl: `${step.base}/password`,
+      client: await step.clientName(),
+      fields,
+      minLength,
+      fieldErrors: errors,
+      error,
+      // The tenant's proof-of-work check of sign-ups (`security_policy.proof_of_work.sign_up`): a new
+      // challenge with every page, as a solution is used up by the form it was sent with.
+      proofOfWork: proofOfWorkWidgetIfOn(step.tenant, 'sign_up'),
+    },
     status,
   );
 }
@@ -107,12 +119,16 @@ export const signUpStep: InteractionStep<'sign-up'> = {
   async submit(step) {
     const registration = settings(step);
     if (!registration.enabled) throw new AppError('not_found', 'This organisation does not offer sign-up. Go back and sign in.');
-    const raw = parseFields(form, step.verifyForm());
+    const posted = step.verifyForm();
+    const raw = parseFields(form, posted);
     const { values, errors } = readProfile(registration, raw);
     Object.assign(errors, passwordProblem(step, raw.password, raw.confirm_password));
     if (Object.keys(errors).length > 0) return show(step, registration, values, errors, 400);
 
     const { app, tenant } = step;
+    // After the fields (a typo costs no solved puzzle), before anything is counted, hashed or stored.
+    const pow = await checkProofOfWork(app.proofOfWork, tenant, 'sign_up', posted);
+    if (!pow.ok) return show(step, registration, values, {}, 400, pow.message);
     const charge = await chargeSignUp(app.throttle, tenant.id, step.ctx.ip);
     if (!charge.ok) {
       app.metrics.rateLimited('sign_up_address');
