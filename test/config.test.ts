@@ -498,6 +498,13 @@ describe('Redis', () => {
     expectProblems({ env: { GATEHOUSE_REDIS_URL: `redis://cache/${'1'.repeat(5)}` } }, 'redis.url', 'database');
   });
 
+  it('takes only an http(s) URL without credentials for the breach range API, and a bounded timeout', () => {
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'ftp://range.example.net/' } }, 'password.breachRangeUrl', 'http: or https:');
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'https://user:secret@range.example.net/range/' } }, 'password.breachRangeUrl', 'username or password');
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'range/' } }, 'password.breachRangeUrl', 'absolute URL');
+    expectProblems({ overrides: { password: { breachRangeTimeoutMs: 60000 } } }, 'password.breachRangeTimeoutMs', '100 to 10000');
+  });
+
   it('needs a name and at least one sentinel, written host:port', () => {
     expectProblems({ env: { GATEHOUSE_REDIS_SENTINELS: '10.0.0.1:26379' } }, 'redis.sentinel.name (GATEHOUSE_REDIS_SENTINEL_NAME is not set)');
     expectProblems({ env: { GATEHOUSE_REDIS_SENTINEL_NAME: 'mymaster' } }, 'redis.sentinel.sentinels');

@@ -76,6 +76,11 @@ describe('account console: change password', () => {
     }
     await stillTheOldPassword('pwc-bad', seeded.userId);
     expect(await gh.app.audit.list('pwc-bad', { type: 'user.password_changed', limit: 5 })).toEqual([]);
+    // The two wrong current passwords are the owner's to see under "Recent activity".
+    const failures = await gh.app.audit.list('pwc-bad', { type: 'user.sign_in_failed', limit: 5 });
+    expect(failures.map((event) => event.details)).toEqual([0, 1].map(() => expect.objectContaining({ reason: 'wrong_current_password', via: 'account_console' })));
+    const activity = expectPage(await browser.navigate('/t/pwc-bad/account/activity'));
+    expect(activity.$('main').text()).toContain('Wrong password entered');
   });
 
   it('refuses missing fields, a missing or forged CSRF token, another Origin, hostile shapes and oversized bodies', async () => {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { acceptablePassword, identityOf } from '../../authn/password-acceptance.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
+import { accountAuditEvents } from '../../domain/audit.js';
 import { ACCOUNT_CLIENT_ID } from '../../domain/clients.js';
 import { identifierKey } from '../../domain/identifiers.js';
 import { minPasswordLength } from '../../domain/users.js';
@@ -87,6 +88,15 @@ export function passwordRoutes(router: Router, site: AccountConsole): void {
     await charge.settle(verified.ok ? 'succeeded' : 'failed');
     if (!verified.ok) {
       ctx.state.log?.info({ event: 'account.password_change_refused', tenant: tenant.id, accountId: user._id }, 'wrong current password');
+      // A wrong password for the account: its owner sees it under "Recent activity", as at the login.
+      await app.audit.record({
+        tenant: tenant.id,
+        type: accountAuditEvents.signInFailed,
+        actor: { type: 'user', id: user._id, tenant: tenant.id },
+        target: { type: 'user', id: user._id },
+        details: { reason: 'wrong_current_password', via: 'account_console', ip: ctx.ip, user_agent: ctx.get('user-agent').slice(0, 256) },
+        requestId: ctx.state.requestId as string,
+      });
       return show(ctx, current, { errors: { current_password: WRONG_CURRENT_PASSWORD }, status: 400 });
     }
 
