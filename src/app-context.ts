@@ -17,6 +17,8 @@ import { TotpService } from './authn/totp.js';
 import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
 import { ProofOfWork } from './authn/proof-of-work.js';
+import type { PasswordAcceptanceDeps } from './authn/password-acceptance.js';
+import { CommonPasswords } from './authn/common-passwords.js';
 import { Throttle } from './authn/throttle.js';
 import { BackgroundWork } from './background.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
@@ -33,7 +35,8 @@ import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
-import { createMessageSender } from './messaging/senders.js';
+import { breachRangeApi } from './messaging/breach-range.js';
+import { createMessageSender, webhookPolicy } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
 import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
 import { Metrics } from './metrics/metrics.js';
@@ -69,6 +72,8 @@ export interface AppContext {
   /** the key of persistent SAML NameIDs (src/saml/name-id.ts), derived from the master key */
   samlPairwiseKey: Buffer;
   passwords: PasswordHasher;
+  /** what `acceptablePassword` (authn/password-acceptance.ts) needs: the shipped list, the range API */
+  passwordChecks: PasswordAcceptanceDeps;
   /** machine authentications (client secrets, admin tokens) counted per address */
   attempts: AttemptWindows;
   /** failure budgets of the password sign-in */
@@ -142,6 +147,11 @@ export function createAppContext(
     samlKeys: new SamlKeyRepository(store, box),
     samlPairwiseKey: Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse saml persistent name ids', 32)),
     passwords,
+    passwordChecks: {
+      common: new CommonPasswords(),
+      range: breachRangeApi({ url: config.password.breachRangeUrl, timeoutMs: config.password.breachRangeTimeoutMs, policy: webhookPolicy(config) }, logger),
+      logger,
+    },
     attempts: new AttemptWindows(shortLived, clock),
     throttle,
     // Challenges are signed under per-tenant keys derived from a key of their own, never a constant.

@@ -6,6 +6,7 @@ import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
+import { passwordRoutes } from './routes/password.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -15,7 +16,7 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * shows the profile, manages the user's second factors, approves CIBA requests and opens SAML apps ("My apps") and shows the account's recent activity. Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile, manages the user's second factors, changes their password, approves CIBA requests and opens SAML apps ("My apps") and shows the account's recent activity. Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
@@ -23,6 +24,7 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   profileRoutes(router, site);
   signInRoutes(router, site);
   securityRoutes(router, site);
+  passwordRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);
   appRoutes(router, site);

@@ -20,7 +20,13 @@ export interface TenantBranding {
 export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn', 'sms'] as const satisfies readonly FactorType[];
 
 export interface TenantSecurityPolicy {
-  password?: { minLength?: number };
+  /**
+   * password rules (`authn/password-acceptance.ts`). `breachedCheck` is where a new password is
+   * looked up: `list` (the shipped list, and the default when absent), `off`, or `range_api`
+   * (`authn/breached-passwords.ts`). The object is replaced whole by a change, which is why absent
+   * must mean `list`.
+   */
+  password?: { minLength?: number; breachedCheck?: 'list' | 'off' | 'range_api' };
   /** enforced by the login policy (`interactions/policy.ts`) and the provider's `acr_unmet` check; `optional` when unset */
   mfa?: MfaMode;
   /** the factor types that count at this tenant; every type when unset. A type removed later stops counting. */

@@ -144,7 +144,7 @@ describe('security_policy.mfa', () => {
     expect(off.body['security_policy']).toEqual({
       mfa: 'off',
       mfa_factors: [...mfaFactorTypes],
-      password: { min_length: 12 },
+      password: { min_length: 12, breached_check: 'list' },
       require_pkce: true,
       device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
       ciba: { enabled: false, notifications: { sms: false, webhook: false }, webhook_url: null },

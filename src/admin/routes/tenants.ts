@@ -4,6 +4,7 @@ import { accentColorProblem, LOGO_URL_MAX_LENGTH, logoUrlProblem } from '../../d
 import { registrationOf, registrationProblem, type Registration, type RegistrationFieldName, type TenantRegistration } from '../../domain/registration.js';
 import { deleteTenantAndData } from '../../domain/tenant-deletion.js';
 import { DEFAULT_SMS_MESSAGE, smsMessageProblem, SMS_MESSAGE_MAX, type TenantSmsSettings } from '../../domain/sms-settings.js';
+import { breachedCheckOf, breachedChecks } from '../../authn/breached-passwords.js';
 import { cibaNotificationsOf } from '../../domain/ciba-settings.js';
 import { POW_DIFFICULTY, POW_SIGN_IN_FAILURES, proofOfWorkOf, type TenantProofOfWork } from '../../domain/proof-of-work-settings.js';
 import { deviceFlowOf, mfaFactorTypes, mfaPolicyOf, SYSTEM_TENANT, type Tenant, type TenantChanges, type TenantPolicyChanges, type TenantSecurityPolicy } from '../../domain/tenants.js';
@@ -61,7 +62,20 @@ const proofOfWork = z
 const securityPolicy = z
   .object({
     // A PATCH merges: fields left out are kept, `null` removes one (back to its default).
-    password: z.object({ min_length: z.number().int().min(8).max(128).optional() }).strict().nullable().optional(),
+    password: z
+      .object({
+        min_length: z.number().int().min(8).max(128).optional(),
+        breached_check: z
+          .enum(breachedChecks)
+          .describe(
+            'where a new password is looked up: `list` (the list of the most common passwords shipped with Gatehouse; the default, also when left out), `off`, or `range_api` (the list, then the breach service’s k-anonymity range API the operator configured; the list alone when that fails)',
+          )
+          .optional(),
+      })
+      .strict()
+      .describe('the password rules; replaced whole, so a field left out here goes back to its default (`breached_check`: `list`). `null` restores every default')
+      .nullable()
+      .optional(),
     mfa: z
       .enum(['off', 'optional', 'required'])
       .describe('second factors: `off` (never asked), `optional` (asked of users who enrolled one; the default), `required` (everyone; a user without a factor enrols one inside the login)')
@@ -154,7 +168,7 @@ const tenantOut = z.object({
   custom_host: z.string().nullable(),
   branding: z.object({ accent_color: z.string().optional(), logo_url: z.string().optional() }),
   security_policy: z.object({
-    password: z.object({ min_length: z.number().optional() }).optional(),
+    password: z.object({ min_length: z.number().optional(), breached_check: z.enum(breachedChecks) }),
     mfa: z.string(),
     mfa_factors: z.array(z.string()),
     require_pkce: z.boolean().optional(),
@@ -175,7 +189,8 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
     custom_host: tenant.customHost ?? null,
     branding: { accent_color: tenant.branding?.accentColor, logo_url: tenant.branding?.logoUrl },
     security_policy: {
-      ...(tenant.securityPolicy?.password ? { password: { min_length: tenant.securityPolicy.password.minLength } } : {}),
+      // What new passwords are checked with, defaults included (`min_length` only when the tenant set one).
+      password: { min_length: tenant.securityPolicy?.password?.minLength, breached_check: breachedCheckOf(tenant.securityPolicy) },
       // What the login enforces, defaults included.
       mfa: mfaPolicyOf(tenant.securityPolicy).mfa,
       mfa_factors: [...mfaPolicyOf(tenant.securityPolicy).factors],
@@ -262,6 +277,13 @@ function deviceFlowChange(input: { enabled: boolean; user_code_lifetime_seconds?
   return { enabled: input.enabled, ...(input.user_code_lifetime_seconds !== undefined ? { userCodeLifetimeSeconds: input.user_code_lifetime_seconds } : {}) };
 }
 
+function passwordChange(input: NonNullable<z.infer<typeof securityPolicy>['password']>): NonNullable<TenantSecurityPolicy['password']> {
+  return {
+    ...(input.min_length ? { minLength: input.min_length } : {}),
+    ...(input.breached_check ? { breachedCheck: input.breached_check } : {}),
+  };
+}
+
 function cibaChange(input: z.infer<typeof securityPolicy>['ciba']): TenantPolicyChanges['ciba'] {
   if (!input) return null;
   const { sms, webhook } = input.notifications ?? {};
@@ -280,7 +302,7 @@ function changesOf(input: Editable): TenantChanges {
       ? {
           securityPolicy: {
             ...(input.security_policy.password === null ? { password: null } : {}),
-            ...(input.security_policy.password ? { password: { ...(input.security_policy.password.min_length ? { minLength: input.security_policy.password.min_length } : {}) } } : {}),
+            ...(input.security_policy.password ? { password: passwordChange(input.security_policy.password) } : {}),
             ...(input.security_policy.mfa ? { mfa: input.security_policy.mfa } : {}),
             ...(input.security_policy.mfa_factors !== undefined ? { mfaFactors: input.security_policy.mfa_factors } : {}),
             ...(input.security_policy.require_pkce !== undefined ? { requirePkce: input.security_policy.require_pkce } : {}),
