@@ -169,6 +169,9 @@ describe('bad input', () => {
       [{ email: 'a@example.com', password: 'short', confirm_password: 'short' }, 'password', /at least \d+ characters/],
       [{ email: 'a@example.com', password: 'p'.repeat(2000), confirm_password: 'p'.repeat(2000) }, 'password', /at most \d+ characters/],
       [{ email: 'a@example.com', password: NEW_PASSWORD, confirm_password: `${NEW_PASSWORD}!` }, 'confirm_password', /do not match/],
+      // Every new password's rules (authn/password-acceptance.ts): not a common one, not the person's own address.
+      [{ email: 'a@example.com', password: 'Password123!', confirm_password: 'Password123!' }, 'password', /common/],
+      [{ email: 'grace.hopper@example.com', password: 'grace.hopper2024', confirm_password: 'grace.hopper2024' }, 'password', /name|address/],
     ];
     let current = page;
     for (const [fields, name, message] of cases) {
