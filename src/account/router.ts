@@ -7,6 +7,7 @@ import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { emailRoutes } from './routes/email.js';
 import { passkeyRoutes } from './routes/passkeys.js';
+import { passwordRoutes } from './routes/password.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -16,7 +17,7 @@ export const accountRoot = '/account';
 
 /**
  * The account site: a small self-service site that signs its user in through its own tenant
- * shows the profile, manages the user's second factors, approves CIBA requests and opens SAML apps ("My apps") and shows the account's recent activity. Each area is a route module over the shared {@link accountConsole}.
+ * shows the profile, manages the user's second factors, changes their password, approves CIBA requests and opens SAML apps ("My apps") and shows the account's recent activity. Each area is a route module over the shared {@link accountConsole}.
  */
 export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router {
   const router = new Router({ prefix: `/t/:tenant${accountRoot}` });
@@ -25,6 +26,7 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   signInRoutes(router, site);
   securityRoutes(router, site);
   emailRoutes(router, site);
+  passwordRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);
   appRoutes(router, site);

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { FactorSummary } from '../domain/mfa-factors.js';
 import { csrfTokenFor, verifyForm } from '../http/forms.js';
+import { proofOfWorkWidgetIfOn } from '../http/proof-of-work.js';
 import type { AccountConsole, SignedIn } from './console.js';
 import { freshEnough } from './fresh.js';
 import { smsAllowed } from './routes/security-sms.js';
@@ -89,6 +90,8 @@ export function securityPage(site: AccountConsole) {
       removeUrl: `${base(ctx)}/factors`,
       passkeyUrl: `${base(ctx)}/passkeys`,
       smsUrl: smsAllowed(site, ctx) ? `${base(ctx)}/sms` : undefined,
+      // Adding a phone texts a code: where the tenant asks, the form needs a solved proof of work first.
+      smsProofOfWork: smsAllowed(site, ctx) ? proofOfWorkWidgetIfOn(tenant, 'sms', 'onsubmit') : undefined,
       backUrl: site.pathOf(tenant),
       ...messages,
     });

@@ -5,6 +5,7 @@ import type { FactorType } from './mfa-factors.js';
 import type { TenantCibaSettings } from './ciba-settings.js';
 import type { EmailTemplate, EmailTemplateName, TenantEmailTemplates } from './email-templates.js';
 import type { TenantRegistration } from './registration.js';
+import type { TenantProofOfWork } from './proof-of-work-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
@@ -20,7 +21,13 @@ export interface TenantBranding {
 export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn', 'sms'] as const satisfies readonly FactorType[];
 
 export interface TenantSecurityPolicy {
-  password?: { minLength?: number };
+  /**
+   * password rules (`authn/password-acceptance.ts`). `breachedCheck` is where a new password is
+   * looked up: `list` (the shipped list, and the default when absent), `off`, or `range_api`
+   * (`authn/breached-passwords.ts`). The object is replaced whole by a change, which is why absent
+   * must mean `list`.
+   */
+  password?: { minLength?: number; breachedCheck?: 'list' | 'off' | 'range_api' };
   /** enforced by the login policy (`interactions/policy.ts`) and the provider's `acr_unmet` check; `optional` when unset */
   mfa?: MfaMode;
   /** the factor types that count at this tenant; every type when unset. A type removed later stops counting. */
@@ -38,6 +45,8 @@ export interface TenantSecurityPolicy {
   ciba?: TenantCibaSettings;
   /** self-service sign-up: off when unset (`domain/registration.ts`) */
   registration?: TenantRegistration;
+  /** which forms need a solved proof-of-work challenge, and how hard it is; all off when unset (`domain/proof-of-work-settings.ts`) */
+  proofOfWork?: TenantProofOfWork;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -96,7 +105,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, registration: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, registration: true, proofOfWork: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {

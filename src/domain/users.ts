@@ -269,6 +269,16 @@ export class UserRepository {
     return true;
   }
 
+  /**
+   * Replaces the password the user just proved (`current`, the hash verified) with `next`, and
+   * clears "must change": only if it is still that hash, so of two changes made with the same old
+   * password at once one wins and the other is told, instead of the last silently overwriting.
+   */
+  async replacePassword(tenant: string, id: string, current: string, next: string, now = new Date()): Promise<boolean> {
+    const result = await this.#users.updateOne({ _id: id, tenant, passwordHash: current }, { $set: { passwordHash: next, passwordMustChange: false, updatedAt: now } });
+    return result.matched > 0;
+  }
+
   async setPasswordHash(tenant: string, id: string, passwordHash: string, now = new Date()): Promise<void> {
     await this.#users.updateOne({ _id: id, tenant }, { $set: { passwordHash, updatedAt: now } });
   }

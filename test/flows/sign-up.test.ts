@@ -4,6 +4,7 @@ import { adminToken, call, startAdminGatehouse } from '../admin/helpers.js';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { openLoginPage, relyingParty } from '../helpers/login.js';
+import { solvedChallenge, widgetChallengeUrl } from '../helpers/proof-of-work.js';
 
 let gh: TestGatehouse;
 let root: string;
@@ -168,6 +169,9 @@ describe('bad input', () => {
       [{ email: 'a@example.com', password: 'short', confirm_password: 'short' }, 'password', /at least \d+ characters/],
       [{ email: 'a@example.com', password: 'p'.repeat(2000), confirm_password: 'p'.repeat(2000) }, 'password', /at most \d+ characters/],
       [{ email: 'a@example.com', password: NEW_PASSWORD, confirm_password: `${NEW_PASSWORD}!` }, 'confirm_password', /do not match/],
+      // Every new password's rules (authn/password-acceptance.ts): not a common one, not the person's own address.
+      [{ email: 'a@example.com', password: 'Password123!', confirm_password: 'Password123!' }, 'password', /common/],
+      [{ email: 'grace.hopper@example.com', password: 'grace.hopper2024', confirm_password: 'grace.hopper2024' }, 'password', /name|address/],
     ];
     let current = page;
     for (const [fields, name, message] of cases) {
@@ -243,6 +247,46 @@ describe('bad input', () => {
     const posted = expectPage(await browser.navigate(signUpUrl, { form: { csrf: login.$('input[name="csrf"]').attr('value')!, email: 'x@example.com', password: NEW_PASSWORD, confirm_password: NEW_PASSWORD }, headers: { origin: gh.origin } }));
     expect(posted.status).toBe(400);
     expect(await gh.app.users.findByIdentifier('closed', 'x@example.com')).toBeNull();
+  });
+});
+
+describe('proof of work on sign-up', () => {
+  it('off by default: no widget; on: a form without a solution, or with one used before, is refused and creates nothing; in parallel one solution creates one account', async () => {
+    const pow = await seedTenant(gh, 'pow');
+    await setRegistration('pow', { enabled: true, fields: { email: 'required' }, verify_email: false });
+    const powRp = await relyingParty(gh, 'pow', pow.client.clientId, pow.client.clientSecret);
+    const open = async () => {
+      const browser = new Browser(gh.origin);
+      return { browser, page: expectPage((await start(browser, powRp, { prompt: 'create' }, pow)).result) };
+    };
+    const fill = (email: string, solution?: string) => ({ email, password: NEW_PASSWORD, confirm_password: NEW_PASSWORD, ...(solution !== undefined ? { altcha: solution } : {}) });
+    const off = await open();
+    expect(widgetChallengeUrl(off.page)).toBeUndefined();
+
+    await setRegistration('pow', { enabled: true, fields: { email: 'required' }, verify_email: false }, { proof_of_work: { sign_up: true, difficulty: 500 } });
+    const on = await open();
+    const challengeUrl = widgetChallengeUrl(on.page);
+    expect(challengeUrl).toBe('/t/pow/proof-of-work/sign-up');
+    const missing = expectPage(await on.browser.submit(on.page, 'form[action$="/sign-up"]', fill('missing@example.com')));
+    expect(missing.status).toBe(400);
+    expect(missing.$('[role=alert]').text()).toMatch(/wait while your browser checks|did not complete/);
+    const forged = expectPage(await on.browser.submit(missing, 'form[action$="/sign-up"]', fill('forged@example.com', Buffer.from('{"challenge":{},"solution":{}}').toString('base64'))));
+    expect(forged.status).toBe(400);
+
+    const solution = await solvedChallenge(gh.origin, challengeUrl!);
+    const made = await on.browser.submit(forged, 'form[action$="/sign-up"]', fill('solved@example.com', solution));
+    expect(expectPage(made).$('form[action$="/consent"]')).toHaveLength(1);
+    const again = await open();
+    const replayed = expectPage(await again.browser.submit(again.page, 'form[action$="/sign-up"]', fill('replayed@example.com', solution)));
+    expect(replayed.status).toBe(400);
+
+    const shared = await solvedChallenge(gh.origin, challengeUrl!);
+    const pages = await Promise.all(Array.from({ length: 5 }, () => open()));
+    const answers = await Promise.all(pages.map(({ browser, page }, index) => browser.submit(page, 'form[action$="/sign-up"]', fill(`parallel${index}@example.com`, shared))));
+    expect(answers.filter((answer) => !('redirectedTo' in answer) && answer.status === 400)).toHaveLength(4);
+    const created = await Promise.all(['missing', 'forged', 'solved', 'replayed', ...[0, 1, 2, 3, 4].map((index) => `parallel${index}`)].map((name) => gh.app.users.findByIdentifier('pow', `${name}@example.com`)));
+    expect(created.filter(Boolean).map((user) => user!.email)).toHaveLength(2);
+    expect(created[2]?.email).toBe('solved@example.com');
   });
 });
 

@@ -27,6 +27,7 @@ export function profileRoutes(router: Router, site: AccountConsole): void {
       },
       logoutUrl: `${site.pathOf(tenant)}/logout`,
       securityUrl: `${site.pathOf(tenant)}/security`,
+      passwordUrl: `${site.pathOf(tenant)}/password`,
       appsUrl: `${site.pathOf(tenant)}/apps`,
       activityUrl: `${site.pathOf(tenant)}/activity`,
       emailUrl: `${site.pathOf(tenant)}/email`,

@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { acceptablePassword } from '../../authn/password-acceptance.js';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
 import { chargeSignUp } from '../../authn/sign-up-limits.js';
 import { accountAuditEvents } from '../../domain/audit.js';
 import { emailField, personText, phoneField, usernameField } from '../../domain/profile-fields.js';
 import { registrationOf, type Registration, type RegistrationFieldName } from '../../domain/registration.js';
-import { minPasswordLength, passwordLength, type NewUser } from '../../domain/users.js';
+import { minPasswordLength, type NewUser } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
+import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import { browserOf } from '../finish.js';
 import { credentialFingerprint, saveState } from '../state.js';
 import { tellOwnerOfDuplicateSignUp } from './verify-email.js';
@@ -51,19 +53,30 @@ async function show(step: StepContext, registration: Registration, values: Value
   await step.render(
     'sign-up',
     'Create your account',
-    { action: `${step.base}/sign-up`, signInUrl: `${step.base}/password`, client: await step.clientName(), fields, minLength, fieldErrors: errors, error },
+    {
+      action: `${step.base}/sign-up`,
+      signInUrl: `${step.base}/password`,
+      client: await step.clientName(),
+      fields,
+      minLength,
+      fieldErrors: errors,
+      error,
+      // The tenant's proof-of-work check of sign-ups (`security_policy.proof_of_work.sign_up`): a new
+      // challenge with every page, as a solution is used up by the form it was sent with.
+      proofOfWork: proofOfWorkWidgetIfOn(step.tenant, 'sign_up'),
+    },
     status,
   );
 }
 
 /**
- * The one place a new password is judged at sign-up: the tenant's length rules (a breached-password
- * check joins them where the tenant's policy has one).
+ * The new password, judged as every new password is (`authn/password-acceptance.ts`: the tenant's
+ * length, not made of the person's own name or address, not a common or breached one), then
+ * confirmed.
  */
-function passwordProblem(step: StepContext, password: string, confirm: string): FieldErrors {
-  const minLength = minPasswordLength(step.tenant.settings);
-  if (password.length > MAX_PASSWORD_LENGTH) return { password: `Use at most ${MAX_PASSWORD_LENGTH} characters.` };
-  if (passwordLength(password) < minLength) return { password: `Use at least ${minLength} characters.` };
+async function passwordProblem(step: StepContext, password: string, confirm: string, values: Values): Promise<FieldErrors> {
+  const verdict = await acceptablePassword(step.app.passwordChecks, step.tenant.settings.securityPolicy, password, { username: values.username, email: values.email, name: values.name });
+  if (!verdict.ok) return { password: verdict.message };
   if (confirm !== password) return { confirm_password: 'The two passwords do not match.' };
   return {};
 }
@@ -110,12 +123,16 @@ export const signUpStep: InteractionStep<'sign-up'> = {
   async submit(step) {
     const registration = settings(step);
     if (!registration.enabled) throw new AppError('not_found', 'This organisation does not offer sign-up. Go back and sign in.');
-    const raw = parseFields(form, step.verifyForm());
+    const posted = step.verifyForm();
+    const raw = parseFields(form, posted);
     const { values, errors } = readProfile(registration, raw);
-    Object.assign(errors, passwordProblem(step, raw.password, raw.confirm_password));
+    Object.assign(errors, await passwordProblem(step, raw.password, raw.confirm_password, values));
     if (Object.keys(errors).length > 0) return show(step, registration, values, errors, 400);
 
     const { app, tenant } = step;
+    // After the fields (a typo costs no solved puzzle), before anything is counted, hashed or stored.
+    const pow = await checkProofOfWork(app.proofOfWork, tenant, 'sign_up', posted);
+    if (!pow.ok) return show(step, registration, values, {}, 400, pow.message);
     const charge = await chargeSignUp(app.throttle, tenant.id, step.ctx.ip);
     if (!charge.ok) {
       app.metrics.rateLimited('sign_up_address');
