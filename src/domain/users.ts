@@ -90,7 +90,8 @@ function canonicalUsername(input: string): string {
   return checked.username;
 }
 
-function normaliseEmail(input: string): string {
+/** How an e-mail address is stored (and shown back): trimmed, lower case. */
+export function normaliseEmail(input: string): string {
   return input.trim().toLowerCase();
 }
 

@@ -223,7 +223,7 @@ function registrationChange(input: z.infer<typeof securityPolicy>['registration'
  * e-mail sender (409, as CIBA's SMS notifications without an SMS sender), since no new account
  * could ever finish signing in.
  */
-function assertRegistrationPossible(request: AdminRequest<unknown, unknown, unknown>, input: z.infer<typeof securityPolicy>['registration']): void {
+export function assertRegistrationPossible(request: Pick<AdminRequest<unknown, unknown, unknown>, 'app'>, input: z.infer<typeof securityPolicy>['registration']): void {
   const settings = input ? registrationChange(input) : null;
   if (!settings) return;
   const problem = registrationProblem(settings);

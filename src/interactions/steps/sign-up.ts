@@ -5,7 +5,7 @@ import { chargeSignUp } from '../../authn/sign-up-limits.js';
 import { accountAuditEvents } from '../../domain/audit.js';
 import { emailField, personText, phoneField, usernameField } from '../../domain/profile-fields.js';
 import { registrationOf, type Registration, type RegistrationFieldName } from '../../domain/registration.js';
-import { minPasswordLength, type NewUser } from '../../domain/users.js';
+import { minPasswordLength, normaliseEmail, type NewUser } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
 import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
@@ -158,8 +158,10 @@ export const signUpStep: InteractionStep<'sign-up'> = {
       if (registration.verifyEmail && registration.key === 'email') {
         // The address has an account: the same answer as for a new one (on to "enter the code"),
         // and its owner hears of it by mail. Nothing here says whether the address was free.
-        tellOwnerOfDuplicateSignUp(step, values.email!);
-        await saveState(step.interaction, { factors: [], signUpDecoy: { address: values.email! } });
+        // The address as a new account's page would show it (stored form), not as typed.
+        const address = normaliseEmail(values.email!);
+        tellOwnerOfDuplicateSignUp(step, address);
+        await saveState(step.interaction, { factors: [], signUpDecoy: { address } });
         step.ctx.status = 303;
         return step.ctx.redirect(step.base);
       }
