@@ -1,3 +1,4 @@
+import { emailProblems } from './email-rules.js';
 import { messagingProblems } from './messaging-rules.js';
 import type { Problem, SourceOf } from './problems.js';
 import { defaultPublicUrl } from './public-url.js';
@@ -20,7 +21,11 @@ export function resolveDefaults(parsed: Parsed): Config {
     publicUrl: parsed.publicUrl ?? defaultPublicUrl(parsed.env, parsed.port),
     keys: { ...parsed.keys, autoGenerate: parsed.keys.autoGenerate ?? parsed.env !== 'production' },
     demo: { ...parsed.demo, seed: parsed.demo.seed ?? parsed.env === 'development' },
-    messaging: { ...parsed.messaging, sms: { ...parsed.messaging.sms, sender: parsed.messaging.sms.sender ?? (parsed.env === 'production' ? undefined : 'console') } },
+    messaging: {
+      ...parsed.messaging,
+      sms: { ...parsed.messaging.sms, sender: parsed.messaging.sms.sender ?? (parsed.env === 'production' ? undefined : 'console') },
+      email: { ...parsed.messaging.email, sender: parsed.messaging.email.sender ?? (parsed.env === 'production' ? undefined : 'console') },
+    },
   };
 }
 
@@ -50,6 +55,7 @@ export function checkRules(config: Config, sourceOf: SourceOf): Problem[] {
     add('metrics.port', `must differ from port (${config.port}): the metrics listener is a server of its own; leave metrics.port unset to serve /metrics on the main port behind metrics.token`);
   }
   messagingProblems(config, add);
+  emailProblems(config, add);
   if (config.env !== 'production') return problems;
 
   if (config.demo.seed) {

@@ -119,6 +119,31 @@ const httpUrl = z.string({ error: 'expected a URL' }).superRefine((value, ctx) =
   if (url.username || url.password) return fail('must not contain a username or password');
 });
 
+/** Senders of e-mail (src/messaging/email-senders.ts). */
+export const emailSenders = ['console', 'smtp', 'webhook'] as const;
+
+/**
+ * One plain address (`local@domain`), the only form `from` takes: the display name is the tenant's
+ * (src/messaging/email.ts), and nothing that could end a header line or name a second mailbox.
+ */
+const mailbox = z
+  .string({ error: 'expected an e-mail address' })
+  .max(254, { error: 'must be at most 254 characters' })
+  .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, { error: 'expected one plain address such as no-reply@example.com (no name, no angle brackets)' });
+
+/** A webhook Gatehouse signs its POSTs to (SMS, e-mail): where, and the shared secret. */
+function signedWebhook() {
+  return z
+    .object({
+      /** Receives a signed JSON POST per message; called through the outbound-request guard. */
+      url: httpUrl.optional(),
+      /** Secret: the HMAC-SHA256 key of the signature header. */
+      secret: z.string({ error: 'expected a string' }).min(32, { error: 'must be at least 32 characters (create one with `openssl rand -base64 32`)' }).max(512, { error: 'must be at most 512 characters' }).optional(),
+    })
+    .strict()
+    .prefault({});
+}
+
 export const storeKinds = ['nedb', 'memory', 'mongodb'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const envNames = ['development', 'test', 'production'] as const;
@@ -365,15 +390,7 @@ export const configSchema = z
             sender: oneOf(smsSenders).optional(),
             /** A sender's HTTP call not answered within this time fails (worth retrying), in ms. */
             timeoutMs: wholeNumber(100, 60000).default(5000),
-            webhook: z
-              .object({
-                /** Receives a signed JSON POST per message; called through the outbound-request guard. */
-                url: httpUrl.optional(),
-                /** Secret: the HMAC-SHA256 key of the signature header. */
-                secret: z.string({ error: 'expected a string' }).min(32, { error: 'must be at least 32 characters (create one with `openssl rand -base64 32`)' }).max(512, { error: 'must be at most 512 characters' }).optional(),
-              })
-              .strict()
-              .prefault({}),
+            webhook: signedWebhook(),
             twilio: z
               .object({
                 accountSid: z.string({ error: 'expected a string' }).regex(/^AC[0-9a-fA-F]{32}$/, { error: 'expected AC followed by 32 hexadecimal digits (the Account SID in the Twilio console)' }).optional(),
@@ -387,6 +404,40 @@ export const configSchema = z
               })
               .strict()
               .prefault({}),
+          })
+          .strict()
+          .prefault({}),
+        /**
+         * E-mail (verification links and codes, password resets, account notices). Unset `sender`
+         * means `console` outside production and no sender in production, where `console` is refused.
+         */
+        email: z
+          .object({
+            sender: oneOf(emailSenders).optional(),
+            /** The envelope and `From` address; the display name is the tenant's. */
+            from: mailbox.default('no-reply@localhost'),
+            /** A send not finished within this time fails (worth retrying), in ms. */
+            timeoutMs: wholeNumber(100, 120000).default(10000),
+            smtp: z
+              .object({
+                host: nonEmpty().max(253, { error: 'must be at most 253 characters' }).optional(),
+                port: wholeNumber(1, 65535).default(587),
+                /** TLS from the first byte (port 465); false means STARTTLS on a plain connection. */
+                secure: flag().default(false),
+                /** Without `secure`: refuse to send unless the server offers STARTTLS. */
+                requireTls: flag().default(true),
+                /** Check the server's certificate; refused as false in production. */
+                rejectUnauthorized: flag().default(true),
+                /** PEM file of CA certificates the server's certificate may chain to (private CAs). */
+                caFile: nonEmpty().optional(),
+                user: nonEmpty().max(256, { error: 'must be at most 256 characters' }).optional(),
+                /** Secret: the SMTP AUTH password. */
+                password: nonEmpty().max(1024, { error: 'must be at most 1024 characters' }).optional(),
+              })
+              .strict()
+              .refine((value) => (value.user === undefined) === (value.password === undefined), { error: 'user and password go together' })
+              .prefault({}),
+            webhook: signedWebhook(),
           })
           .strict()
           .prefault({}),
@@ -445,6 +496,8 @@ export const secretPaths: ReadonlySet<string> = new Set([
   'metrics.token',
   'messaging.sms.webhook.secret',
   'messaging.sms.twilio.authToken',
+  'messaging.email.smtp.password',
+  'messaging.email.webhook.secret',
 ]);
 
 /** What a config file or `loadConfig({ overrides })` may contain: every key optional. */

@@ -11,6 +11,8 @@ import type { Config } from '../config/schema.js';
 import { AttemptWindows } from './authn/attempts.js';
 import { KnownDevices } from './authn/known-devices.js';
 import { RecoveryCodeService } from './authn/recovery-codes.js';
+import { EmailVerifications } from './authn/email-verification.js';
+import { PasswordResets } from './authn/password-resets.js';
 import { SmsCodes } from './authn/sms-codes.js';
 import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
@@ -36,6 +38,8 @@ import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
 import { breachRangeApi } from './messaging/breach-range.js';
+import { createEmailSender } from './messaging/email-senders.js';
+import type { EmailSender } from './messaging/email.js';
 import { createMessageSender, webhookPolicy } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
 import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
@@ -86,6 +90,10 @@ export interface AppContext {
   mfa: { factors: MfaFactorRepository; totp: TotpService; recoveryCodes: RecoveryCodeService; webauthn: WebAuthnService; webauthnCredentials: WebAuthnCredentialRepository; sms: SmsFactorService };
   /** outbound messages (SMS codes, CIBA notifications; later e-mail) through the configured senders */
   messages: MessageSender;
+  /** e-mail (verification, password reset, notices) through `messaging.email.sender`; `close` ends SMTP connections */
+  email: EmailSender & { close?(): void };
+  /** proving e-mail addresses (link + code) and password-reset links, in the short-lived store */
+  accountEmail: { verifications: EmailVerifications; resets: PasswordResets };
   /** work requests start without waiting for it (CIBA notifications); shutdown waits for it */
   background: BackgroundWork;
   /** every holder of per-tenant data, for deleting a tenant (domain/tenant-deletion.ts) */
@@ -173,6 +181,11 @@ export function createAppContext(
       }),
     },
     messages,
+    email: createEmailSender(config, logger, clock),
+    accountEmail: {
+      verifications: new EmailVerifications(shortLived, Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse email codes', 32)), clock),
+      resets: new PasswordResets(shortLived, clock),
+    },
     background: new BackgroundWork((error) => logger.error({ err: error }, 'a background task failed')),
     metrics,
     clock,

@@ -68,6 +68,7 @@ export async function openApp(config: Config, logger: Logger, options: BootOptio
 export async function closeApp(app: AppContext): Promise<void> {
   await app.outboundTrust?.close().catch(() => undefined);
   await app.background.idle(app.config.http.shutdownGraceMs);
+  app.email.close?.();
   await app.changes.close().catch(() => undefined);
   await app.ephemeral.close().catch(() => undefined);
   await app.store.close();

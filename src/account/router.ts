@@ -5,6 +5,7 @@ import type { LocalOrigin } from '../built-in-client.js';
 import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
 import { cibaRoutes } from './routes/ciba.js';
+import { emailRoutes } from './routes/email.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordRoutes } from './routes/password.js';
 import { profileRoutes } from './routes/profile.js';
@@ -24,6 +25,7 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   profileRoutes(router, site);
   signInRoutes(router, site);
   securityRoutes(router, site);
+  emailRoutes(router, site);
   passwordRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);

@@ -1,5 +1,6 @@
 import { tenantKey } from '../../adapters/ephemeral.js';
-import type { BucketPolicy, Take, Throttle } from './throttle.js';
+import { chargeBudgets, type SendCharge } from './send-budgets.js';
+import type { BucketPolicy, Throttle } from './throttle.js';
 
 /**
  * Limits on SENDING texts, against SMS pumping (someone making Gatehouse text numbers that pay
@@ -28,11 +29,7 @@ export const smsSendKeys = {
   address: (tenant: string, address: string) => tenantKey(tenant, 'sms', 'send', 'ip', address),
 };
 
-/**
- * `settle(true)`: a text went to the sender (it counts, even if the gateway failed: it may have
- * sent it); `settle(false)`: nothing was sent, the units are given back.
- */
-export type SmsSendCharge = { ok: true; settle(sent: boolean): Promise<void> } | { ok: false; retryAfter: number; budget: SmsBudget };
+export type SmsSendCharge = SendCharge<SmsBudget>;
 
 /**
  * Takes one unit of each budget (address, account, phone), giving back those taken when one refuses.
@@ -40,25 +37,10 @@ export type SmsSendCharge = { ok: true; settle(sent: boolean): Promise<void> } |
  * authenticated client for one of its customers): the per-account and per-phone budgets still hold.
  */
 export async function chargeSmsSend(throttle: Throttle, send: { tenant: string; accountId: string; phone: string; address?: string }): Promise<SmsSendCharge> {
-  const taken: Array<Extract<Take, { ok: true }>> = [];
-  const budgets: Array<[SmsBudget, string]> = [
-    ['account', smsSendKeys.account(send.tenant, send.accountId)],
-    ['phone', smsSendKeys.phone(send.tenant, send.phone)],
+  const budgets: Array<readonly [SmsBudget, string, BucketPolicy]> = [
+    ['account', smsSendKeys.account(send.tenant, send.accountId), smsSendPolicies.account],
+    ['phone', smsSendKeys.phone(send.tenant, send.phone), smsSendPolicies.phone],
   ];
-  if (send.address !== undefined) budgets.unshift(['address', smsSendKeys.address(send.tenant, send.address)]);
-  for (const [budget, key] of budgets) {
-    const take = await throttle.take(key, smsSendPolicies[budget]);
-    if (!take.ok) {
-      await Promise.all(taken.map((unit) => unit.settle('released')));
-      return { ok: false, retryAfter: take.retryAfter, budget };
-    }
-    taken.push(take);
-  }
-  return {
-    ok: true,
-    settle: async (sent) => {
-      // A unit "failed" stays in the bucket until it drains: here, a text sent.
-      await Promise.all(taken.map((unit) => unit.settle(sent ? 'failed' : 'released')));
-    },
-  };
+  if (send.address !== undefined) budgets.unshift(['address', smsSendKeys.address(send.tenant, send.address), smsSendPolicies.address]);
+  return chargeBudgets(throttle, budgets);
 }

@@ -3,6 +3,7 @@ import { DuplicateKeyError } from '../../adapters/store.js';
 import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
 import type { TenantCibaSettings } from './ciba-settings.js';
+import type { EmailTemplate, EmailTemplateName, TenantEmailTemplates } from './email-templates.js';
 import type { TenantRegistration } from './registration.js';
 import type { TenantProofOfWork } from './proof-of-work-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
@@ -66,6 +67,8 @@ export interface Tenant {
   customHost?: string;
   branding?: TenantBranding;
   securityPolicy?: TenantSecurityPolicy;
+  /** the tenant's own wording of Gatehouse's e-mails (`domain/email-templates.ts`), set through the admin API */
+  emailTemplates?: TenantEmailTemplates;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -215,6 +218,13 @@ export class TenantRepository {
   /** Sets (or with `null` removes) the tenant's SMS webhook; the secret arrives sealed. */
   async setSmsWebhook(id: string, webhook: { url: string; secret: string } | null, now = new Date()): Promise<boolean> {
     const update = webhook ? { $set: { 'securityPolicy.sms.webhook': webhook, updatedAt: now } } : { $set: { updatedAt: now }, $unset: { 'securityPolicy.sms.webhook': true as const } };
+    return (await this.#tenants.updateOne({ _id: id }, update)).matched > 0;
+  }
+
+  /** Sets (or with `null` removes) one of the tenant's e-mail templates; the caller checked it (`templateProblems`). */
+  async setEmailTemplate(id: string, name: EmailTemplateName, template: EmailTemplate | null, now = new Date()): Promise<boolean> {
+    const path = `emailTemplates.${name}`;
+    const update = template ? { $set: { [path]: { subject: template.subject, text: template.text, html: template.html }, updatedAt: now } } : { $set: { updatedAt: now }, $unset: { [path]: true as const } };
     return (await this.#tenants.updateOne({ _id: id }, update)).matched > 0;
   }
 

@@ -28,6 +28,11 @@ export interface User {
   passwordHash?: string;
   /** set by an admin with a password: the next sign-in must choose a new one before it finishes */
   passwordMustChange?: boolean;
+  /**
+   * made by sign-up where the tenant verifies e-mail first: no sign-in of this account finishes
+   * until `email` is verified (`interactions/steps/verify-email.ts`); kept once it is
+   */
+  verifyEmailFirst?: boolean;
   disabled: boolean;
   /** names of the tenant's roles assigned to this user */
   roles?: string[];
@@ -36,7 +41,7 @@ export interface User {
 }
 
 export type NewUser = Pick<User, 'username'> &
-  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'passwordMustChange' | 'disabled' | 'roles'>>;
+  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'passwordMustChange' | 'verifyEmailFirst' | 'disabled' | 'roles'>>;
 
 /** Profile fields an admin may change (credentials, roles and `disabled` have their own methods). */
 export type UserChanges = Partial<Pick<User, 'username' | 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name'>>;
@@ -85,7 +90,8 @@ function canonicalUsername(input: string): string {
   return checked.username;
 }
 
-function normaliseEmail(input: string): string {
+/** How an e-mail address is stored (and shown back): trimmed, lower case. */
+export function normaliseEmail(input: string): string {
   return input.trim().toLowerCase();
 }
 

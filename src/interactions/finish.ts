@@ -1,6 +1,6 @@
 import type { Acr, Amr } from '../authn/assurance.js';
 import { accountAuditEvents } from '../domain/audit.js';
-import { rememberDevice } from './known-device.js';
+import { rememberDevice } from '../http/known-device.js';
 import type { StepContext } from './step.js';
 
 /** What a sign-in event keeps of the browser: enough for its owner to recognise it, bounded. */

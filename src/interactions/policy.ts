@@ -2,7 +2,7 @@ import { ACR, amrOf, acrOf, amrOfFactor, methodsOf, proves, requiredAcr, satisfi
 import type { LoginState } from './state.js';
 
 /** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
-export const stepNames = ['password', 'sign-up', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export const stepNames = ['password', 'sign-up', 'verify-email', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
@@ -24,6 +24,8 @@ export interface PolicyInput {
   client: { minimumAcr?: Acr };
   /** the factor types the account being signed in has enrolled (empty while unknown) */
   enrolled: readonly FactorType[];
+  /** the account signed up where the tenant verifies e-mail first, and its address is not verified yet */
+  mustVerifyEmail?: boolean;
 }
 
 export type Decision =
@@ -56,6 +58,7 @@ function proven(input: PolicyInput): { accountId?: string; methods: string[] } {
  */
 export function nextStep(input: PolicyInput): Decision {
   if (input.prompt.name === 'consent') return { kind: 'step', step: 'consent', alternatives: [] };
+  if (input.state.signUpDecoy) return { kind: 'step', step: 'verify-email', alternatives: [] };
 
   const { accountId, methods } = proven(input);
   // A passkey (discoverable credential, user verified) signs in instead of the password where the
@@ -68,6 +71,10 @@ export function nextStep(input: PolicyInput): Decision {
     if (input.prompt.name === 'create' && input.tenant.signUp) return { kind: 'step', step: 'sign-up', alternatives: ['password', ...passkey] };
     return { kind: 'step', step: 'password', alternatives: [...passkey, ...(input.tenant.signUp ? (['sign-up'] as const) : [])] };
   }
+
+  // Before any second factor: a new account proves its address first (enrolling an authenticator
+  // for an address that is not theirs would be wasted on a squatter).
+  if (input.mustVerifyEmail) return { kind: 'step', step: 'verify-email', alternatives: [], accountId };
 
   const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
   if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };

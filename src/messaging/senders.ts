@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { ConsoleSender } from './console-sender.js';
 import { TwilioSender } from './twilio-sender.js';
-import { MessageNotSentError, type MessageSender } from './sender.js';
+import { MessageNotSentError, type MessageSender, type SendResult } from './sender.js';
 import { WebhookSender } from './webhook-sender.js';
 
 /**
@@ -54,19 +54,21 @@ function required(value: string | undefined, key: string): string {
 
 /**
  * One log line per message, sent or not, for operators: who was asked, why, and what came back.
- * Neither the text (it holds the code) nor the number is logged here.
+ * Neither the text (it holds the code or link) nor the recipient is logged here. E-mail messages
+ * have no `channel` field (they are all e-mail).
  */
-export function logged(sender: MessageSender, name: string, logger: Logger): MessageSender {
+export function logged<M extends { tenant: string; purpose: string; requestId?: string; channel?: string }>(sender: { send(message: M): Promise<SendResult> }, name: string, logger: Logger): { send(message: M): Promise<SendResult> } {
   return {
     async send(message) {
-      const fields = { sender: name, channel: message.channel, tenant: message.tenant, purpose: message.purpose, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) };
+      const channel = message.channel ?? 'email';
+      const fields = { sender: name, channel, tenant: message.tenant, purpose: message.purpose, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) };
       try {
         const result = await sender.send(message);
-        logger.info({ event: 'message.accepted', ...fields, ...result }, `${message.channel} message accepted by the ${name} sender`);
+        logger.info({ event: 'message.accepted', ...fields, ...result }, `${channel} message accepted by the ${name} sender`);
         return result;
       } catch (error) {
         const retryable = error instanceof MessageNotSentError && error.retryable;
-        logger.warn({ event: 'message.failed', ...fields, retryable, reason: error instanceof Error ? error.message : String(error) }, `${message.channel} message not sent`);
+        logger.warn({ event: 'message.failed', ...fields, retryable, reason: error instanceof Error ? error.message : String(error) }, `${channel} message not sent`);
         throw error;
       }
     },

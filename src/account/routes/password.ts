@@ -8,8 +8,8 @@ import { ACCOUNT_CLIENT_ID } from '../../domain/clients.js';
 import { identifierKey } from '../../domain/identifiers.js';
 import { minPasswordLength } from '../../domain/users.js';
 import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
-import { waitText } from '../../interactions/step.js';
-import { knownDeviceOf } from '../../interactions/known-device.js';
+import { knownDeviceOf } from '../../http/known-device.js';
+import { waitText } from '../../http/wait-text.js';
 import { endSessionsOf, sessionIdOfSid } from '../../oidc/end-sessions.js';
 import type { AccountConsole, SignedIn } from '../console.js';
 

@@ -30,6 +30,7 @@ export function profileRoutes(router: Router, site: AccountConsole): void {
       passwordUrl: `${site.pathOf(tenant)}/password`,
       appsUrl: `${site.pathOf(tenant)}/apps`,
       activityUrl: `${site.pathOf(tenant)}/activity`,
+      emailUrl: `${site.pathOf(tenant)}/email`,
       // CIBA's built-in authentication device: only where the tenant turned CIBA on.
       ...(tenant.settings.securityPolicy?.ciba?.enabled === true ? { cibaUrl: `${site.pathOf(tenant)}/ciba` } : {}),
       csrfToken: csrfTokenFor(tenant, `account:${current.id}`),

@@ -10,6 +10,7 @@ import { samlAppRoutes } from './saml-apps.js';
 import { samlCertificateRoutes } from './saml-certificates.js';
 import { serviceAccountRoutes } from './service-accounts.js';
 import { tenantCibaRoutes } from './tenant-ciba.js';
+import { tenantEmailTemplateRoutes } from './tenant-email-templates.js';
 import { tenantSmsRoutes } from './tenant-sms.js';
 import { tenantRoutes } from './tenants.js';
 import { userMfaRoutes } from './user-mfa.js';
@@ -20,5 +21,5 @@ import { userRoutes } from './users.js';
 
 /** Every admin API route; a resource adds its module here. */
 export function adminRoutes(): RouteSpec[] {
-  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlAppCertificateRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userAccessRoutes, ...userMfaRoutes];
+  return [...meRoutes, ...tenantRoutes, ...tenantSmsRoutes, ...tenantCibaRoutes, ...tenantEmailTemplateRoutes, ...keyRoutes, ...auditRoutes, ...clientRoutes, ...samlAppRoutes, ...samlAppCertificateRoutes, ...samlCertificateRoutes, ...apiRoutes, ...serviceAccountRoutes, ...roleRoutes, ...userRoutes, ...userPasswordRoutes, ...userSignInRoutes, ...userAccessRoutes, ...userMfaRoutes];
 }

@@ -218,17 +218,18 @@ function registrationChange(input: z.infer<typeof securityPolicy>['registration'
 }
 
 /**
- * Refuses sign-up settings that cannot work, naming the field. Verifying the address before the
- * first sign-in needs the e-mail sender, which is not built yet (issue 14): until it is, such
- * settings are refused rather than accepted and ignored.
+ * Refuses sign-up settings that cannot work, naming the field: a sign-up with no sign-in key, or
+ * e-mail verification (the default wherever e-mail is asked) where the operator configured no
+ * e-mail sender (409, as CIBA's SMS notifications without an SMS sender), since no new account
+ * could ever finish signing in.
  */
-function assertRegistrationPossible(input: z.infer<typeof securityPolicy>['registration']): void {
+export function assertRegistrationPossible(request: Pick<AdminRequest<unknown, unknown, unknown>, 'app'>, input: z.infer<typeof securityPolicy>['registration']): void {
   const settings = input ? registrationChange(input) : null;
   if (!settings) return;
   const problem = registrationProblem(settings);
   if (problem) throw new AppError('invalid_request', `security_policy.registration: ${problem}`);
-  if (settings.enabled && registrationOf({ registration: settings }).verifyEmail) {
-    throw new AppError('invalid_request', 'security_policy.registration.verify_email: verifying e-mail addresses needs the e-mail sender, which this version of Gatehouse does not have yet; set "verify_email": false (docs/accounts.md says what a sign-up then reveals)');
+  if (settings.enabled && registrationOf({ registration: settings }).verifyEmail && request.app.config.messaging.email.sender === undefined) {
+    throw new AppError('conflict', 'security_policy.registration.verify_email needs an e-mail sender, and none is configured: set messaging.email.sender (GATEHOUSE_EMAIL_SENDER), or send "verify_email": false (docs/accounts.md says what a sign-up then reveals)');
   }
 }
 
@@ -335,7 +336,7 @@ export const tenantRoutes = [
     async handler(request) {
       const { id, ...rest } = request.body;
       assertCibaNotificationsPossible(request, rest.security_policy?.ciba?.notifications, undefined);
-      assertRegistrationPossible(rest.security_policy?.registration);
+      assertRegistrationPossible(request, rest.security_policy?.registration);
       const tenant = await request.app.tenants.create({ id, displayName: rest.display_name, ...changesOf(rest) });
       // Keys now, so the new tenant can sign from its first request even where keys are not generated on demand.
       await request.app.keys.rotate(id, { now: new Date(request.app.clock()) });
@@ -385,7 +386,7 @@ export const tenantRoutes = [
       assertMayChange(request);
       const before = (await request.app.tenants.find(request.tenant))!;
       assertCibaNotificationsPossible(request, request.body.security_policy?.ciba?.notifications, before);
-      assertRegistrationPossible(request.body.security_policy?.registration);
+      assertRegistrationPossible(request, request.body.security_policy?.registration);
       const unset = request.body.custom_host === null;
       const updated = await request.app.tenants.update(request.tenant, changesOf(request.body), undefined, unset ? ['customHost'] : []);
       if (!updated) throw new AppError('not_found', `There is no tenant "${request.tenant}".`);

@@ -5,7 +5,7 @@ import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
 import { browserOf } from '../finish.js';
-import { knownDeviceOf } from '../known-device.js';
+import { knownDeviceOf } from '../../http/known-device.js';
 import { showLoginPage } from '../login-page.js';
 import { checkSignInProofOfWork, signInProofOfWorkWidget } from '../sign-in-proof-of-work.js';
 import { credentialFingerprint } from '../state.js';

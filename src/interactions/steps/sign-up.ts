@@ -5,12 +5,13 @@ import { chargeSignUp } from '../../authn/sign-up-limits.js';
 import { accountAuditEvents } from '../../domain/audit.js';
 import { emailField, personText, phoneField, usernameField } from '../../domain/profile-fields.js';
 import { registrationOf, type Registration, type RegistrationFieldName } from '../../domain/registration.js';
-import { minPasswordLength, type NewUser } from '../../domain/users.js';
+import { minPasswordLength, normaliseEmail, type NewUser } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { parseFields } from '../../http/forms.js';
 import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import { browserOf } from '../finish.js';
-import { credentialFingerprint } from '../state.js';
+import { credentialFingerprint, saveState } from '../state.js';
+import { tellOwnerOfDuplicateSignUp } from './verify-email.js';
 import { waitText, type InteractionStep, type StepContext } from '../step.js';
 
 /**
@@ -103,8 +104,10 @@ function readProfile(registration: Registration, raw: z.infer<typeof form>): { v
  * Self-service sign-up inside the login pipeline (`security_policy.registration`): reached from
  * the sign-in page's link or first with `prompt=create`. It creates the account, then the login goes
  * on as after a password (second-factor enrolment where the tenant requires MFA, consent), so the
- * relying party gets its new user back signed in. A taken username or address is said so: with
- * usernames, or without e-mail verification, that is observable, and docs/accounts.md says so.
+ * relying party gets its new user back signed in. Where the tenant verifies e-mail and the address
+ * is the key, the new account first proves its address (`verify-email.ts`) and a taken address gets
+ * the very same answer; otherwise a taken username or address is said so (docs/accounts.md says
+ * what that makes observable).
  */
 export const signUpStep: InteractionStep<'sign-up'> = {
   name: 'sign-up',
@@ -144,6 +147,7 @@ export const signUpStep: InteractionStep<'sign-up'> = {
       ...(values.email ? { email: values.email } : {}),
       ...(values.name ? { name: values.name } : {}),
       ...(values.phone ? { phone: values.phone } : {}),
+      ...(registration.verifyEmail && values.email ? { verifyEmailFirst: true } : {}),
     };
     let user;
     try {
@@ -151,6 +155,16 @@ export const signUpStep: InteractionStep<'sign-up'> = {
     } catch (error) {
       await charge.settle('failed');
       if (!(error instanceof AppError) || error.code !== 'conflict') throw error;
+      if (registration.verifyEmail && registration.key === 'email') {
+        // The address has an account: the same answer as for a new one (on to "enter the code"),
+        // and its owner hears of it by mail. Nothing here says whether the address was free.
+        // The address as a new account's page would show it (stored form), not as typed.
+        const address = normaliseEmail(values.email!);
+        tellOwnerOfDuplicateSignUp(step, address);
+        await saveState(step.interaction, { factors: [], signUpDecoy: { address } });
+        step.ctx.status = 303;
+        return step.ctx.redirect(step.base);
+      }
       const taken: FieldErrors =
         registration.key === 'username'
           ? { username: 'This username, or one that looks the same, is taken (or is the e-mail address of an account). Choose another.' }
