@@ -8,6 +8,7 @@ import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
 
 /** Where under a tenant the account console is (`tenant-routes.ts`). */
@@ -27,5 +28,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   cibaRoutes(router, site);
   appRoutes(router, site);
   activityRoutes(router, site);
+  sessionRoutes(router, site);
   return router;
 }
