@@ -4,6 +4,7 @@ import { accountConsole } from './console.js';
 import type { LocalOrigin } from '../built-in-client.js';
 import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
+import { connectedAppRoutes } from './routes/connected-apps.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
@@ -29,5 +30,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   appRoutes(router, site);
   activityRoutes(router, site);
   sessionRoutes(router, site);
+  connectedAppRoutes(router, site);
   return router;
 }

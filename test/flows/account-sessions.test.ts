@@ -10,11 +10,10 @@ import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
-import { seedTenant, startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
-import { authorize, relyingParty } from '../helpers/login.js';
+import { startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { authorize } from '../helpers/login.js';
+import { BCL_REDIRECT, tenantWithLogoutApp } from '../helpers/logout-app.js';
 import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
-
-const BCL_REDIRECT = 'http://127.0.0.1:9/bcl';
 
 let gh: TestGatehouse;
 let receiver: BackchannelReceiver;
@@ -28,20 +27,9 @@ afterAll(async () => {
   await gh.stop();
 });
 
-/** A tenant with alice, bob and `bcl-app`, an app with a back-channel logout URI. */
 async function tenant(id: string) {
-  const seeded = await seedTenant(gh, id);
-  const bob = await gh.app.users.create(id, { username: 'bob', email: 'bob@example.com', passwordHash: await gh.app.passwords.hash(TEST_PASSWORD) });
-  const { clientSecret } = await gh.app.clients.create(id, {
-    client_id: 'bcl-app',
-    client_name: 'Logout <b>App</b>',
-    redirect_uris: [BCL_REDIRECT],
-    backchannel_logout_uri: `http://127.0.0.1:${receiver.port}/${id}`,
-    backchannel_logout_session_required: true,
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-  });
-  return { seeded, bobId: bob._id, rp: await relyingParty(gh, id, 'bcl-app', clientSecret!) };
+  const { seeded, bobId, bcl } = await tenantWithLogoutApp(gh, receiver, id);
+  return { seeded, bobId, rp: bcl };
 }
 
 /** A browser signed in to the console (through the password page, or by the session it has). */

@@ -19,10 +19,10 @@ interface Flow {
 }
 
 /**
- * The console pages a sign-in may return to: the Security section, "My apps", "Recent activity", the sessions, the CIBA requests and one of
+ * The console pages a sign-in may return to: the Security section, "My apps", "Recent activity", the sessions, the connected apps, the CIBA requests and one of
  * them (`ciba/{id}`). Nothing else, so `?next=` is never an open redirect.
  */
-const returnPath = /^(?:security|apps|activity|sessions|ciba(?:\/[A-Za-z0-9_-]{43})?)$/;
+const returnPath = /^(?:security|apps|connected-apps|activity|sessions|ciba(?:\/[A-Za-z0-9_-]{43})?)$/;
 
 /**
  * Signing in to the console through its own tenant (authorization code + PKCE, like Keycloak's
