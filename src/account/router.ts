@@ -5,6 +5,7 @@ import type { LocalOrigin } from '../built-in-client.js';
 import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
 import { connectedAppRoutes } from './routes/connected-apps.js';
+import { deleteAccountRoutes } from './routes/delete-account.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { profileRoutes } from './routes/profile.js';
@@ -31,5 +32,6 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   activityRoutes(router, site);
   sessionRoutes(router, site);
   connectedAppRoutes(router, site);
+  deleteAccountRoutes(router, site);
   return router;
 }

@@ -148,6 +148,7 @@ describe('security_policy.mfa', () => {
       device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
       ciba: { enabled: false, notifications: { sms: false, webhook: false }, webhook_url: null },
       sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
+      self_service: { account_deletion: false },
     });
   });
 

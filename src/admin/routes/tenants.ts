@@ -89,6 +89,13 @@ const securityPolicy = z
       .describe('OpenID CIBA (backchannel authentication, docs/ciba.md); off by default, its fields merge. `null` restores the defaults (off, no notifications) and keeps the webhook')
       .nullable()
       .optional(),
+    self_service: z
+      .object({
+        account_deletion: z.boolean().describe('users may delete their own account in the account console, after signing in again (docs/accounts.md); `false` by default, `null` restores it').nullable().optional(),
+      })
+      .strict()
+      .describe('what users may do for themselves in the account console; each switch off by default, and the switches merge')
+      .optional(),
   })
   .strict();
 
@@ -118,6 +125,7 @@ const tenantOut = z.object({
     device_flow: z.object({ enabled: z.boolean(), user_code_lifetime_seconds: z.number() }),
     sms: z.object({ allowed_countries: z.array(z.string()).nullable(), message: z.string(), webhook_url: z.string().nullable() }),
     ciba: z.object({ enabled: z.boolean(), notifications: z.object({ sms: z.boolean(), webhook: z.boolean() }), webhook_url: z.string().nullable() }),
+    self_service: z.object({ account_deletion: z.boolean() }),
   }),
   ...timestamps,
 });
@@ -139,6 +147,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       device_flow: { enabled: deviceFlowOf(tenant.securityPolicy).enabled, user_code_lifetime_seconds: deviceFlowOf(tenant.securityPolicy).userCodeLifetimeSeconds },
       sms: smsJson(tenant.securityPolicy?.sms),
       ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notifications: cibaNotificationsOf(tenant.securityPolicy?.ciba), webhook_url: tenant.securityPolicy?.ciba?.webhook?.url ?? null },
+      self_service: { account_deletion: tenant.securityPolicy?.selfService?.accountDeletion === true },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -197,6 +206,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.device_flow !== undefined ? { deviceFlow: deviceFlowChange(input.security_policy.device_flow) } : {}),
             ...(input.security_policy.sms ? { sms: { allowedCountries: input.security_policy.sms.allowed_countries, message: input.security_policy.sms.message } } : {}),
             ...(input.security_policy.ciba !== undefined ? { ciba: cibaChange(input.security_policy.ciba) } : {}),
+            ...(input.security_policy.self_service?.account_deletion !== undefined ? { selfService: { accountDeletion: input.security_policy.self_service.account_deletion } } : {}),
           },
         }
       : {}),
