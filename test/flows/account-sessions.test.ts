@@ -13,6 +13,7 @@ import { Browser, expectPage, expectRedirect, type Page } from '../helpers/brows
 import { startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize } from '../helpers/login.js';
 import { BCL_REDIRECT, tenantWithLogoutApp } from '../helpers/logout-app.js';
+import { sessionsOf } from '../../src/oidc/account-sessions.js';
 import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
 
 let gh: TestGatehouse;
@@ -101,6 +102,20 @@ describe('the sessions page', () => {
     const theirs = listed(await sessionsPage(two, 'ses1'));
     expect(theirs.map((row) => row.handle).sort()).toEqual(rows.map((row) => row.handle).sort());
     expect(theirs.find((row) => row.current)!.handle).toBe(rows[1]!.handle);
+  });
+
+  it('“last used” moves when the browser comes through the provider, not when it views console pages', async () => {
+    const { seeded, rp } = await tenant('ses10');
+    const { browser } = await appAndConsole('ses10', rp);
+    const context = (await gh.gatehouse.pool.get('ses10'))!;
+    const lastSeen = async () => (await sessionsOf(context, seeded.userId))[0]!.lastSeenAt!;
+    const signedIn = await lastSeen();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await sessionsPage(browser, 'ses10');
+    expect(expectPage(await browser.navigate('/t/ses10/account/activity')).status).toBe(200);
+    expect(await lastSeen()).toBe(signedIn);
+    expect(await silently(browser, rp)).toBe('code');
+    expect(await lastSeen()).toBeGreaterThan(signedIn);
   });
 
   it('signed out, asks to sign in and comes back to the page', async () => {
