@@ -68,10 +68,10 @@ describe('account deletion', () => {
     const { seeded, bcl } = await tenant('del1', false);
     const { browser, account } = await aliceSignedIn('del1', bcl);
     expect(account.$('a[href$="/account/delete"]').length).toBe(0);
-    expect((await deletePage(browser, 'del1')).status).toBe(404);
+    expect((await deletePage(browser, 'del1')).status).toBe(403);
     const csrf = account.$('input[name="csrf"]').attr('value')!;
     const refused = await post(browser, 'del1', { csrf, confirm: 'alice' });
-    expect(refused.status).toBe(404);
+    expect(refused.status).toBe(403);
     expect(await gh.app.users.findById('del1', seeded.userId)).not.toBeNull();
     expect(await silently(browser, bcl)).toBe('code');
   });

@@ -35,10 +35,11 @@ export function deleteAccountRoutes(router: Router, site: AccountConsole): void 
   const { audit } = securityPage(site);
   const path = (ctx: Context) => `${site.pathOf(site.tenantOf(ctx))}/delete`;
 
+  // 403, not 404: the page exists, the tenant forbids it (a 404 here would look like the provider's).
   const notOffered = async (ctx: Context) => {
     const tenant = site.tenantOf(ctx);
-    ctx.status = 404;
-    ctx.body = await site.page(ctx, 'error', 'Not available', { heading: 'Not available', message: `${tenant.name} does not let accounts be deleted here. Ask your administrator.`, status: 404, backUrl: site.pathOf(tenant) });
+    ctx.status = 403;
+    ctx.body = await site.page(ctx, 'error', 'Not available', { heading: 'Not available', message: `${tenant.name} does not let accounts be deleted here. Ask your administrator.`, status: 403, backUrl: site.pathOf(tenant) });
   };
 
   /** The account went while this request ran (another tab deleted it): this console is signed out. */
