@@ -137,6 +137,7 @@ describe('connected apps', () => {
     expect((await post(browser, { csrf })).status).toBe(400);
     expect((await post(browser, { csrf, client: 'x'.repeat(300) })).status).toBe(400);
     expect((await post(browser, { csrf, 'client[0]': 'bcl-app' })).status).toBe(400);
+    expect((await post(browser, { csrf, client: 'bcl-app', pad: 'x'.repeat(70 * 1024) })).status).toBe(413);
     const stranger = await post(new Browser(gh.origin), { csrf, client: 'bcl-app' });
     expect(stranger.status).toBe(303);
     expect(stranger.headers.get('location')).toBe('/t/cap5/account/login?next=connected-apps');

@@ -184,6 +184,7 @@ describe('account deletion', () => {
     expect((await post(browser, 'del5', { csrf })).status).toBe(400);
     expect((await post(browser, 'del5', { csrf, confirm: 'a'.repeat(300) })).status).toBe(400);
     expect((await post(browser, 'del5', { csrf, 'confirm[x]': 'alice' })).status).toBe(400);
+    expect((await post(browser, 'del5', { csrf, confirm: 'alice', pad: 'x'.repeat(70 * 1024) })).status).toBe(413);
     expect((await post(browser, 'del5', { confirm: 'alice' })).status).toBe(403);
     expect((await post(browser, 'del5', { csrf: 'forged', confirm: 'alice' })).status).toBe(403);
     expect((await post(browser, 'del5', { csrf, confirm: 'alice' }, 'https://evil.example')).status).toBe(403);

@@ -233,6 +233,8 @@ describe('what signing out refuses', () => {
     const csrf = page.$(`li[data-session="${row!.handle}"] input[name="csrf"]`).attr('value')!;
     const foreign = await mine.browser.request(action, { form: { csrf }, headers: { origin: 'https://evil.example' } });
     expect(foreign.status).toBe(403);
+    const oversized = await mine.browser.request(action, { form: { csrf, pad: 'x'.repeat(70 * 1024) }, headers: { origin: gh.origin } });
+    expect(oversized.status).toBe(413);
     for (const path of ['end-all', 'end-others']) {
       expect((await mine.browser.request(`/t/ses7/account/sessions/${path}`, { form: {}, headers: { origin: gh.origin } })).status).toBe(403);
     }
