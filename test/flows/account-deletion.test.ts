@@ -11,24 +11,21 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
 import { consoleSteps } from '../helpers/account-console.js';
-import { startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize } from '../helpers/login.js';
-import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
-import { BCL_REDIRECT, tenantWithLogoutApp } from '../helpers/logout-app.js';
+import type { BackchannelReceiver } from '../helpers/backchannel-receiver.js';
+import { BCL_REDIRECT, startWithLogoutReceiver, tenantWithLogoutApp } from '../helpers/logout-app.js';
 import { totpCode } from '../helpers/totp.js';
 
 let gh: TestGatehouse;
 let receiver: BackchannelReceiver;
+let stop: () => Promise<void>;
 let offset = 0;
 
 beforeAll(async () => {
-  gh = await startGatehouse({ http: { allowPrivateNetworkFetch: true } }, { clock: () => Date.now() + offset });
-  receiver = await startBackchannelReceiver();
+  ({ gh, receiver, stop } = await startWithLogoutReceiver({ clock: () => Date.now() + offset }));
 });
-afterAll(async () => {
-  await receiver.close();
-  await gh.stop();
-});
+afterAll(() => stop());
 
 const { addAuthenticator } = consoleSteps(() => gh);
 

@@ -10,23 +10,20 @@ import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, expectPage, expectRedirect, type Page } from '../helpers/browser.js';
-import { startGatehouse, TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
+import { TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { authorize } from '../helpers/login.js';
-import { BCL_REDIRECT, tenantWithLogoutApp } from '../helpers/logout-app.js';
+import { BCL_REDIRECT, startWithLogoutReceiver, tenantWithLogoutApp } from '../helpers/logout-app.js';
 import { sessionsOf } from '../../src/oidc/account-sessions.js';
-import { startBackchannelReceiver, type BackchannelReceiver } from '../helpers/backchannel-receiver.js';
+import type { BackchannelReceiver } from '../helpers/backchannel-receiver.js';
 
 let gh: TestGatehouse;
 let receiver: BackchannelReceiver;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  gh = await startGatehouse({ http: { allowPrivateNetworkFetch: true } });
-  receiver = await startBackchannelReceiver();
+  ({ gh, receiver, stop } = await startWithLogoutReceiver());
 });
-afterAll(async () => {
-  await receiver.close();
-  await gh.stop();
-});
+afterAll(() => stop());
 
 async function tenant(id: string) {
   const { seeded, bobId, bcl } = await tenantWithLogoutApp(gh, receiver, id);

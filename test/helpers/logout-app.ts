@@ -1,7 +1,8 @@
 import type * as client from 'openid-client';
-import { seedTenant, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from './gatehouse.js';
+import type { BootOptions } from '../../src/boot.js';
+import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from './gatehouse.js';
 import { relyingParty } from './login.js';
-import type { BackchannelReceiver } from './backchannel-receiver.js';
+import { startBackchannelReceiver, type BackchannelReceiver } from './backchannel-receiver.js';
 
 /** Where `bcl-app` sends its users back to (never fetched). */
 export const BCL_REDIRECT = 'http://127.0.0.1:9/bcl';
@@ -23,4 +24,21 @@ export async function tenantWithLogoutApp(gh: TestGatehouse, receiver: Backchann
     response_types: ['code'],
   });
   return { seeded, bobId: bob._id, bcl: await relyingParty(gh, id, 'bcl-app', clientSecret!) };
+}
+
+/**
+ * Gatehouse (private-network fetches allowed, so logout tokens reach 127.0.0.1) with a back-channel
+ * logout receiver beside it; `stop` closes both.
+ */
+export async function startWithLogoutReceiver(options: BootOptions = {}): Promise<{ gh: TestGatehouse; receiver: BackchannelReceiver; stop: () => Promise<void> }> {
+  const gh = await startGatehouse({ http: { allowPrivateNetworkFetch: true } }, options);
+  const receiver = await startBackchannelReceiver();
+  return {
+    gh,
+    receiver,
+    stop: async () => {
+      await receiver.close();
+      await gh.stop();
+    },
+  };
 }
