@@ -163,9 +163,19 @@ describe('account deletion', () => {
     } finally {
       offset -= 6 * 60 * 1000;
     }
+    // A passkey too, stored as registration would store it (the ceremony itself is tested elsewhere).
+    const userHandle = await gh.app.mfa.webauthnCredentials.userHandle('del4', seeded.userId);
+    await gh.app.mfa.webauthnCredentials.create('del4', seeded.userId, {
+      name: 'Laptop', credentialId: 'Y3JlZGVudGlhbA', publicKey: 'cHVibGlj', counter: 0, transports: ['internal'], aaguid: '00000000-0000-0000-0000-000000000000',
+      backupEligible: false, backedUp: false, deviceType: 'singleDevice', hardwareBound: true, userHandle,
+    });
+    expect((await gh.app.mfa.factors.list('del4', seeded.userId)).map((factor) => factor.type).sort()).toEqual(['recovery_codes', 'totp', 'webauthn']);
     expect(expectPage(await browser.submit(back, '#gh-delete-form', { confirm: 'alice' })).status).toBe(200);
     expect(await gh.app.users.findById('del4', seeded.userId)).toBeNull();
     expect(await gh.app.mfa.factors.list('del4', seeded.userId)).toEqual([]);
+    expect(await gh.app.mfa.webauthnCredentials.ofUser('del4', seeded.userId)).toEqual([]);
+    expect(await gh.app.mfa.webauthnCredentials.find('del4', 'Y3JlZGVudGlhbA')).toBeNull();
+    expect(await gh.app.mfa.webauthnCredentials.userIdByHandle('del4', userHandle)).toBeUndefined();
   });
 
   it('refuses a wrong, missing, oversized or malformed confirmation, a missing CSRF token and another origin', async () => {
