@@ -4,12 +4,15 @@ import { accountConsole } from './console.js';
 import type { LocalOrigin } from '../built-in-client.js';
 import { activityRoutes } from './routes/activity.js';
 import { appRoutes } from './routes/apps.js';
+import { connectedAppRoutes } from './routes/connected-apps.js';
+import { deleteAccountRoutes } from './routes/delete-account.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { emailRoutes } from './routes/email.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordRoutes } from './routes/password.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
 
 /** Where under a tenant the account console is (`tenant-routes.ts`). */
@@ -31,5 +34,8 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   cibaRoutes(router, site);
   appRoutes(router, site);
   activityRoutes(router, site);
+  sessionRoutes(router, site);
+  connectedAppRoutes(router, site);
+  deleteAccountRoutes(router, site);
   return router;
 }

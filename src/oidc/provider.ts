@@ -35,6 +35,7 @@ import { outboundFetch, type OutboundPolicy } from './outbound.js';
 import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
+import { recordSessionDevices } from './session-devices.js';
 import { tokenAssurance } from './token-assurance.js';
 import { CIBA_REQUEST_LIFETIME_SECONDS, ttl } from './ttl.js';
 
@@ -152,6 +153,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });
   }
   if (deps.afterLogout) continueAfterLogout(provider, deps.afterLogout);
+  recordSessionDevices(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock });
   subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;
 }

@@ -151,6 +151,7 @@ describe('security_policy.mfa', () => {
       sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
       registration: { enabled: false, fields: { email: 'required' }, verify_email: true },
       proof_of_work: { sign_up: false, sign_in_after_failures: null, password_reset: false, sms: false, difficulty: POW_DIFFICULTY.default },
+      self_service: { account_deletion: false },
     });
   });
 

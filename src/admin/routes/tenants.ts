@@ -146,6 +146,13 @@ const securityPolicy = z
       .nullable()
       .optional(),
     proof_of_work: proofOfWork.nullable().optional(),
+    self_service: z
+      .object({
+        account_deletion: z.boolean().describe('users may delete their own account in the account console, after signing in again (docs/accounts.md); `false` by default, `null` restores it').nullable().optional(),
+      })
+      .strict()
+      .describe('what users may do for themselves in the account console; each switch off by default, and the switches merge')
+      .optional(),
   })
   .strict();
 
@@ -177,6 +184,7 @@ const tenantOut = z.object({
     ciba: z.object({ enabled: z.boolean(), notifications: z.object({ sms: z.boolean(), webhook: z.boolean() }), webhook_url: z.string().nullable() }),
     registration: z.object({ enabled: z.boolean(), fields: z.record(z.string(), z.string()), verify_email: z.boolean() }),
     proof_of_work: z.object({ sign_up: z.boolean(), sign_in_after_failures: z.number().nullable(), password_reset: z.boolean(), sms: z.boolean(), difficulty: z.number() }),
+    self_service: z.object({ account_deletion: z.boolean() }),
   }),
   ...timestamps,
 });
@@ -201,6 +209,7 @@ function toJson(request: AdminRequest<unknown, unknown, unknown>, tenant: Tenant
       ciba: { enabled: tenant.securityPolicy?.ciba?.enabled === true, notifications: cibaNotificationsOf(tenant.securityPolicy?.ciba), webhook_url: tenant.securityPolicy?.ciba?.webhook?.url ?? null },
       registration: registrationJson(registrationOf(tenant.securityPolicy)),
       proof_of_work: proofOfWorkJson(tenant.securityPolicy?.proofOfWork),
+      self_service: { account_deletion: tenant.securityPolicy?.selfService?.accountDeletion === true },
     },
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -312,6 +321,7 @@ function changesOf(input: Editable): TenantChanges {
             ...(input.security_policy.ciba !== undefined ? { ciba: cibaChange(input.security_policy.ciba) } : {}),
             ...(input.security_policy.registration !== undefined ? { registration: registrationChange(input.security_policy.registration) } : {}),
             ...(input.security_policy.proof_of_work !== undefined ? { proofOfWork: proofOfWorkChange(input.security_policy.proof_of_work) } : {}),
+            ...(input.security_policy.self_service?.account_deletion !== undefined ? { selfService: { accountDeletion: input.security_policy.self_service.account_deletion } } : {}),
           },
         }
       : {}),
