@@ -43,6 +43,7 @@ export const envVars: readonly EnvVar[] = [
   { name: 'GATEHOUSE_PASSWORD_MEMORY_COST', path: 'password.memoryCost', kind: 'integer' },
   { name: 'GATEHOUSE_PASSWORD_TIME_COST', path: 'password.timeCost', kind: 'integer' },
   { name: 'GATEHOUSE_PASSWORD_PARALLELISM', path: 'password.parallelism', kind: 'integer' },
+  { name: 'GATEHOUSE_PASSWORD_BREACH_RANGE_URL', path: 'password.breachRangeUrl', kind: 'string' },
   { name: 'GATEHOUSE_TENANT_REFRESH_SECONDS', path: 'tenants.refreshSeconds', kind: 'integer' },
   { name: 'GATEHOUSE_TENANT_POOL_SIZE', path: 'tenants.poolSize', kind: 'integer' },
   { name: 'GATEHOUSE_BODY_LIMIT', path: 'http.bodyLimit', kind: 'integer' },

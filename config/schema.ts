@@ -269,6 +269,13 @@ export const configSchema = z
         parallelism: wholeNumber(1, 16).default(1),
         /** Concurrent argon2 computations; more wait in line so a password flood cannot starve tokens. */
         maxConcurrentHashes: wholeNumber(1, 64).default(4),
+        /**
+         * The k-anonymity range API for tenants whose `breached_check` is `range_api`: the first five
+         * hex digits of a new password's SHA-1 are appended; called through the outbound guard.
+         */
+        breachRangeUrl: httpUrl.default('https://api.pwnedpasswords.com/range/'),
+        /** A range call not answered within this time fails, and the shipped list answers alone, in ms. */
+        breachRangeTimeoutMs: wholeNumber(100, 10000).default(2000),
       })
       .strict()
       .prefault({}),

@@ -18,6 +18,9 @@ import { SmsFactorService } from './authn/sms-factors.js';
 import { TotpService } from './authn/totp.js';
 import { WebAuthnService } from './authn/webauthn.js';
 import { PasswordHasher } from './authn/password.js';
+import { ProofOfWork } from './authn/proof-of-work.js';
+import type { PasswordAcceptanceDeps } from './authn/password-acceptance.js';
+import { CommonPasswords } from './authn/common-passwords.js';
 import { Throttle } from './authn/throttle.js';
 import { BackgroundWork } from './background.js';
 import { ApiKeyRepository } from './domain/api-keys.js';
@@ -34,9 +37,10 @@ import type { TenantDeletion } from './domain/tenant-deletion.js';
 import { TenantRepository } from './domain/tenants.js';
 import { UserRepository } from './domain/users.js';
 import { WebAuthnCredentialRepository } from './domain/webauthn-credentials.js';
+import { breachRangeApi } from './messaging/breach-range.js';
 import { createEmailSender } from './messaging/email-senders.js';
 import type { EmailSender } from './messaging/email.js';
-import { createMessageSender } from './messaging/senders.js';
+import { createMessageSender, webhookPolicy } from './messaging/senders.js';
 import type { MessageSender } from './messaging/sender.js';
 import { tenantSmsSenders, textSender } from './messaging/tenant-sender.js';
 import { Metrics } from './metrics/metrics.js';
@@ -72,10 +76,14 @@ export interface AppContext {
   /** the key of persistent SAML NameIDs (src/saml/name-id.ts), derived from the master key */
   samlPairwiseKey: Buffer;
   passwords: PasswordHasher;
+  /** what `acceptablePassword` (authn/password-acceptance.ts) needs: the shipped list, the range API */
+  passwordChecks: PasswordAcceptanceDeps;
   /** machine authentications (client secrets, admin tokens) counted per address */
   attempts: AttemptWindows;
   /** failure budgets of the password sign-in */
   throttle: Throttle;
+  /** proof-of-work challenges of the forms a tenant protects with them (authn/proof-of-work.ts) */
+  proofOfWork: ProofOfWork;
   /** revocation of sign-in device cookies */
   devices: KnownDevices;
   /** second factors: what users hold, and the services that enrol and check them */
@@ -147,8 +155,15 @@ export function createAppContext(
     samlKeys: new SamlKeyRepository(store, box),
     samlPairwiseKey: Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse saml persistent name ids', 32)),
     passwords,
+    passwordChecks: {
+      common: new CommonPasswords(),
+      range: breachRangeApi({ url: config.password.breachRangeUrl, timeoutMs: config.password.breachRangeTimeoutMs, policy: webhookPolicy(config) }, logger),
+      logger,
+    },
     attempts: new AttemptWindows(shortLived, clock),
     throttle,
+    // Challenges are signed under per-tenant keys derived from a key of their own, never a constant.
+    proofOfWork: new ProofOfWork(shortLived, Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'gatehouse proof of work', 32)), clock),
     devices: new KnownDevices(store),
     mfa: {
       factors,

@@ -6,6 +6,7 @@ import { accountRoot, accountRouter } from './account/router.js';
 import { cibaRoot, cibaRouter } from './account/ciba-router.js';
 import type { AppContext } from './app-context.js';
 import { brandingRouter, brandingStylesheetPath } from './http/branding.js';
+import { proofOfWorkRoot, proofOfWorkRouter } from './http/proof-of-work.js';
 import { interactionRoot, interactionRouter } from './interactions/router.js';
 import { samlRoot } from './saml/idp-metadata.js';
 import { samlRouter } from './saml/router.js';
@@ -28,6 +29,7 @@ const surfaces: readonly TenantSurface[] = [
   { root: brandingStylesheetPath, router: () => brandingRouter() },
   { root: cibaRoot, router: (app) => cibaRouter(app) },
   { root: samlRoot, router: samlRouter },
+  { root: proofOfWorkRoot, router: (app) => proofOfWorkRouter(app) },
 ];
 
 /** Whether a path under a tenant (after `/t/{tenant}`) is served by our routers. */

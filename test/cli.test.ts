@@ -331,9 +331,17 @@ describe('gatehouse tenant, user and client commands', { timeout: 120_000 }, () 
       const capture = run(['user', 'create', '--tenant', 'acme', '--username', 'ALICE@EXAMPLE.COM', '--password-stdin'], env, 'another password');
       expect(capture.status).toBe(2);
       expect(capture.stderr).toContain('already exists');
-      const short = run(['user', 'create', '--tenant', 'acme', '--username', 'bob', '--password-stdin'], env, 'short\n');
-      expect(short.status).toBe(2);
-      expect(short.stderr).toContain('the password on stdin is shorter than 8 characters');
+      // The same rules as every other way in (authn/password-acceptance.ts): long enough, not common, not made of the username.
+      const refusals: Array<[string, string, string]> = [
+        ['bob', 'short', 'the password on stdin is refused (too_short): Use at least 8 characters.'],
+        ['bob', 'Sunshine2024!', 'refused (breached)'],
+        ['bobthebuilder', 'BobTheBuilder99', 'refused (like_identity)'],
+      ];
+      for (const [name, secret, answer] of refusals) {
+        const refused = run(['user', 'create', '--tenant', 'acme', '--username', name, '--password-stdin'], env, `${secret}\n`);
+        expect(refused.status, secret).toBe(2);
+        expect(refused.stderr).toContain(answer);
+      }
 
       const web = run(['client', 'create', '--tenant', 'acme', '--name', 'Web', '--redirect-uri', 'http://127.0.0.1:9/cb'], env);
       expect(web.status).toBe(0);

@@ -63,7 +63,7 @@ describe('defaults', () => {
       keys: { autoGenerate: true, jwksCacheSeconds: 300 },
       demo: { seed: true, username: 'demo', password: 'gatehouse-demo' },
       bootstrap: {},
-      password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4 },
+      password: { memoryCost: 19456, timeCost: 2, parallelism: 1, maxConcurrentHashes: 4, breachRangeUrl: 'https://api.pwnedpasswords.com/range/', breachRangeTimeoutMs: 2000 },
       tenants: { poolSize: 500, refreshSeconds: 300 },
       http: { bodyLimit: 65536, shutdownGraceMs: 10000, drainDelayMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxConnections: 1000, allowPrivateNetworkFetch: false },
       redis: { tls: { rejectUnauthorized: true }, keyPrefix: 'gatehouse:', commandTimeoutMs: 1000, connectTimeoutMs: 2000, requireNoEviction: true },
@@ -145,6 +145,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_PASSWORD_MEMORY_COST: ['65536', 65536],
       GATEHOUSE_PASSWORD_TIME_COST: ['3', 3],
       GATEHOUSE_PASSWORD_PARALLELISM: ['2', 2],
+      GATEHOUSE_PASSWORD_BREACH_RANGE_URL: ['https://range.example.net/range/', 'https://range.example.net/range/'],
       GATEHOUSE_TENANT_POOL_SIZE: ['50', 50],
       GATEHOUSE_BODY_LIMIT: ['2048', 2048],
       GATEHOUSE_SHUTDOWN_GRACE_MS: ['0', 0],
@@ -511,6 +512,13 @@ describe('Redis', () => {
     expectProblems({ env: { GATEHOUSE_REDIS_URL: 'redis://user:hunter2-secret@cache:6379/x' } }, 'redis.url', 'database');
     expectProblems({ env: { GATEHOUSE_REDIS_URL: 'redis://cache:6379/0?family=6' } }, 'redis.url', 'query');
     expectProblems({ env: { GATEHOUSE_REDIS_URL: `redis://cache/${'1'.repeat(5)}` } }, 'redis.url', 'database');
+  });
+
+  it('takes only an http(s) URL without credentials for the breach range API, and a bounded timeout', () => {
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'ftp://range.example.net/' } }, 'password.breachRangeUrl', 'http: or https:');
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'https://user:secret@range.example.net/range/' } }, 'password.breachRangeUrl', 'username or password');
+    expectProblems({ env: { GATEHOUSE_PASSWORD_BREACH_RANGE_URL: 'range/' } }, 'password.breachRangeUrl', 'absolute URL');
+    expectProblems({ overrides: { password: { breachRangeTimeoutMs: 60000 } } }, 'password.breachRangeTimeoutMs', '100 to 10000');
   });
 
   it('needs a name and at least one sentinel, written host:port', () => {

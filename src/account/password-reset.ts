@@ -127,7 +127,7 @@ export type ResetOutcome =
 export async function completeReset(app: AppContext, tenant: TenantContext, form: { token: string; password: string; code?: string | undefined; assertion?: AuthenticationResponseJSON | undefined }, requestId: string): Promise<ResetOutcome> {
   const user = await resetTarget(app, tenant, form.token);
   if (!user) return { ok: false, reason: 'link_invalid' };
-  const problem = await newPasswordProblem(tenant.settings, form.password);
+  const problem = await newPasswordProblem(app, tenant.settings, user, form.password);
   if (problem) return { ok: false, reason: 'password', message: problem };
   const audit = (type: string, details?: Record<string, unknown>) =>
     app.audit.record({ tenant: tenant.id, type, actor: { type: 'user', id: user._id, tenant: tenant.id }, target: { type: 'user', id: user._id }, requestId, ...(details ? { details } : {}) });

@@ -1,10 +1,26 @@
 import type { Context } from 'koa';
+import { mfaAuditEvents } from '../domain/audit.js';
 import type { FactorSummary } from '../domain/mfa-factors.js';
 import { csrfTokenFor, verifyForm } from '../http/forms.js';
+import { proofOfWorkWidgetIfOn } from '../http/proof-of-work.js';
+import { greetingName, sendAccountMail } from './account-mail.js';
 import type { AccountConsole, SignedIn } from './console.js';
 import { freshEnough } from './fresh.js';
 import { smsAllowed } from './routes/security-sms.js';
-import { noticeFactorChange } from './factor-notice.js';
+
+/** The audit events of the console that change how the account signs in, as the mail says it. */
+const factorChanges: Record<string, string> = {
+  [mfaAuditEvents.factorEnrolled]: 'added',
+  [mfaAuditEvents.factorRemoved]: 'removed',
+  [mfaAuditEvents.recoveryCodesGenerated]: 'replaced',
+};
+
+const factorNames: Record<string, string> = {
+  totp: 'an authenticator app',
+  webauthn: 'a passkey or security key',
+  sms: 'a phone for text-message codes',
+  recovery_codes: 'recovery codes',
+};
 
 /** How a factor is named on the page. */
 export function factorLabel(factor: FactorSummary): string {
@@ -65,7 +81,7 @@ export function securityPage(site: AccountConsole) {
 
   const audit = (ctx: Context, current: SignedIn, type: string, details: Record<string, unknown>) => {
     const tenant = site.tenantOf(ctx).id;
-    noticeFactorChange(app, site.tenantOf(ctx), current.user, type, details['type'], ctx.state.requestId as string);
+    tellOwnerOfFactorChange(ctx, current, type, details);
     return app.audit.record({
       tenant,
       type,
@@ -74,6 +90,19 @@ export function securityPage(site: AccountConsole) {
       details: { ...details, via: 'account_console' },
       requestId: ctx.state.requestId as string,
     });
+  };
+
+  /**
+   * The user is told by mail of every sign-in method added, removed or replaced (issue 14), so a
+   * change made by someone else who got into the session does not go unnoticed. In the background,
+   * like every account notice; an account without an address has no one to tell.
+   */
+  const tellOwnerOfFactorChange = (ctx: Context, current: SignedIn, type: string, details: Record<string, unknown>) => {
+    const change = factorChanges[type];
+    const to = current.user.email;
+    if (!change || !to) return;
+    const factor = type === mfaAuditEvents.recoveryCodesGenerated ? factorNames['recovery_codes']! : (factorNames[String(details['type'])] ?? 'a sign-in method');
+    sendAccountMail(app, site.tenantOf(ctx), { to, template: 'factor_changed', values: { user_name: greetingName(current.user), factor, change }, requestId: ctx.state.requestId as string });
   };
 
   const showSecurity = async (ctx: Context, current: SignedIn, messages: { notice?: string; error?: string } = {}, status = 200) => {
@@ -91,6 +120,8 @@ export function securityPage(site: AccountConsole) {
       removeUrl: `${base(ctx)}/factors`,
       passkeyUrl: `${base(ctx)}/passkeys`,
       smsUrl: smsAllowed(site, ctx) ? `${base(ctx)}/sms` : undefined,
+      // Adding a phone texts a code: where the tenant asks, the form needs a solved proof of work first.
+      smsProofOfWork: smsAllowed(site, ctx) ? proofOfWorkWidgetIfOn(tenant, 'sms', 'onsubmit') : undefined,
       backUrl: site.pathOf(tenant),
       ...messages,
     });

@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import { MAX_PASSWORD_LENGTH } from '../authn/password.js';
+import { acceptablePassword } from '../authn/password-acceptance.js';
 import { checkUsername } from '../domain/identifiers.js';
-import { minPasswordLength, passwordLength } from '../domain/users.js';
 import { audit, optional, readSecretFromStdin, required, UsageError, withApp, type Command } from './command.js';
 
-/** Never below 8, whatever a tenant's policy says (NIST SP 800-63B 3.1.1.2). */
-const MIN_PASSWORD_LENGTH = 8;
 /** The admin API's rule for the same field (the username profile is checked by `checkUsername`). */
 const emailSchema = z.email().max(254);
 
@@ -16,8 +13,9 @@ export const userCommands: Command[] = [
     synopsis: '--tenant <id> --username <username> [--email <address>] [--password-stdin]',
     summary: 'create a user; prints the user id',
     details:
-      '--password-stdin reads the password from stdin (at least 8 characters, or the tenant\'s\n' +
-      'minimum), e.g. printf \'%s\' "$PASSWORD" | gatehouse user create ... --password-stdin.\n' +
+      '--password-stdin reads the password from stdin; the tenant\'s password rules apply (at least 8\n' +
+      'characters or the tenant\'s minimum, not a common or breached password, not made of the username\n' +
+      'or e-mail address), e.g. printf \'%s\' "$PASSWORD" | gatehouse user create ... --password-stdin.\n' +
       'Without it the user has no password until one is set through the admin API.',
     options: { tenant: { type: 'string' }, username: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
     async run(config, values) {
@@ -32,9 +30,8 @@ export const userCommands: Command[] = [
         const tenant = await app.tenants.find(tenantId);
         if (!tenant) throw new UsageError(`there is no tenant "${tenantId}"`);
         if (password !== undefined) {
-          const minimum = Math.max(MIN_PASSWORD_LENGTH, minPasswordLength(tenant));
-          if (passwordLength(password) < minimum) throw new UsageError(`the password on stdin is shorter than ${minimum} characters`);
-          if (password.length > MAX_PASSWORD_LENGTH) throw new UsageError(`the password on stdin is longer than ${MAX_PASSWORD_LENGTH} characters`);
+          const verdict = await acceptablePassword(app.passwordChecks, tenant.securityPolicy, password, { username: username.username, email });
+          if (!verdict.ok) throw new UsageError(`the password on stdin is refused (${verdict.reason}): ${verdict.message}`);
         }
         const passwordHash = password !== undefined ? await app.passwords.hash(password) : undefined;
         // A taken username or e-mail address is an AppError (conflict): exit code 2.

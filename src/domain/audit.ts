@@ -60,6 +60,7 @@ export const deviceAuditEvents = {
 export const accountAuditEvents = {
   signedIn: 'user.signed_in',
   signInFailed: 'user.sign_in_failed',
+  signedUp: 'user.signed_up',
 } as const;
 
 export type NewAuditEvent = Omit<AuditEvent, '_id' | 'at'>;

@@ -4,6 +4,8 @@ import type { MfaMode } from './acr.js';
 import type { FactorType } from './mfa-factors.js';
 import type { TenantCibaSettings } from './ciba-settings.js';
 import type { EmailTemplate, EmailTemplateName, TenantEmailTemplates } from './email-templates.js';
+import type { TenantRegistration } from './registration.js';
+import type { TenantProofOfWork } from './proof-of-work-settings.js';
 import type { TenantSmsSettings } from './sms-settings.js';
 import { AppError } from '../errors.js';
 
@@ -19,7 +21,13 @@ export interface TenantBranding {
 export const mfaFactorTypes = ['totp', 'recovery_codes', 'webauthn', 'sms'] as const satisfies readonly FactorType[];
 
 export interface TenantSecurityPolicy {
-  password?: { minLength?: number };
+  /**
+   * password rules (`authn/password-acceptance.ts`). `breachedCheck` is where a new password is
+   * looked up: `list` (the shipped list, and the default when absent), `off`, or `range_api`
+   * (`authn/breached-passwords.ts`). The object is replaced whole by a change, which is why absent
+   * must mean `list`.
+   */
+  password?: { minLength?: number; breachedCheck?: 'list' | 'off' | 'range_api' };
   /** enforced by the login policy (`interactions/policy.ts`) and the provider's `acr_unmet` check; `optional` when unset */
   mfa?: MfaMode;
   /** the factor types that count at this tenant; every type when unset. A type removed later stops counting. */
@@ -35,6 +43,18 @@ export interface TenantSecurityPolicy {
   sms?: TenantSmsSettings;
   /** CIBA (OpenID Client-Initiated Backchannel Authentication): off when unset; its notifications and webhook (`domain/ciba-settings.ts`) */
   ciba?: TenantCibaSettings;
+  /** self-service sign-up: off when unset (`domain/registration.ts`) */
+  registration?: TenantRegistration;
+  /** which forms need a solved proof-of-work challenge, and how hard it is; all off when unset (`domain/proof-of-work-settings.ts`) */
+  proofOfWork?: TenantProofOfWork;
+  /** what users may do for themselves in the account console (docs/accounts.md); each switch off when unset */
+  selfService?: TenantSelfService;
+}
+
+/** Self-service switches of a tenant: each off unless set. */
+export interface TenantSelfService {
+  /** users may delete their own account (after signing in again) */
+  accountDeletion?: boolean;
 }
 
 /** A user code's lifetime when the tenant names none (RFC 8628 leaves it to the server; 10 minutes, as Keycloak's and Auth0's defaults). */
@@ -62,7 +82,9 @@ export interface Tenant {
 }
 
 /** A change of security policy: a field left out stays as it is, `null` removes it. */
-export type TenantPolicyChanges = { [K in Exclude<keyof TenantSecurityPolicy, 'sms' | 'ciba'>]?: TenantSecurityPolicy[K] | null } & {
+export type TenantPolicyChanges = { [K in Exclude<keyof TenantSecurityPolicy, 'sms' | 'ciba' | 'selfService'>]?: TenantSecurityPolicy[K] | null } & {
+  /** merged switch by switch, so one switch set never clears another; `null` turns one off (removes it) */
+  selfService?: { [K in keyof TenantSelfService]?: TenantSelfService[K] | null };
   /** merged field by field too; the webhook is set apart (`setSmsWebhook`), with its secret */
   sms?: { [K in 'allowedCountries' | 'message']?: TenantSmsSettings[K] | null };
   /**
@@ -93,7 +115,7 @@ function hostTaken(error: unknown, host: string | undefined): AppError | undefin
 }
 
 /** Every field of a security policy; listed as an object so a field added to the type must be added here. */
-const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true };
+const policyFields: { [K in keyof Required<TenantSecurityPolicy>]: true } = { password: true, mfa: true, mfaFactors: true, requirePkce: true, deviceFlow: true, sms: true, ciba: true, registration: true, proofOfWork: true, selfService: true };
 
 /** A tenant's MFA policy with its defaults: `optional`, every factor type. */
 export function mfaPolicyOf(policy: TenantSecurityPolicy | undefined): { mfa: MfaMode; factors: readonly FactorType[] } {
@@ -120,8 +142,12 @@ function policyUpdate(policy: TenantPolicyChanges): { $set: Record<string, unkno
   for (const [channel, on] of Object.entries(ciba?.notifications ?? {})) {
     if (on !== undefined) update.$set[`securityPolicy.ciba.notifications.${channel}`] = on;
   }
+  for (const [field, value] of Object.entries(policy.selfService ?? {})) {
+    if (value === null) update.$unset[`securityPolicy.selfService.${field}`] = true;
+    else if (value !== undefined) update.$set[`securityPolicy.selfService.${field}`] = value;
+  }
   for (const field of Object.keys(policyFields) as Array<keyof TenantSecurityPolicy>) {
-    if (field === 'sms' || field === 'ciba') continue;
+    if (field === 'sms' || field === 'ciba' || field === 'selfService') continue;
     if (policy[field] === null) update.$unset[`securityPolicy.${field}`] = true;
     else if (policy[field] !== undefined) update.$set[`securityPolicy.${field}`] = policy[field];
   }
@@ -150,6 +176,7 @@ export class TenantRepository {
     const present = (entries: object) => Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== null && value !== undefined));
     const named = present(securityPolicy ?? {}) as TenantSecurityPolicy;
     if (securityPolicy?.sms) named.sms = present(securityPolicy.sms);
+    if (securityPolicy?.selfService) named.selfService = present(securityPolicy.selfService);
     // RFC 9700 2.1.1: PKCE for confidential clients too, unless the tenant is created saying otherwise.
     const tenant: Tenant = { ...rest, securityPolicy: { requirePkce: true, ...named }, _id: id, createdAt: now, updatedAt: now };
     try {

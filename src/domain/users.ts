@@ -28,6 +28,11 @@ export interface User {
   passwordHash?: string;
   /** set by an admin with a password: the next sign-in must choose a new one before it finishes */
   passwordMustChange?: boolean;
+  /**
+   * made by sign-up where the tenant verifies e-mail first: no sign-in of this account finishes
+   * until `email` is verified (`interactions/steps/verify-email.ts`); kept once it is
+   */
+  verifyEmailFirst?: boolean;
   disabled: boolean;
   /** names of the tenant's roles assigned to this user */
   roles?: string[];
@@ -36,7 +41,7 @@ export interface User {
 }
 
 export type NewUser = Pick<User, 'username'> &
-  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'passwordMustChange' | 'disabled' | 'roles'>>;
+  Partial<Pick<User, 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name' | 'passwordHash' | 'passwordMustChange' | 'verifyEmailFirst' | 'disabled' | 'roles'>>;
 
 /** Profile fields an admin may change (credentials, roles and `disabled` have their own methods). */
 export type UserChanges = Partial<Pick<User, 'username' | 'email' | 'emailVerified' | 'phone' | 'phoneVerified' | 'givenName' | 'familyName' | 'name'>>;
@@ -85,7 +90,8 @@ function canonicalUsername(input: string): string {
   return checked.username;
 }
 
-function normaliseEmail(input: string): string {
+/** How an e-mail address is stored (and shown back): trimmed, lower case. */
+export function normaliseEmail(input: string): string {
   return input.trim().toLowerCase();
 }
 
@@ -262,6 +268,16 @@ export class UserRepository {
     if ((await this.#users.deleteOne({ _id: id, tenant })) === 0) return false;
     await Promise.all(this.dependents.map((dependent) => dependent.deleteUser(tenant, id)));
     return true;
+  }
+
+  /**
+   * Replaces the password the user just proved (`current`, the hash verified) with `next`, and
+   * clears "must change": only if it is still that hash, so of two changes made with the same old
+   * password at once one wins and the other is told, instead of the last silently overwriting.
+   */
+  async replacePassword(tenant: string, id: string, current: string, next: string, now = new Date()): Promise<boolean> {
+    const result = await this.#users.updateOne({ _id: id, tenant, passwordHash: current }, { $set: { passwordHash: next, passwordMustChange: false, updatedAt: now } });
+    return result.matched > 0;
   }
 
   async setPasswordHash(tenant: string, id: string, passwordHash: string, now = new Date()): Promise<void> {

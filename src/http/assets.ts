@@ -10,6 +10,15 @@ function webauthnBundle(): string {
   return join(dirname(dirname(entry)), 'dist', 'bundle', 'index.umd.min.js');
 }
 
+/**
+ * A file of the ALTCHA widget's `dist/`, found through the package's `external` entry (its exports
+ * name no package.json). The `external` build: the
+ * default bundle injects a <style> element and starts workers from blob: URLs, which our CSP refuses.
+ */
+function altchaFile(...path: string[]): () => string {
+  return () => join(dirname(dirname(createRequire(import.meta.url).resolve('altcha/external'))), ...path);
+}
+
 const css = 'text/css; charset=utf-8';
 const js = 'text/javascript; charset=utf-8';
 
@@ -25,6 +34,11 @@ const assets: Record<string, { type: string; path: () => string }> = {
   'saml-post.js': { type: js, path: () => join(viewsDir, 'assets', 'saml-post.js') },
   'saml-logout.js': { type: js, path: () => join(viewsDir, 'assets', 'saml-logout.js') },
   'account-ciba.js': { type: js, path: () => join(viewsDir, 'assets', 'account-ciba.js') },
+  // The proof-of-work widget (an ES module), its stylesheet, its PBKDF2 worker, and our script that joins them.
+  'altcha.js': { type: js, path: altchaFile('external', 'altcha.min.js') },
+  'altcha.css': { type: css, path: altchaFile('external', 'altcha.css') },
+  'altcha-pbkdf2-worker.js': { type: js, path: altchaFile('workers', 'pbkdf2.js') },
+  'proof-of-work.js': { type: js, path: () => join(viewsDir, 'assets', 'proof-of-work.js') },
 };
 
 /** Serves the few static files the pages use (`/assets/*`), read once and cached. */

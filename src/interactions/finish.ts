@@ -1,6 +1,6 @@
 import type { Acr, Amr } from '../authn/assurance.js';
 import { accountAuditEvents } from '../domain/audit.js';
-import { rememberDevice } from './known-device.js';
+import { rememberDevice } from '../http/known-device.js';
 import type { StepContext } from './step.js';
 
 /** What a sign-in event keeps of the browser: enough for its owner to recognise it, bounded. */
@@ -18,7 +18,10 @@ export async function finishLogin(step: StepContext, login: { accountId: string;
   // budgets) only once the whole login succeeded: were it remembered after the password alone,
   // someone who knows the password could get a fresh code budget with every new browser.
   rememberDevice(step.ctx, step.tenant, login.accountId, step.app.clock(), step.app.config.publicUrl.startsWith('https:'));
-  await step.finish({ login: { accountId: login.accountId, amr: login.amr, acr: login.acr } }, false);
+  // `create`: a `prompt=create` is answered by this login too, whether the user signed up or signed
+  // in to an account they had (Initiating User Registration 1.0 lets the OP offer both).
+  const created = step.interaction.prompt.name === 'create' ? { create: {} } : {};
+  await step.finish({ login: { accountId: login.accountId, amr: login.amr, acr: login.acr }, ...created }, false);
   // The owner's "Recent activity" and the operators' trail (docs/accounts.md).
   await step.app.audit.record({
     tenant: step.tenant.id,

@@ -2,7 +2,7 @@ import { ACR, amrOf, acrOf, amrOfFactor, methodsOf, proves, requiredAcr, satisfi
 import type { LoginState } from './state.js';
 
 /** Every step of the login pipeline; also the path segment of its POST. Not the provider's prompt names. */
-export const stepNames = ['password', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
+export const stepNames = ['password', 'sign-up', 'verify-email', 'passkey', 'webauthn', 'totp', 'sms', 'recovery-code', 'enroll-totp', 'change-password', 'consent'] as const;
 export type StepName = (typeof stepNames)[number];
 
 /** Which step proves each factor type a user may hold. */
@@ -19,10 +19,13 @@ export interface PolicyInput {
   /** the browser's session, when it has one: who, and how they signed in */
   session?: { accountId: string; amr: readonly string[] };
   state: LoginState;
-  tenant: { mfa: MfaMode; factors: readonly FactorType[] };
+  /** `signUp`: the tenant's self-service sign-up is on (`security_policy.registration`) */
+  tenant: { mfa: MfaMode; factors: readonly FactorType[]; signUp?: boolean };
   client: { minimumAcr?: Acr };
   /** the factor types the account being signed in has enrolled (empty while unknown) */
   enrolled: readonly FactorType[];
+  /** the account signed up where the tenant verifies e-mail first, and its address is not verified yet */
+  mustVerifyEmail?: boolean;
 }
 
 export type Decision =
@@ -55,12 +58,23 @@ function proven(input: PolicyInput): { accountId?: string; methods: string[] } {
  */
 export function nextStep(input: PolicyInput): Decision {
   if (input.prompt.name === 'consent') return { kind: 'step', step: 'consent', alternatives: [] };
+  if (input.state.signUpDecoy) return { kind: 'step', step: 'verify-email', alternatives: [] };
 
   const { accountId, methods } = proven(input);
   // A passkey (discoverable credential, user verified) signs in instead of the password where the
   // tenant counts WebAuthn credentials at all.
   const passkeys = input.tenant.mfa !== 'off' && input.tenant.factors.includes('webauthn');
-  if (!accountId || methods.length === 0) return { kind: 'step', step: 'password', alternatives: passkeys ? ['passkey'] : [] };
+  if (!accountId || methods.length === 0) {
+    const passkey: StepName[] = passkeys ? ['passkey'] : [];
+    // `prompt=create` (only a prompt while sign-up is on) opens on the sign-up page, which links
+    // to signing in instead; otherwise the sign-in page links to sign-up where the tenant has it.
+    if (input.prompt.name === 'create' && input.tenant.signUp) return { kind: 'step', step: 'sign-up', alternatives: ['password', ...passkey] };
+    return { kind: 'step', step: 'password', alternatives: [...passkey, ...(input.tenant.signUp ? (['sign-up'] as const) : [])] };
+  }
+
+  // Before any second factor: a new account proves its address first (enrolling an authenticator
+  // for an address that is not theirs would be wasted on a squatter).
+  if (input.mustVerifyEmail) return { kind: 'step', step: 'verify-email', alternatives: [], accountId };
 
   const requested = requiredAcr({ acrValues: input.request.acrValues, essentialAcr: input.request.essentialAcr, clientMinimum: input.client.minimumAcr, tenantMfa: input.tenant.mfa });
   if (requested === 'unknown') return { kind: 'unmet', description: 'none of the requested essential acr values is supported' };

@@ -5,6 +5,8 @@ import { enrollTotpStep } from './steps/enroll-totp.js';
 import { passkeyStep } from './steps/passkey.js';
 import { passwordStep } from './steps/password.js';
 import { recoveryCodeStep } from './steps/recovery-code.js';
+import { signUpStep } from './steps/sign-up.js';
+import { verifyEmailStep } from './steps/verify-email.js';
 import { smsStep } from './steps/sms.js';
 import { totpStep } from './steps/totp.js';
 import { webauthnStep } from './steps/webauthn.js';
@@ -15,6 +17,8 @@ import { webauthnStep } from './steps/webauthn.js';
  */
 export const steps: StepRegistry = {
   password: passwordStep,
+  'sign-up': signUpStep,
+  'verify-email': verifyEmailStep,
   passkey: passkeyStep,
   webauthn: webauthnStep,
   totp: totpStep,

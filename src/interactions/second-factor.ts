@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { chargeMfa } from '../authn/mfa-throttle.js';
 import { mfaAuditEvents } from '../domain/audit.js';
 import { parseFields } from '../http/forms.js';
-import { knownDeviceOf } from './known-device.js';
+import { knownDeviceOf } from '../http/known-device.js';
 import { readState, type FactorRecord } from './state.js';
 import { waitText, type StepContext } from './step.js';
 

@@ -42,6 +42,12 @@ export const loginStateSchema = z
     /** an admin set the password with "must change": the change-password step is owed */
     mustChangePassword: z.boolean().optional(),
     enrollment: pendingEnrollment.optional(),
+    /**
+     * A sign-up with an address that already has an account, where the tenant verifies e-mail: the
+     * browser is shown the same "enter the code" page as a new account, and no code ever works
+     * (the owner is told by mail instead). Only the address is kept, to show it masked.
+     */
+    signUpDecoy: z.object({ address: z.string().max(254) }).strict().optional(),
   })
   .strict();
 

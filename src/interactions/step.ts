@@ -104,9 +104,4 @@ export interface InteractionStep<Name extends StepName = StepName> {
 /** Every step by name: a closed registry, so a step the policy can name always exists. */
 export type StepRegistry = { readonly [Name in StepName]: InteractionStep<Name> };
 
-/** "Try again in 40 seconds" / "in 3 minutes". */
-export function waitText(seconds: number): string {
-  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
+export { waitText } from '../http/wait-text.js';

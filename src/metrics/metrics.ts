@@ -3,9 +3,9 @@ import type { OperationRecorder, OperationTimer } from '../../adapters/instrumen
 import { TenantLabels, type TenantLabelMode } from './tenant-labels.js';
 
 /** Why a sign-in failed. Unknown user, wrong password and disabled account are one reason on purpose (see docs/operations.md). */
-export type LoginFailure = 'invalid_credentials' | 'throttled';
+export type LoginFailure = 'invalid_credentials' | 'throttled' | 'proof_of_work';
 /** The limits that refuse requests (docs/operations.md lists each). */
-export type Limiter = 'sign_in_address' | 'sign_in_identifier' | 'sign_in_device' | 'mfa_account' | 'mfa_device' | 'sms_send_phone' | 'sms_send_account' | 'sms_send_address' | 'email_send_mailbox' | 'email_send_account' | 'email_send_client' | 'client_auth' | 'admin_auth' | 'device_authorization' | 'device_user_code';
+export type Limiter = 'sign_in_address' | 'sign_in_identifier' | 'sign_in_device' | 'mfa_account' | 'mfa_device' | 'sms_send_phone' | 'sms_send_account' | 'sms_send_address' | 'email_send_mailbox' | 'email_send_account' | 'email_send_client' | 'client_auth' | 'admin_auth' | 'device_authorization' | 'device_user_code' | 'sign_up_address';
 
 export interface PasswordLoad {
   active: number;

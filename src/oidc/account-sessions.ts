@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SESSION_TTL_SECONDS } from './ttl.js';
 import { backchannelLogout, endSession, pagesOf, revokeGrant, type BackchannelLogoutResult, type TenantSessions } from './end-sessions.js';
 
 /**
@@ -14,6 +15,15 @@ export interface SessionView {
   authTime?: number;
   /** when it ends unless used (epoch seconds) */
   expiresAt?: number;
+  /**
+   * when the browser last came through the provider with it (epoch seconds): a sign-in, an app's
+   * authorization request (also `prompt=none`), a logout page. The provider saves the session at
+   * each of these with a fresh expiry, so this is read from that expiry at no extra write; token
+   * refreshes and account console pages do not move it.
+   */
+  lastSeenAt?: number;
+  /** the provider's session `uid` (stable across sign-ins, where the id changes): for joining what was recorded of it, never shown */
+  uid?: string;
   amr?: string[];
   acr?: string;
   /** the clients the session signed in to */
@@ -53,7 +63,8 @@ export async function sessionsOf(tenant: TenantSessions, accountId: string, limi
         id: sessionHandle(id),
         ...(createdAt !== undefined ? { createdAt } : {}),
         ...(authTime !== undefined ? { authTime } : {}),
-        ...(expiresAt !== undefined ? { expiresAt } : {}),
+        ...(expiresAt !== undefined ? { expiresAt, lastSeenAt: expiresAt - SESSION_TTL_SECONDS } : {}),
+        ...(typeof session['uid'] === 'string' ? { uid: session['uid'] } : {}),
         ...(amr ? { amr } : {}),
         ...(typeof session['acr'] === 'string' ? { acr: session['acr'] } : {}),
         clients: Object.keys((session['authorizations'] as Record<string, unknown> | undefined) ?? {}),
@@ -134,4 +145,25 @@ export async function revokeAccountGrant(tenant: TenantSessions, accountId: stri
   if (!(await revokeGrant(tenant, grantId))) return nothing();
   const logouts = clientId ? await Promise.all(sids.map((sid) => backchannelLogout(tenant.provider, clientId, accountId, sid))) : [];
   return { ended: true, grants: 1, backchannelLogouts: logouts.filter((result) => result !== undefined) };
+}
+
+/**
+ * Ends every session of the account but the one with id `keepId` (the account console's "sign out
+ * everywhere else"), each as {@link endSessionByHandle} ends one: back-channel logout to its
+ * clients and the grants it held revoked. Grants of no live session (offline access) stay: the
+ * user revokes those per app.
+ */
+export async function endOtherSessions(tenant: TenantSessions, accountId: string, keepId: string): Promise<EndedOne & { sessions: number }> {
+  const result = { ...nothing(), sessions: 0 };
+  for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
+    const ended = await Promise.all(page.filter(({ id }) => id !== keepId).map(({ id }) => endSession(tenant, id, accountId)));
+    for (const one of ended) {
+      if (!one) continue;
+      result.sessions += 1;
+      result.backchannelLogouts.push(...one.logouts);
+      for (const revoked of await Promise.all(one.grantIds.map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
+    }
+  }
+  result.ended = result.sessions > 0;
+  return result;
 }

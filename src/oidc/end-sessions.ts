@@ -6,20 +6,27 @@ import { CONSENT_MODEL } from './consents.js';
 /**
  * Why an account's sessions end: an admin disabling or deleting the user, or signing them out
  * everywhere (admin API), or a SAML app's LogoutRequest (`saml_logout`, one session:
- * {@link endOneSession}), or a password reset (`password_reset`: whoever held the old password
- * loses every session and refresh token; what the user consented to stays); the account console is to call it too.
+ * {@link endOneSession}), the user changing their password in the account console
+ * (`password_changed`, every session but the one they changed it in), or a password reset
+ * (`password_reset`: whoever held the old password loses every session and refresh token; what the
+ * user consented to stays).
  */
-export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere' | 'saml_logout' | 'password_reset';
+export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere' | 'saml_logout' | 'password_changed' | 'password_reset';
 
 /**
  * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
  * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
  * "sign out everywhere") decides here whether consent outlives it.
  */
-const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false, saml_logout: false, password_reset: false };
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false, saml_logout: false, password_changed: false, password_reset: false };
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;
+  /**
+   * A session id (the provider's) to leave alone with the grants it holds: the browser the user
+   * is using ({@link endSessionsOf}). Every other grant is revoked, offline ones too.
+   */
+  keep?: string | undefined;
 }
 
 /** What the service needs of a tenant; a `TenantContext` has both. */
@@ -148,8 +155,15 @@ export async function revokeGrant(tenant: TenantSessions, grantId: string): Prom
   return removed;
 }
 
+/** The grants a live session of the account holds (none when it is gone or another account's). */
+async function grantsOfSession(tenant: TenantSessions, sessionId: string, accountId: string): Promise<Set<string>> {
+  const session = await tenant.provider.Session.find(sessionId);
+  if (!session || session.accountId !== accountId) return new Set();
+  return new Set(Object.values(session.authorizations ?? {}).flatMap(({ grantId }) => (grantId ? [grantId] : [])));
+}
+
 /**
- * Ends every session of an account in one tenant: each is removed from the store (its browser
+ * Ends every session of an account in one tenant (but `options.keep`): each is removed from the store (its browser
  * then has no session), the relying parties it signed in to that have a back-channel logout URI are
  * sent a logout token, grants are revoked with their tokens, and remembered consent is forgotten
  * (for the reasons that say so). Safe to repeat and to run in parallel: each session and grant is
@@ -163,8 +177,10 @@ export async function revokeGrant(tenant: TenantSessions, grantId: string): Prom
 export async function endSessionsOf(tenant: TenantSessions, accountId: string, options: EndSessionsOptions): Promise<EndedSessions> {
   const result: EndedSessions = { reason: options.reason, sessions: 0, grants: 0, consents: 0, backchannelLogouts: [] };
   const grantIds = new Set<string>();
+  const kept = options.keep === undefined ? new Set<string>() : await grantsOfSession(tenant, options.keep, accountId);
   for await (const page of pagesOf(tenant.byAccount, 'Session', accountId)) {
-    for (const ended of await Promise.all(page.map(({ id }) => endSession(tenant, id, accountId)))) {
+    const others = page.filter(({ id }) => id !== options.keep);
+    for (const ended of await Promise.all(others.map(({ id }) => endSession(tenant, id, accountId)))) {
       if (!ended) continue;
       result.sessions += 1;
       result.backchannelLogouts.push(...ended.logouts);
@@ -173,6 +189,7 @@ export async function endSessionsOf(tenant: TenantSessions, accountId: string, o
   }
   // Every grant of the account, also those of no live session (offline access outlives sessions).
   for await (const page of pagesOf(tenant.byAccount, 'Grant', accountId)) for (const { id } of page) grantIds.add(id);
+  for (const grantId of kept) grantIds.delete(grantId);
   for (const revoked of await Promise.all([...grantIds].map((grantId) => revokeGrant(tenant, grantId)))) if (revoked) result.grants += 1;
   if (!forgetsConsent[options.reason]) return result;
   for await (const page of pagesOf(tenant.byAccount, CONSENT_MODEL, accountId)) {

@@ -1,7 +1,7 @@
 import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { acrValuesOf, essentialAcrOf, isAcr, requiredAcr, satisfies, type MfaMode } from '../authn/assurance.js';
 
-const { Check, base } = interactionPolicy;
+const { Check, Prompt, base } = interactionPolicy;
 
 /** The acr a request needs: its `acr_values` (the client's `default_acr_values` folded in), an essential `acr` claim, the client's minimum and the tenant's policy. */
 function requiredFor(ctx: KoaContextWithOIDC, tenantMfa: MfaMode) {
@@ -28,8 +28,14 @@ function requiredFor(ctx: KoaContextWithOIDC, tenantMfa: MfaMode) {
  * (a multi-factor session would not satisfy a request for single-factor) and ignore `acr_values`,
  * so an existing password session answered a multi-factor request with a code and no interaction.
  */
-export function interactionPolicyFor(tenantMfa: MfaMode): NonNullable<NonNullable<Configuration['interactions']>['policy']> {
+export function interactionPolicyFor(tenantMfa: MfaMode, { signUp }: { signUp: boolean } = { signUp: false }): NonNullable<NonNullable<Configuration['interactions']>['policy']> {
   const policy = base();
+  // OpenID Connect Initiating User Registration 1.0: `prompt=create` asks for the sign-up page. The
+  // provider lists a prompt in `prompt_values_supported` and accepts it only while it is in the
+  // policy, so a tenant without sign-up answers `invalid_request` to it (and to it with `none`,
+  // as to any prompt combined with `none`). Requestable with no checks of its own: it is pending
+  // until the interaction's result carries `create` (`interactions/finish.ts`).
+  if (signUp) policy.add(new Prompt({ name: 'create', requestable: true }), 0);
   const login = policy.get('login');
   if (!login) throw new Error("oidc-provider's base interaction policy has no login prompt");
   login.checks.remove('essential_acrs');

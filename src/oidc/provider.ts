@@ -35,15 +35,17 @@ import { outboundFetch, type OutboundPolicy } from './outbound.js';
 import { introspectionPolicyFor } from './introspection.js';
 import { pagesFor } from './pages.js';
 import { resourceIndicatorsFor } from './resources.js';
+import { recordSessionDevices } from './session-devices.js';
 import { tokenAssurance } from './token-assurance.js';
 import { CIBA_REQUEST_LIFETIME_SECONDS, ttl } from './ttl.js';
 
 export interface ProviderDeps {
   /**
    * the tenant as its pages show it (the error and logout pages are the provider's); `requirePkce`:
-   * its `security_policy.require_pkce`; `mfa`: its `security_policy.mfa`, which the interaction policy enforces
+   * its `security_policy.require_pkce`; `mfa`: its `security_policy.mfa`, which the interaction policy enforces;
+   * `signUp`: its `security_policy.registration` is on (`prompt=create` is then supported)
    */
-  tenant: PageTenant & { requirePkce: boolean; mfa: MfaMode };
+  tenant: PageTenant & { requirePkce: boolean; mfa: MfaMode; signUp: boolean };
   issuer: string;
   keys: TenantKeys;
   /** where the tenant's models live: short-lived ones on `ephemeral`, durable ones in `store` */
@@ -85,6 +87,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
   const pages = pagesFor(tenant);
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const };
   const findAccount = findAccountFor(tenant.id, deps.users);
+  const interactionPolicy = interactionPolicyFor(tenant.mfa, { signUp: tenant.signUp });
 
   const configuration: Configuration = {
     adapter: createOidcAdapterFactory({ ...deps.homes, findClient: deps.clientCache.find }),
@@ -117,7 +120,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
       resourceIndicators: resourceIndicatorsFor({ tenant: tenant.id, publicUrl: new URL(issuer).origin, issuer, resources: deps.resources, roles: deps.roles, users: deps.users, clients: deps.clients }),
     },
     pkce: { required: pkceRequiredFor(tenant.requirePkce) },
-    interactions: { policy: interactionPolicyFor(tenant.mfa), url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicy, url: (_ctx, interaction) => `${tenantPath}/interaction/${interaction.uid}` },
     // Refresh tokens for every client allowed the grant (not only with offline_access); they expire
     // with the session unless offline_access was granted, and every use rotates them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -130,6 +133,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
       return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
     },
     renderError: pages.renderError,
+    // OIDC Discovery's prompt_values_supported (Initiating User Registration 1.0 section 4), which the
+    // provider does not publish: exactly the prompts it accepts, `create` only while sign-up is on.
+    discovery: { prompt_values_supported: ['none', ...interactionPolicy.filter((prompt) => prompt.requestable).map((prompt) => prompt.name)] },
     fetch: outboundFetch(deps.outbound, deps.logger),
     ttl: { ...ttl, DeviceCode: deps.deviceFlow.userCodeLifetimeSeconds },
   };
@@ -147,6 +153,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     slowDownPolling(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock, lifetimeSeconds: Math.max(deps.deviceFlow.userCodeLifetimeSeconds, CIBA_REQUEST_LIFETIME_SECONDS) });
   }
   if (deps.afterLogout) continueAfterLogout(provider, deps.afterLogout);
+  recordSessionDevices(provider, { tenant: tenant.id, ephemeral: deps.ephemeral, clock: deps.clock });
   subscribeToEvents(provider, deps.logger, { tenant: tenant.id, metrics: deps.metrics });
   return provider;
 }

@@ -5,6 +5,7 @@ import { createOidcAccountIndex, shortLivedHomeOf, type RoutedAccountIndex } fro
 import type { AppContext } from '../app-context.js';
 import { issuerFor } from '../app-context.js';
 import { acceptedBranding } from '../domain/branding.js';
+import { registrationOf } from '../domain/registration.js';
 import { deviceFlowOf, mfaPolicyOf, type Tenant } from '../domain/tenants.js';
 import { AppError } from '../errors.js';
 import { pageBrandingFor, type PageBranding } from '../http/branding.js';
@@ -88,7 +89,7 @@ export async function buildTenantContext(app: AppContext, tenant: Tenant, hooks:
   const cookieKeys = keys.cookieKeys;
   const mac = (purpose: string, value: string) => macWith(cookieKeys[0]!, purpose, value);
   const provider = buildProvider({
-    tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true, mfa: mfaPolicyOf(tenant.securityPolicy).mfa },
+    tenant: { id: tenant._id, name, branding, requirePkce: tenant.securityPolicy?.requirePkce === true, mfa: mfaPolicyOf(tenant.securityPolicy).mfa, signUp: registrationOf(tenant.securityPolicy).enabled },
     issuer,
     keys,
     homes,

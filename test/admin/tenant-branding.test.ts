@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mfaFactorTypes } from '../../src/domain/tenants.js';
+import { POW_DIFFICULTY } from '../../src/domain/proof-of-work-settings.js';
 import type { TestGatehouse } from '../helpers/gatehouse.js';
 import { tenantAdmin } from './client-helpers.js';
 import { adminToken, call, startAdminGatehouse } from './helpers.js';
@@ -143,11 +144,14 @@ describe('security_policy.mfa', () => {
     expect(off.body['security_policy']).toEqual({
       mfa: 'off',
       mfa_factors: [...mfaFactorTypes],
-      password: { min_length: 12 },
+      password: { min_length: 12, breached_check: 'list' },
       require_pkce: true,
       device_flow: { enabled: true, user_code_lifetime_seconds: 600 },
       ciba: { enabled: false, notifications: { sms: false, webhook: false }, webhook_url: null },
       sms: { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null },
+      registration: { enabled: false, fields: { email: 'required' }, verify_email: true },
+      proof_of_work: { sign_up: false, sign_in_after_failures: null, password_reset: false, sms: false, difficulty: POW_DIFFICULTY.default },
+      self_service: { account_deletion: false },
     });
   });
 

@@ -114,3 +114,38 @@ describe('custom_host', () => {
     }
   });
 });
+
+/**
+ * `security_policy.self_service.account_deletion` (issue 14): off by default, set and cleared
+ * through the admin API, merged with the rest of the policy, and refused when it is not a boolean.
+ */
+describe('self-service account deletion switch', () => {
+  it('is off by default, turns on and off, and merges with the rest of the policy', async () => {
+    expect((await call(gh, root, 'POST', '/tenants', { id: 'ss-a', display_name: 'A', security_policy: { mfa: 'required' } })).status).toBe(201);
+    expect((await call(gh, root, 'GET', '/tenants/ss-a')).body).toMatchObject({ security_policy: { self_service: { account_deletion: false }, mfa: 'required' } });
+    const on = await call(gh, root, 'PATCH', '/tenants/ss-a', { security_policy: { self_service: { account_deletion: true } } });
+    expect(on.status, JSON.stringify(on.body)).toBe(200);
+    expect(on.body).toMatchObject({ security_policy: { self_service: { account_deletion: true }, mfa: 'required', require_pkce: true } });
+    expect((await gh.app.tenants.find('ss-a'))!.securityPolicy!.selfService).toEqual({ accountDeletion: true });
+    // Another part of the policy changed leaves the switch as it is.
+    expect((await call(gh, root, 'PATCH', '/tenants/ss-a', { security_policy: { mfa: 'optional', self_service: {} } })).body).toMatchObject({ security_policy: { self_service: { account_deletion: true }, mfa: 'optional' } });
+    const off = await call(gh, root, 'PATCH', '/tenants/ss-a', { security_policy: { self_service: { account_deletion: null } } });
+    expect(off.body).toMatchObject({ security_policy: { self_service: { account_deletion: false } } });
+    expect((await gh.app.tenants.find('ss-a'))!.securityPolicy!.selfService).toEqual({});
+    expect((await call(gh, root, 'POST', '/tenants', { id: 'ss-b', display_name: 'B', security_policy: { self_service: { account_deletion: true } } })).body).toMatchObject({ security_policy: { self_service: { account_deletion: true } } });
+  });
+
+  it('refuses anything but a boolean, and unknown switches', async () => {
+    expect((await call(gh, root, 'POST', '/tenants', { id: 'ss-c', display_name: 'C' })).status).toBe(201);
+    for (const self_service of [{ account_deletion: 'yes' }, { account_deletion: 1 }, { account_deletion: true, delete_everyone: true }, 'on', null, []]) {
+      const refused = await call(gh, root, 'PATCH', '/tenants/ss-c', { security_policy: { self_service } });
+      expect(refused.status, JSON.stringify(self_service)).toBe(400);
+    }
+    expect((await call(gh, root, 'GET', '/tenants/ss-c')).body).toMatchObject({ security_policy: { self_service: { account_deletion: false } } });
+  });
+
+  it('is in the OpenAPI document', async () => {
+    const doc = await call(gh, undefined, 'GET', '/openapi.json');
+    expect(JSON.stringify(doc.body)).toContain('account_deletion');
+  });
+});

@@ -1,5 +1,6 @@
 import { adminAuthThrottle } from '../../src/admin/router.js';
 import { mfaFactorTypes } from '../../src/domain/tenants.js';
+import { POW_DIFFICULTY } from '../../src/domain/proof-of-work-settings.js';
 import { SignJWT, importJWK } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,15 +107,17 @@ describe('tenants', () => {
     // A PATCH of the policy merges: what it leaves out is kept, and only null removes a field.
     const defaultSms = { allowed_countries: null, message: '{code} is your {tenant} sign-in code.', webhook_url: null };
     const defaultCiba = { enabled: false, notifications: { sms: false, webhook: false }, webhook_url: null };
+    const defaultRegistration = { enabled: false, fields: { email: 'required' }, verify_email: true };
+    const defaultPow = { sign_up: false, sign_in_after_failures: null, password_reset: false, sms: false, difficulty: POW_DIFFICULTY.default };
     const merged = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { mfa: 'off' } });
-    expect(merged.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, password: { min_length: 12 }, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba });
+    expect(merged.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, password: { min_length: 12, breached_check: 'list' }, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba, registration: defaultRegistration, proof_of_work: defaultPow, self_service: { account_deletion: false } });
     const removed = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: { password: null } });
-    expect(removed.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba });
+    expect(removed.body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, password: { breached_check: 'list' }, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba, registration: defaultRegistration, proof_of_work: defaultPow, self_service: { account_deletion: false } });
     for (const bad of [{ password: 'strong' }, { password: { min_length: null } }, { require_pkce: null }, { password: { min_length: 7 } }]) {
       const refused = await call(gh, root, 'PATCH', '/tenants/globex', { security_policy: bad });
       expect(refused.status, JSON.stringify(bad)).toBe(400);
     }
-    expect((await call(gh, root, 'GET', '/tenants/globex')).body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba });
+    expect((await call(gh, root, 'GET', '/tenants/globex')).body['security_policy']).toEqual({ mfa: 'off', mfa_factors: [...mfaFactorTypes], sms: defaultSms, password: { breached_check: 'list' }, require_pkce: true, device_flow: { enabled: true, user_code_lifetime_seconds: 600 }, ciba: defaultCiba, registration: defaultRegistration, proof_of_work: defaultPow, self_service: { account_deletion: false } });
 
     const events = await call(gh, root, 'GET', '/tenants/globex/audit-events');
     expect(events.body.items!.map((event) => event['type'])).toEqual(['tenant.updated', 'tenant.updated', 'tenant.updated', 'tenant.created']);

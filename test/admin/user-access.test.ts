@@ -81,6 +81,8 @@ describe('a user’s sessions and grants', () => {
     for (const session of sessions) {
       expect(session).toMatchObject({ id: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), amr: ['pwd'], acr: 'https://refeds.org/profile/sfa', clients: ['bcl-app'] });
       expect(Date.parse(String(session['created_at']))).toBeGreaterThan(0);
+      // Last seen is the provider's own expiry less the session lifetime: at or after its start.
+      expect(Date.parse(String(session['last_seen_at']))).toBeGreaterThanOrEqual(Date.parse(String(session['created_at'])));
     }
     // No session id in the answer is a session cookie of either browser.
     const cookies = [...first.browser.cookies, ...second.browser.cookies].map((cookie) => cookie.value);

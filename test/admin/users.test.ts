@@ -133,6 +133,23 @@ describe('users: create, read, update, disable, passwords, delete', () => {
     expect((await call(gh, root, 'PUT', `${users('users-b')}/${id}/password`, { password: 'twelve chars', must_change: true })).body['password_must_change']).toBe(true);
     await call(gh, root, 'PATCH', '/tenants/users-b', { security_policy: { password: { min_length: 8 } } });
   });
+
+  it('refuses common passwords and ones made of the user on create and set, through the one acceptance function', async () => {
+    const breached = await call(gh, root, 'POST', users('users-b'), { username: 'policy-quinn', password: 'Password123!' });
+    expect400(breached, 'password');
+    expect(breached.body.error_description).toContain('most common');
+    expect(breached.body.error_description).toContain('(breached)');
+    expect(await gh.app.users.findByIdentifier('users-b', 'policy-quinn')).toBeNull();
+    const own = await call(gh, root, 'POST', users('users-b'), { username: 'policy-quinn', email: 'quinn.harper@example.com', password: 'QuinnHarper2024' });
+    expect400(own, 'password');
+    expect(own.body.error_description).toContain('(like_identity)');
+    const created = await call(gh, root, 'POST', users('users-b'), { username: 'policy-quinn', name: 'Quinn Harper', password: 'eleven moons over kestrels' });
+    expect(created.status).toBe(201);
+    const path = `${users('users-b')}/${String(created.body['id'])}/password`;
+    expect400(await call(gh, root, 'PUT', path, { password: 'qwerty123456' }), 'password');
+    expect400(await call(gh, root, 'PUT', path, { password: 'harper-1975' }), 'password');
+    expect((await call(gh, root, 'PUT', path, { password: 'violet kestrel under moons' })).status).toBe(200);
+  });
 });
 
 describe('users: bad input writes nothing', () => {
@@ -366,6 +383,9 @@ describe('must change password at next sign-in', () => {
     const attempts: Array<[Record<string, string>, string, RegExp]> = [
       [{ new_password: 'a brand new pw', confirm_password: 'a brand new pX' }, 'confirm_password', /do not match/],
       [{ new_password: 'short', confirm_password: 'short' }, 'new_password', /at least 8/],
+      [{ new_password: 'Baseball2024!', confirm_password: 'Baseball2024!' }, 'new_password', /most common .*choose another/],
+      [{ new_password: 'Frank1999!', confirm_password: 'Frank1999!' }, 'new_password', /username, e-mail address or name/],
+      [{ new_password: 'x'.repeat(1025), confirm_password: 'x'.repeat(1025) }, 'new_password', /at most 1024/],
       [{ new_password: 'temporary pw 1', confirm_password: 'temporary pw 1' }, 'new_password', /different/],
     ];
     for (const [fields, field, message] of attempts) {

@@ -9,8 +9,9 @@ let samlAppId: string;
 beforeAll(async () => {
   gh = await startGatehouse();
   await seedTenant(gh, 'acme');
-  // Every surface on, so each route answers a page of ours (the CIBA pages are 404 where CIBA is off).
-  await gh.app.tenants.update('acme', { securityPolicy: { ciba: { enabled: true } } });
+  // Every surface on, so each route answers a page of ours (the CIBA pages are 404 where CIBA is off,
+  // a proof-of-work challenge where its purpose is off).
+  await gh.app.tenants.update('acme', { securityPolicy: { ciba: { enabled: true }, proofOfWork: { signInAfterFailures: 3 } } });
   samlAppId = (await gh.app.samlApps.create('acme', {
     name: 'Wiki', entityId: 'https://sp.test/metadata', acs: [{ url: 'https://sp.test/acs', binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', index: 0, isDefault: true }],
     signingCertificates: [], nameIdFormats: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'], authnRequestsSigned: false, signResponse: true, signAssertion: true, encryptAssertion: false,
@@ -22,7 +23,7 @@ afterAll(() => gh.stop());
 
 /** Every route our routers register, with its parameters filled in: `[method, path]`. */
 function registeredRoutes(): Array<[string, string]> {
-  const values: Record<string, string> = { tenant: 'acme', uid: 'some-uid', step: 'password', appId: samlAppId };
+  const values: Record<string, string> = { tenant: 'acme', uid: 'some-uid', step: 'password', appId: samlAppId, purpose: 'sign-in' };
   return ownRouters(gh.app, () => gh.gatehouse.url).flatMap((router) =>
     router.stack.flatMap((layer) => {
       if (typeof layer.path !== 'string') throw new Error(`a route registered by a pattern cannot be checked: ${String(layer.path)}`);

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { accountAuditEvents, mfaAuditEvents, type AuditEvent } from '../../domain/audit.js';
-import { builtInClientPurpose } from '../../domain/clients.js';
+import { clientNamer } from '../client-names.js';
 import type { AccountConsole } from '../console.js';
 
 /** How many events the page shows: the recent ones; the full trail is the operators' (admin API). */
@@ -27,6 +27,9 @@ const labels: Readonly<Record<string, string>> = {
   'user.password_reset': 'Password reset with an e-mailed link',
   'user.email_verified': 'E-mail address confirmed',
   'user.email_changed': 'E-mail address changed',
+  'user.session_ended': 'Signed out of a session',
+  'user.signed_out_everywhere': 'Signed out everywhere',
+  'user.grant_revoked': 'An app’s access revoked',
 };
 
 /** The sign-in methods (`amr`) in words; `mfa` only says there were two kinds, which the list shows. */
@@ -35,12 +38,12 @@ const methodNames: Readonly<Record<string, string>> = { pwd: 'password', otp: 'a
 type Details = { client_id?: unknown; ip?: unknown; user_agent?: unknown; amr?: unknown };
 
 /** One line of the page, from what the event recorded (strings only; the view escapes them). */
-function entryOf(event: AuditEvent, clientName: (id: string) => Promise<string | undefined>) {
+function entryOf(event: AuditEvent, clientName: (id: string) => Promise<string>) {
   const details = (event.details ?? {}) as Details;
   const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
   return (async () => {
     const client = text(details.client_id);
-    const via = client ? (builtInClientPurpose[client] ?? (await clientName(client)) ?? client) : undefined;
+    const via = client ? await clientName(client) : undefined;
     return {
       what: labels[event.type]!,
       at: event.at.toISOString(),
@@ -69,15 +72,7 @@ export function activityRoutes(router: Router, site: AccountConsole): void {
     }
     // Read a few more than shown: events of kinds the page does not show are skipped.
     const events = (await site.app.audit.listForAccount(tenant.id, current.user._id, ACTIVITY_LIMIT * 2)).filter((event) => labels[event.type] !== undefined).slice(0, ACTIVITY_LIMIT);
-    const names = new Map<string, Promise<string | undefined>>();
-    const clientName = (id: string) => {
-      let name = names.get(id);
-      if (!name) {
-        name = site.app.clients.get(tenant.id, id).then((client) => (typeof client?.metadata['client_name'] === 'string' ? client.metadata['client_name'] : undefined));
-        names.set(id, name);
-      }
-      return name;
-    };
+    const clientName = clientNamer(site.app, tenant.id);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await site.page(ctx, 'account-activity', 'Recent activity', {
       entries: await Promise.all(events.map((event) => entryOf(event, clientName))),

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { csrfTokenFor } from '../../http/forms.js';
 import { displayName } from '../../oidc/claims.js';
 import type { AccountConsole } from '../console.js';
+import { accountDeletionAllowed } from './delete-account.js';
 
 /** The console's front page: the profile when signed in, a sign-in link otherwise. */
 export function profileRoutes(router: Router, site: AccountConsole): void {
@@ -27,10 +28,14 @@ export function profileRoutes(router: Router, site: AccountConsole): void {
       },
       logoutUrl: `${site.pathOf(tenant)}/logout`,
       securityUrl: `${site.pathOf(tenant)}/security`,
+      passwordUrl: `${site.pathOf(tenant)}/password`,
       appsUrl: `${site.pathOf(tenant)}/apps`,
       activityUrl: `${site.pathOf(tenant)}/activity`,
       emailUrl: `${site.pathOf(tenant)}/email`,
+      sessionsUrl: `${site.pathOf(tenant)}/sessions`,
+      connectedAppsUrl: `${site.pathOf(tenant)}/connected-apps`,
       // CIBA's built-in authentication device: only where the tenant turned CIBA on.
+      ...(accountDeletionAllowed(tenant) ? { deleteUrl: `${site.pathOf(tenant)}/delete` } : {}),
       ...(tenant.settings.securityPolicy?.ciba?.enabled === true ? { cibaUrl: `${site.pathOf(tenant)}/ciba` } : {}),
       csrfToken: csrfTokenFor(tenant, `account:${current.id}`),
     });

@@ -7,6 +7,7 @@ import { mfaAuditEvents } from '../../domain/audit.js';
 import type { FactorSummary } from '../../domain/mfa-factors.js';
 import { mfaPolicyOf } from '../../domain/tenants.js';
 import { csrfTokenFor, formBody, parseFields } from '../../http/forms.js';
+import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import type { AccountConsole, SignedIn } from '../console.js';
 
 const startFields = z.object({ phone: z.string().max(40, 'at most 40 characters'), name: z.string().trim().max(64, 'at most 64 characters').optional() });
@@ -46,6 +47,7 @@ export function smsSecurityRoutes(router: Router, site: AccountConsole, page: Se
       resendUrl: `${page.base(ctx)}/sms/resend`,
       csrfToken: csrfTokenFor(site.tenantOf(ctx), `account:${current.id}`),
       backUrl: page.base(ctx),
+      proofOfWork: proofOfWorkWidgetIfOn(site.tenantOf(ctx), 'sms', 'onsubmit'),
     });
   };
 
@@ -67,6 +69,9 @@ export function smsSecurityRoutes(router: Router, site: AccountConsole, page: Se
     const { current } = change;
     if (!smsAllowed(site, ctx)) return page.showSecurity(ctx, current, { error: 'Text message codes are not used here.' }, 400);
     const { phone, name } = parseFields(startFields, change.fields);
+    // Where the tenant asks, a solved proof of work before anything is counted or texted.
+    const pow = await checkProofOfWork(app.proofOfWork, site.tenantOf(ctx), 'sms', change.fields);
+    if (!pow.ok) return page.showSecurity(ctx, current, { error: pow.message }, 400);
     const tenant = site.tenantOf(ctx).id;
     const sent = await app.mfa.sms.startEnrollment(tenant, current.user._id, { phone, name }, requester(ctx));
     if (!sent.ok || !sent.enrollmentId) {
@@ -82,6 +87,12 @@ export function smsSecurityRoutes(router: Router, site: AccountConsole, page: Se
     const { current } = change;
     const tenant = site.tenantOf(ctx).id;
     const { enrollment_id: enrollmentId } = parseFields(pendingFields, change.fields);
+    const pow = await checkProofOfWork(app.proofOfWork, site.tenantOf(ctx), 'sms', change.fields);
+    if (!pow.ok) {
+      const pending = await app.mfa.sms.pendingEnrollment(tenant, current.user._id, enrollmentId);
+      if (!pending) return page.showSecurity(ctx, current, { error: 'That enrolment has expired. Start again.' }, 400);
+      return showEnrollment(ctx, current, { enrollmentId, ...pending }, pow.message, 400);
+    }
     const sent = await app.mfa.sms.resendEnrollment(tenant, current.user._id, enrollmentId, requester(ctx));
     const pending = await app.mfa.sms.pendingEnrollment(tenant, current.user._id, enrollmentId);
     if (!pending) return page.showSecurity(ctx, current, { error: 'That enrolment has expired. Start again.' }, 400);

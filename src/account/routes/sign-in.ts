@@ -19,10 +19,10 @@ interface Flow {
 }
 
 /**
- * The console pages a sign-in may return to: the Security section, "My apps", "Recent activity", the CIBA requests and one of
+ * The console pages a sign-in may return to: the Security section, "My apps", "Recent activity", the sessions, the connected apps, account deletion, the CIBA requests and one of
  * them (`ciba/{id}`). Nothing else, so `?next=` is never an open redirect.
  */
-const returnPath = /^(?:security|apps|activity|ciba(?:\/[A-Za-z0-9_-]{43})?)$/;
+const returnPath = /^(?:security|apps|connected-apps|activity|sessions|delete|ciba(?:\/[A-Za-z0-9_-]{43})?)$/;
 
 /**
  * Signing in to the console through its own tenant (authorization code + PKCE, like Keycloak's
@@ -40,8 +40,9 @@ export function signInRoutes(router: Router, site: AccountConsole): void {
     // request's acr (ciba-approvals.ts), asked for the same way. `?next=`: an ordinary sign-in that
     // comes back to the page (a link from a text message opened while signed out).
     const fresh: Record<string, string> = {};
-    if (ctx.query['fresh'] === 'security') {
-      flow.next = 'security';
+    // `?fresh=delete`: deleting the account asks the same of a sign-in as changing a factor.
+    if (ctx.query['fresh'] === 'security' || ctx.query['fresh'] === 'delete') {
+      flow.next = ctx.query['fresh'];
       fresh['max_age'] = '0';
       const current = await site.signedIn(ctx);
       const required = current ? requiredForChanges(await site.app.mfa.factors.list(tenant.id, current.user._id), tenant.settings.securityPolicy) : undefined;

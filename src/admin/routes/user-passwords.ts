@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { identityOf } from '../../authn/password-acceptance.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { endSessionsAndAudit } from './user-sessions.js';
-import { assertPasswordPolicy, loadUserToChange, password, toJson, userOut, userParams } from './users.js';
+import { assertAcceptablePassword, loadUserToChange, password, toJson, userOut, userParams } from './users.js';
 
 /**
  * Turns sign-in on or off. Disabling ends the user's sessions and revokes their grants and tokens
@@ -48,7 +49,7 @@ export const userPasswordRoutes = [
     response: userOut,
     async handler(request) {
       const before = await loadUserToChange(request, 'set this user’s password');
-      await assertPasswordPolicy(request.app, request.tenant, request.body.password, 'password');
+      await assertAcceptablePassword(request.app, request.tenant, request.body.password, 'password', identityOf(before));
       const hash = await request.app.passwords.hash(request.body.password);
       const updated = await request.app.users.setPassword(request.tenant, before._id, hash, request.body.must_change ?? false);
       if (!updated) throw gone(request);

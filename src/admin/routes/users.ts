@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.js';
 import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
-import { checkUsername, MAX_USERNAME_LENGTH } from '../../domain/identifiers.js';
-import { minPasswordLength, passwordLength, type RemovableUserField, type User, type UserChanges } from '../../domain/users.js';
+import { acceptablePassword, type PasswordIdentity } from '../../authn/password-acceptance.js';
+import { emailField, personText, phoneField, usernameField } from '../../domain/profile-fields.js';
+import { type RemovableUserField, type User, type UserChanges } from '../../domain/users.js';
 import { AppError } from '../../errors.js';
 import { defineRoute, type AdminRequest } from '../route.js';
 import { empty, page, paged, pageQuery, tenantParam, timestamps } from './common.js';
@@ -12,23 +13,12 @@ import { endSessionsAndAudit } from './user-sessions.js';
 /** Path parameters `{tenant}` and `{id}` of one user. */
 export const userParams = tenantParam.extend({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user id') });
 
-/** Free text a person typed: no control characters, which would only hide things in logs and UIs. */
-const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'no control characters');
+const text = personText;
+const username = usernameField;
+const email = emailField;
+const phone = phoneField;
 
-/** The username profile (domain/identifiers.ts); the repository stores the canonical form. */
-const username = z
-  .string()
-  .trim()
-  .min(1)
-  .max(MAX_USERNAME_LENGTH)
-  .superRefine((value, ctx) => {
-    const checked = checkUsername(value);
-    if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.problem });
-  });
-const email = z.email().max(254);
-const phone = z.string().regex(/^\+[1-9][0-9]{1,14}$/, 'an E.164 phone number such as +15555550100');
-
-/** A new password as an admin sends it; the tenant's minimum length is checked by {@link assertPasswordPolicy}. */
+/** A new password as an admin sends it; the tenant's rules are checked by {@link assertAcceptablePassword}. */
 export const password = z.string().min(1).max(MAX_PASSWORD_LENGTH);
 
 const profile = {
@@ -95,10 +85,13 @@ export async function loadUserToChange(request: AdminRequest<{ id: string }, unk
   return user;
 }
 
-/** Refuses a password shorter than the tenant's policy, naming the field like a schema error would. */
-export async function assertPasswordPolicy(app: AppContext, tenant: string, value: string, field: string): Promise<void> {
-  const min = minPasswordLength(await app.tenants.find(tenant));
-  if (passwordLength(value) < min) throw new AppError('invalid_request', `Invalid body: "${field}": this tenant's passwords have at least ${min} characters`);
+/**
+ * Refuses a password the tenant's rules refuse (`acceptablePassword`: length, breached, made of the
+ * user's identity), naming the field like a schema error would.
+ */
+export async function assertAcceptablePassword(app: AppContext, tenant: string, value: string, field: string, identity: PasswordIdentity): Promise<void> {
+  const verdict = await acceptablePassword(app.passwordChecks, (await app.tenants.find(tenant))?.securityPolicy, value, identity);
+  if (!verdict.ok) throw invalid(field, `${verdict.message} (${verdict.reason})`);
 }
 
 function invalid(field: string, message: string): AppError {
@@ -147,7 +140,7 @@ export const userRoutes = [
     async handler(request) {
       const { password: secret, password_must_change: mustChange, disabled, ...rest } = request.body;
       if (mustChange && secret === undefined) throw invalid('password_must_change', 'needs a "password"');
-      if (secret !== undefined) await assertPasswordPolicy(request.app, request.tenant, secret, 'password');
+      if (secret !== undefined) await assertAcceptablePassword(request.app, request.tenant, secret, 'password', { username: rest.username, email: rest.email, name: [rest.name, rest.given_name, rest.family_name].filter(Boolean).join(' ') });
       const { changes } = changesOf(rest);
       const user = await request.app.users.create(request.tenant, {
         ...changes,

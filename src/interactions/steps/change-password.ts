@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_PASSWORD_LENGTH } from '../../authn/password.js';
-import { minPasswordLength, passwordLength, type User } from '../../domain/users.js';
+import { acceptablePassword, identityOf } from '../../authn/password-acceptance.js';
+import { minPasswordLength, type User } from '../../domain/users.js';
 import { parseFields } from '../../http/forms.js';
 import { credentialFingerprint, readState, saveState, type LoginState } from '../state.js';
 import type { InteractionStep, StepContext } from '../step.js';
@@ -44,7 +44,7 @@ function policyFor(step: StepContext): number {
 
 /**
  * "Must change password at next sign-in": after the password step verified the password an admin
- * set, the user chooses a new one (tenant policy length, confirmed, not the same as the old one);
+ * set, the user chooses a new one (the tenant's rules, `acceptablePassword`; confirmed; not the old one);
  * the new hash replaces the old and clears the flag in one write, then the login goes on with the
  * factors recorded so far (the policy asks for this step after any second factor).
  */
@@ -63,9 +63,8 @@ export const changePasswordStep: InteractionStep<'change-password'> = {
 
     const minLength = policyFor(step);
     const errors: FieldErrors = {};
-    const length = passwordLength(form.new_password);
-    if (form.new_password.length > MAX_PASSWORD_LENGTH) errors.new_password = `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
-    else if (length < minLength) errors.new_password = `Use at least ${minLength} characters.`;
+    const verdict = await acceptablePassword(step.app.passwordChecks, step.tenant.settings.securityPolicy, form.new_password, identityOf(user));
+    if (!verdict.ok) errors.new_password = verdict.message;
     else if (form.confirm_password !== form.new_password) errors.confirm_password = 'The two passwords do not match.';
     else if ((await step.app.passwords.verify(user.passwordHash, form.new_password)).ok) errors.new_password = 'Choose a password different from your current one.';
     if (Object.keys(errors).length > 0) return show(step, minLength, errors, 400);

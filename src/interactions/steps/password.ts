@@ -5,8 +5,9 @@ import { identifierKey } from '../../domain/identifiers.js';
 import { parseFields } from '../../http/forms.js';
 import { chargeSignIn } from '../../authn/sign-in-throttle.js';
 import { browserOf } from '../finish.js';
-import { knownDeviceOf } from '../known-device.js';
+import { knownDeviceOf } from '../../http/known-device.js';
 import { showLoginPage } from '../login-page.js';
+import { checkSignInProofOfWork, signInProofOfWorkWidget } from '../sign-in-proof-of-work.js';
 import { credentialFingerprint } from '../state.js';
 import { waitText, type InteractionStep } from '../step.js';
 
@@ -30,20 +31,31 @@ export const passwordStep: InteractionStep<'password'> = {
 
   async render(step) {
     const hint = step.interaction.params['login_hint'];
-    await showLoginPage(step, { username: typeof hint === 'string' ? hint.slice(0, 256) : '' });
+    const username = typeof hint === 'string' ? hint.slice(0, 256) : '';
+    await showLoginPage(step, { username, proofOfWork: await signInProofOfWorkWidget(step, identifierKey(username) ?? undefined) });
   },
 
   async submit(step) {
-    const { username, password } = parseFields(fields, step.verifyForm());
+    const form = step.verifyForm();
+    const { username, password } = parseFields(fields, form);
     const { app, tenant } = step;
     const now = app.clock();
+    // The uniqueness key: look-alike spellings of one identifier share its budget.
+    const identifier = identifierKey(username) ?? '';
+
+    // After enough failures a solved challenge comes first: without one nothing is looked up or counted.
+    const pow = await checkSignInProofOfWork(step, identifier, form);
+    if (!pow.ok) {
+      app.metrics.loginFailed(tenant.id, 'proof_of_work');
+      step.ctx.state.log?.info({ event: 'login.proof_of_work_refused', tenant: tenant.id, reason: pow.reason }, 'sign-in refused: no valid proof of work');
+      return showLoginPage(step, { username, error: pow.message, status: 400, proofOfWork: await signInProofOfWorkWidget(step, identifier) });
+    }
 
     const user = username ? await app.users.findByIdentifier(tenant.id, username) : null;
     const deviceId = user ? await knownDeviceOf(step.ctx, tenant, app.devices, user._id, now) : undefined;
     const charge = await chargeSignIn(app.throttle, {
       tenant: tenant.id,
-      // The uniqueness key: look-alike spellings of one identifier share its budget.
-      identifier: identifierKey(username) ?? '',
+      identifier,
       address: step.ctx.ip,
       ...(user && deviceId ? { device: { accountId: user._id, deviceId } } : {}),
     });
@@ -52,7 +64,7 @@ export const passwordStep: InteractionStep<'password'> = {
       app.metrics.loginFailed(tenant.id, 'throttled');
       step.ctx.set('Retry-After', String(charge.retryAfter));
       step.ctx.state.log?.info({ event: 'login.throttled', tenant: tenant.id, knownDevice: Boolean(deviceId) }, 'sign-in throttled');
-      return showLoginPage(step, { username, error: `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, status: 429 });
+      return showLoginPage(step, { username, error: `Too many failed attempts. Try again in ${waitText(charge.retryAfter)}.`, status: 429, proofOfWork: await signInProofOfWorkWidget(step, identifier) });
     }
 
     let verdict: Awaited<ReturnType<typeof app.passwords.verify>>;
@@ -78,7 +90,7 @@ export const passwordStep: InteractionStep<'password'> = {
       }
       app.metrics.loginFailed(tenant.id, 'invalid_credentials');
       step.ctx.state.log?.info({ event: 'login.failed', tenant: tenant.id }, 'sign-in failed');
-      return showLoginPage(step, { username, error: INVALID_CREDENTIALS, status: 401 });
+      return showLoginPage(step, { username, error: INVALID_CREDENTIALS, status: 401, proofOfWork: await signInProofOfWorkWidget(step, identifier) });
     }
 
     await charge.settle('succeeded');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Sent } from '../../authn/sms-factors.js';
 import { maskPhone } from '../../domain/phone.js';
 import { parseFields } from '../../http/forms.js';
+import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import { proveCode } from '../second-factor.js';
 import { waitText, type InteractionStep, type StepContext } from '../step.js';
 
@@ -30,6 +31,8 @@ async function show(step: StepContext, messages: { error?: string; notice?: stri
       fieldErrors: messages.error && live.phone ? { code: messages.error } : {},
       error: live.phone ? undefined : messages.error,
       notice: messages.notice,
+      // Each "text a code" form solves a proof of work when sent, where the tenant asks for it.
+      proofOfWork: proofOfWorkWidgetIfOn(tenant, 'sms', 'onsubmit'),
     },
     status,
   );
@@ -49,7 +52,8 @@ function refusal(step: StepContext, sent: Extract<Sent, { ok: false }>): { error
  * Second factor: a code texted to one of the user's phones, bound to this interaction. The page
  * texts nothing on its own: a GET (a link scanner, a prefetch) only shows the button; the code is
  * sent by a POST of that button, and again by the resend button after the cooldown. The code is
- * then checked like the others (`proveCode`: the MFA budgets, the audit).
+ * then checked like the others (`proveCode`: the MFA budgets, the audit). Where the tenant turned
+ * on proof of work for SMS, each send needs a solved challenge, checked before the send limits count it.
  */
 export const smsStep: InteractionStep<'sms'> = {
   name: 'sms',
@@ -63,6 +67,9 @@ export const smsStep: InteractionStep<'sms'> = {
     const accountId = step.accountId;
     if (fields['intent'] === 'send' && accountId) {
       const { factor } = parseFields(sendFields, fields);
+      // Where the tenant asks, a solved proof of work before anything is counted or texted.
+      const pow = await checkProofOfWork(step.app.proofOfWork, step.tenant, 'sms', fields);
+      if (!pow.ok) return show(step, { error: pow.message }, 400);
       const phones = await step.app.mfa.factors.smsPhones(step.tenant.id, accountId);
       const chosen = factor ?? phones[0]?.id ?? '';
       const sent = await step.app.mfa.sms.sendSignIn(step.tenant.id, accountId, chosen, step.interaction.uid, { address: step.ctx.ip, requestId: step.ctx.state.requestId as string });

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { DEVICE_LIFETIME_SECONDS, type KnownDevices } from '../authn/known-devices.js';
-import { readSignedCookie, setSignedCookie } from '../http/signed-cookie.js';
-import type { TenantContext } from '../tenancy/tenant-context.js';
+import { readSignedCookie, setSignedCookie, type TenantMac } from './signed-cookie.js';
+
+/** What of a tenant the device cookie needs: its cookie key, its id (revocations) and its path. */
+type DeviceTenant = TenantMac & { id: string; issuer: string };
 
 /**
  * The device cookie: proof that this browser signed in to an account before, so its failed
@@ -21,7 +23,7 @@ interface Entry {
   issuedAt: number;
 }
 
-function readEntries(ctx: Context, tenant: TenantContext): Entry[] {
+function readEntries(ctx: Context, tenant: DeviceTenant): Entry[] {
   const value = readSignedCookie(ctx, tenant, COOKIE);
   if (!value) return [];
   const entries: Entry[] = [];
@@ -32,7 +34,7 @@ function readEntries(ctx: Context, tenant: TenantContext): Entry[] {
   return entries;
 }
 
-function cookiePath(tenant: TenantContext): string {
+function cookiePath(tenant: DeviceTenant): string {
   return new URL(tenant.issuer).pathname;
 }
 
@@ -41,7 +43,7 @@ function cookiePath(tenant: TenantContext): string {
  * after the account's devices were last revoked. The revocation is read only when the browser has an
  * entry for the account, so browsers without one (an attacker's) cost nothing extra.
  */
-export async function knownDeviceOf(ctx: Context, tenant: TenantContext, devices: KnownDevices, accountId: string, now: number): Promise<string | undefined> {
+export async function knownDeviceOf(ctx: Context, tenant: DeviceTenant, devices: KnownDevices, accountId: string, now: number): Promise<string | undefined> {
   const entry = readEntries(ctx, tenant).find((candidate) => candidate.accountId === accountId);
   if (!entry || entry.issuedAt > now + 60_000 || now - entry.issuedAt > DEVICE_LIFETIME_SECONDS * 1000) return undefined;
   if (entry.issuedAt <= (await devices.revokedAt(tenant.id, accountId))) return undefined;
@@ -49,7 +51,7 @@ export async function knownDeviceOf(ctx: Context, tenant: TenantContext, devices
 }
 
 /** Marks this browser as a known device of `accountId` (keeping its device id), renewed for the full lifetime. */
-export function rememberDevice(ctx: Context, tenant: TenantContext, accountId: string, now: number, secure: boolean): void {
+export function rememberDevice(ctx: Context, tenant: DeviceTenant, accountId: string, now: number, secure: boolean): void {
   const entries = readEntries(ctx, tenant);
   const existing = entries.find((entry) => entry.accountId === accountId);
   const deviceId = existing?.deviceId ?? randomBytes(16).toString('base64url');
