@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { parseAssertion } from '../../authn/webauthn-json.js';
 import { AppError } from '../../errors.js';
 import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/forms.js';
+import { checkProofOfWork, proofOfWorkWidgetIfOn } from '../../http/proof-of-work.js';
 import type { AccountConsole } from '../console.js';
 import { maskPhone } from '../../domain/phone.js';
 import { canProveByCode, completeReset, needsPasskey, requestReset, resetFactors, resetPasskeyOptions, resetTarget, sendResetText, type ResetOutcome } from '../password-reset.js';
 
-const requestFields = z.object({ identifier: z.string().max(320, 'at most 320 characters') });
+const requestFields = z.object({ identifier: z.string().max(320, 'at most 320 characters'), altcha: z.string().max(4096).optional() });
 const resetFields = z.object({
   token: z.string().max(128),
   new_password: z.string().max(4096),
@@ -34,7 +35,10 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
 
   const showRequest = async (ctx: Context, locals: { sent?: boolean; error?: string; identifier?: string } = {}, status = 200) => {
     ctx.status = status;
-    ctx.body = await site.page(ctx, 'password-reset-request', 'Reset your password', { action: base(ctx), csrfToken: csrfTokenFor(site.tenantOf(ctx), REQUEST_BINDING), signInUrl: site.pathOf(site.tenantOf(ctx)), ...locals });
+    const tenant = site.tenantOf(ctx);
+    // The tenant's proof-of-work for this form, when it turned it on (docs/accounts.md, Proof of work).
+    const proofOfWork = proofOfWorkWidgetIfOn(tenant, 'password_reset');
+    ctx.body = await site.page(ctx, 'password-reset-request', 'Reset your password', { action: base(ctx), csrfToken: csrfTokenFor(tenant, REQUEST_BINDING), signInUrl: site.pathOf(tenant), ...(proofOfWork ? { proofOfWork } : {}), ...locals });
   };
 
   const linkInvalid = async (ctx: Context) => {
@@ -72,9 +76,13 @@ export function passwordResetRoutes(router: Router, site: AccountConsole): void 
 
   router.post('/password-reset', body, async (ctx) => {
     const tenant = site.tenantOf(ctx);
-    const { identifier } = parseFields(requestFields, verifyForm(ctx, tenant, REQUEST_BINDING, origin));
+    const fields = verifyForm(ctx, tenant, REQUEST_BINDING, origin);
+    const { identifier } = parseFields(requestFields, fields);
     const typed = identifier.trim();
     if (!typed || /[\r\n]/.test(typed)) return showRequest(ctx, { error: 'Enter your username or e-mail address.' }, 400);
+    // Before anything is counted or sent: a missing, failed or used solution sends nothing.
+    const pow = await checkProofOfWork(app.proofOfWork, tenant, 'password_reset', fields);
+    if (!pow.ok) return showRequest(ctx, { error: pow.message, identifier: typed }, 400);
     const requested = await requestReset(app, tenant, { identifier: typed, client: ctx.ip, requestId: ctx.state.requestId as string });
     if (!requested.ok) {
       ctx.set('Retry-After', String(requested.retryAfter));
