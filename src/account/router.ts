@@ -9,6 +9,7 @@ import { deleteAccountRoutes } from './routes/delete-account.js';
 import { cibaRoutes } from './routes/ciba.js';
 import { emailRoutes } from './routes/email.js';
 import { passkeyRoutes } from './routes/passkeys.js';
+import { passwordResetRoutes } from './routes/password-reset.js';
 import { passwordRoutes } from './routes/password.js';
 import { profileRoutes } from './routes/profile.js';
 import { securityRoutes } from './routes/security.js';
@@ -29,6 +30,7 @@ export function accountRouter(app: AppContext, localOrigin: LocalOrigin): Router
   signInRoutes(router, site);
   securityRoutes(router, site);
   emailRoutes(router, site);
+  passwordResetRoutes(router, site);
   passwordRoutes(router, site);
   passkeyRoutes(router, site);
   cibaRoutes(router, site);

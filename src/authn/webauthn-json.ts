@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { AppError } from '../errors.js';
 
 /**
  * The shapes a browser sends back (`PublicKeyCredential.toJSON()`, or @simplewebauthn/browser), as
@@ -42,3 +43,19 @@ export const authenticationResponseSchema = z.object({
     userHandle: b64url(128).optional(),
   }),
 }) satisfies z.ZodType<AuthenticationResponseJSON, unknown>;
+
+/**
+ * The assertion a page's script posted as JSON text (`response`): bounded and shaped like what a
+ * browser sends (`authenticationResponseSchema`); the verifier judges the rest. Malformed input is a 400.
+ */
+export function parseAssertion(response: string): AuthenticationResponseJSON {
+  let json: unknown;
+  try {
+    json = JSON.parse(response);
+  } catch {
+    throw new AppError('invalid_request', 'The passkey answer was not sent as expected.');
+  }
+  const parsed = authenticationResponseSchema.safeParse(json);
+  if (!parsed.success) throw new AppError('invalid_request', 'The passkey answer was not sent as expected.');
+  return parsed.data;
+}

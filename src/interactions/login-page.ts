@@ -23,6 +23,7 @@ export async function showLoginPage(
       username,
       error,
       fieldErrors: {},
+      forgotPasswordUrl: `${new URL(step.tenant.issuer).pathname}/account/password-reset`,
       ...(offersSignUp ? { signUpUrl: `${step.base}/sign-up` } : {}),
       // The proof-of-work widget, once failures made it due (interactions/sign-in-proof-of-work.ts).
       ...(proofOfWork ? { proofOfWork } : {}),

@@ -1,7 +1,6 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
-import { authenticationResponseSchema } from '../authn/webauthn-json.js';
-import { AppError } from '../errors.js';
+import { parseAssertion } from '../authn/webauthn-json.js';
 import { parseFields } from '../http/forms.js';
 import type { StepContext } from './step.js';
 
@@ -22,14 +21,5 @@ const fields = z.object({ response: z.string().min(1).max(16_384) });
 /** The assertion posted with a step's form (CSRF and Origin checked first); malformed or oversized input is a 400. */
 export function assertionOf(step: StepContext): AuthenticationResponseJSON {
   const { response } = parseFields(fields, step.verifyForm());
-  let json: unknown;
-  try {
-    json = JSON.parse(response);
-  } catch {
-    throw new AppError('invalid_request', 'The passkey answer was not sent as expected.');
-  }
-  // Bounded and shaped like what a browser sends (`authn/webauthn-json.ts`); the verifier judges the rest.
-  const parsed = authenticationResponseSchema.safeParse(json);
-  if (!parsed.success) throw new AppError('invalid_request', 'The passkey answer was not sent as expected.');
-  return parsed.data;
+  return parseAssertion(response);
 }

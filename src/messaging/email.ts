@@ -53,7 +53,6 @@ export function emailAddressProblem(value: string): string | undefined {
 
 /** A header value of ours (a subject, a display name): one line, bounded, no control characters. */
 export function headerText(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
   return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
 }
 

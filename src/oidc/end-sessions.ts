@@ -6,18 +6,19 @@ import { CONSENT_MODEL } from './consents.js';
 /**
  * Why an account's sessions end: an admin disabling or deleting the user, or signing them out
  * everywhere (admin API), or a SAML app's LogoutRequest (`saml_logout`, one session:
- * {@link endOneSession}), or the user changing their password in the account console
- * (`password_changed`, every session but the one they changed it in); password resets are to call
- * this service too.
+ * {@link endOneSession}), the user changing their password in the account console
+ * (`password_changed`, every session but the one they changed it in), or a password reset
+ * (`password_reset`: whoever held the old password loses every session and refresh token; what the
+ * user consented to stays).
  */
-export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere' | 'saml_logout' | 'password_changed';
+export type EndSessionsReason = 'user_disabled' | 'user_deleted' | 'signed_out_everywhere' | 'saml_logout' | 'password_changed' | 'password_reset';
 
 /**
  * Whether the reason also withdraws what the user allowed clients (`consents.ts`). An account an
  * admin disabled or deleted is asked again if it ever comes back; a reason added later (such as
  * "sign out everywhere") decides here whether consent outlives it.
  */
-const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false, saml_logout: false, password_changed: false };
+const forgetsConsent: Record<EndSessionsReason, boolean> = { user_disabled: true, user_deleted: true, signed_out_everywhere: false, saml_logout: false, password_changed: false, password_reset: false };
 
 export interface EndSessionsOptions {
   reason: EndSessionsReason;

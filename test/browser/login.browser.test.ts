@@ -150,7 +150,7 @@ describe('login pages and account console in headless Chromium', () => {
     await page.waitForURL(new RegExp(`^${gh.origin}/t/acme/interaction/`));
 
     // Tab order: username (autofocused), password, Sign in, Sign in with a passkey (shown by the page's
-    // script, which runs before the page has loaded); then Cancel. Autofocus applies once the
+    // script, which runs before the page has loaded); then the "Forgot password?" link and Cancel. Autofocus applies once the
     // page has loaded, which on a busy machine can be after the URL commits: wait for it (bounded).
     // Polled through page.evaluate (DevTools, outside the page's CSP): a string predicate of
     // waitForFunction is evaluated by the page itself, which `script-src 'self'` refuses.
@@ -163,8 +163,10 @@ describe('login pages and account console in headless Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await activeElement(page)).toMatchObject({ tag: 'BUTTON', text: 'Sign in with a passkey' });
     await page.keyboard.press('Tab');
+    expect(await activeElement(page)).toMatchObject({ tag: 'A', text: 'Forgot password?' });
+    await page.keyboard.press('Tab');
     expect(await activeElement(page)).toMatchObject({ tag: 'BUTTON', text: 'Cancel' });
-    for (let i = 0; i < 4; i += 1) await page.keyboard.press('Shift+Tab');
+    for (let i = 0; i < 5; i += 1) await page.keyboard.press('Shift+Tab');
     expect(await activeElement(page)).toMatchObject({ id: 'username' });
 
     // Keyboard only: type, Tab, type, Tab to the button, Enter.

@@ -1,32 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as client from 'openid-client';
+import { describe, expect, it } from 'vitest';
+import { authorize, relyingParty } from '../helpers/login.js';
 import { Browser, expectPage, type Page } from '../helpers/browser.js';
 import { consoleSteps } from '../helpers/account-console.js';
-import { startMailingGatehouse } from '../helpers/email-gatehouse.js';
-import type { TestGatehouse } from '../helpers/gatehouse.js';
-import { codeIn, linkIn, startMailServer, type MailServer } from '../helpers/mail-server.js';
+import { mailingSuite } from '../helpers/email-gatehouse.js';
+import { codeIn, linkIn } from '../helpers/mail-server.js';
+import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
 
-let gh: TestGatehouse;
-let mail: MailServer;
-let offset = 0;
-const steps = consoleSteps(() => gh);
-
-beforeAll(async () => {
-  mail = await startMailServer();
-  gh = await startMailingGatehouse(mail, () => Date.now() + offset);
-});
-afterEach(() => {
-  offset = 0;
-});
-afterAll(async () => {
-  await gh.stop();
-  await mail.close();
-});
+const suite = mailingSuite({ bootstrap: BOOTSTRAP });
+const steps = consoleSteps(() => suite.gh);
 
 /** A signed-in console of a new tenant whose alice has an unverified address of her own. */
 async function unverified(tenant: string): Promise<{ browser: Browser; userId: string; address: string; account: Page }> {
   const { browser, userId } = await steps.signIn(tenant);
   const address = `alice@${tenant}.test`;
-  await gh.app.users.update(tenant, userId, { email: address, emailVerified: false });
+  await suite.gh.app.users.update(tenant, userId, { email: address, emailVerified: false });
   const account = expectPage(await browser.navigate(`/t/${tenant}/account`));
   return { browser, userId, address, account };
 }
@@ -35,11 +23,11 @@ async function askForVerification(tenant: string) {
   const signedIn = await unverified(tenant);
   const page = expectPage(await signedIn.browser.submit(signedIn.account, 'form[action$="/account/email/verify"]'));
   expect(page.status).toBe(200);
-  const received = await mail.next((candidate) => candidate.to.includes(signedIn.address));
-  return { ...signedIn, page, received, link: linkIn(received.text, `${gh.issuer(tenant)}/account/email/confirm?token=`), code: codeIn(received.text) };
+  const received = await suite.mail.next((candidate) => candidate.to.includes(signedIn.address));
+  return { ...signedIn, page, received, link: linkIn(received.text, `${suite.gh.issuer(tenant)}/account/email/confirm?token=`), code: codeIn(received.text) };
 }
 
-const verified = async (tenant: string, userId: string) => (await gh.app.users.findById(tenant, userId))?.emailVerified;
+const verified = async (tenant: string, userId: string) => (await suite.gh.app.users.findById(tenant, userId))?.emailVerified;
 
 describe('verifying the current address', () => {
   it('mails a link under the tenant’s issuer and a code, in the tenant’s name; GETs of the link (a mail scanner) use nothing; the POST verifies once', async () => {
@@ -50,7 +38,7 @@ describe('verifying the current address', () => {
     expect(received.html).toContain(`href="${link.replaceAll('&', '&amp;')}"`);
 
     // A scanner opens the link twice, with no cookies: a confirm page, nothing used.
-    const scanner = new Browser(gh.origin);
+    const scanner = new Browser(suite.gh.origin);
     for (let i = 0; i < 2; i++) {
       const scanned = expectPage(await scanner.navigate(link));
       expect(scanned.status).toBe(200);
@@ -59,13 +47,13 @@ describe('verifying the current address', () => {
     expect(await verified('ev-link', userId)).toBe(false);
 
     // The user, on another device without a console session, presses the button.
-    const phone = new Browser(gh.origin);
+    const phone = new Browser(suite.gh.origin);
     const confirm = expectPage(await phone.navigate(link));
     const done = expectPage(await phone.submit(confirm, 'form[action$="/email/confirm"]'));
     expect(done.status).toBe(200);
     expect(done.$('main').text()).toContain('your e-mail address is confirmed');
     expect(await verified('ev-link', userId)).toBe(true);
-    expect(await gh.app.audit.list('ev-link', { type: 'user.email_verified', limit: 5 })).toHaveLength(1);
+    expect(await suite.gh.app.audit.list('ev-link', { type: 'user.email_verified', limit: 5 })).toHaveLength(1);
 
     // Used: the link's page and its POST both refuse now, and so does the code.
     expect(expectPage(await phone.navigate(link)).status).toBe(400);
@@ -77,22 +65,27 @@ describe('verifying the current address', () => {
     const done = expectPage(await browser.submit(page, 'form[action$="/email/code"]', { code }));
     expect(done.$('main').text()).toContain('your e-mail address is confirmed');
     expect(await verified('ev-code', userId)).toBe(true);
-    expect(expectPage(await new Browser(gh.origin).navigate(link)).status).toBe(400);
+    expect(expectPage(await new Browser(suite.gh.origin).navigate(link)).status).toBe(400);
+    // The email_verified claim follows.
+    const rp = await relyingParty(suite.gh, 'ev-code', 'spa');
+    const signIn = await authorize(new Browser(suite.gh.origin), rp, { redirectUri: 'http://127.0.0.1:9/callback' });
+    const tokens = await client.authorizationCodeGrant(rp, signIn.callback, { pkceCodeVerifier: signIn.verifier, expectedState: signIn.state });
+    expect(await client.fetchUserInfo(rp, tokens.access_token, userId)).toMatchObject({ email: 'alice@ev-code.test', email_verified: true });
   });
 
   it('refuses tampered, truncated, oversized and other-tenant links', async () => {
     const { userId, link } = await askForVerification('ev-tamper');
     const token = new URL(link).searchParams.get('token')!;
     const flipped = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
-    const scanner = new Browser(gh.origin);
+    const scanner = new Browser(suite.gh.origin);
     for (const bad of [flipped, token.slice(0, 20), `${token}x`, 'x'.repeat(5000), '', '../../etc']) {
-      expect(expectPage(await scanner.navigate(`${gh.issuer('ev-tamper')}/account/email/confirm?token=${encodeURIComponent(bad)}`)).status).toBe(400);
+      expect(expectPage(await scanner.navigate(`${suite.gh.issuer('ev-tamper')}/account/email/confirm?token=${encodeURIComponent(bad)}`)).status).toBe(400);
     }
     const other = await unverified('ev-other');
     expect(other.userId).toBeDefined();
-    expect(expectPage(await scanner.navigate(`${gh.issuer('ev-other')}/account/email/confirm?token=${token}`)).status).toBe(400);
+    expect(expectPage(await scanner.navigate(`${suite.gh.issuer('ev-other')}/account/email/confirm?token=${token}`)).status).toBe(400);
     // A forged POST without the page's CSRF token, or from another site, uses nothing.
-    const forged = await scanner.request(`${gh.issuer('ev-tamper')}/account/email/confirm`, { form: { token }, headers: { origin: gh.origin } });
+    const forged = await scanner.request(`${suite.gh.issuer('ev-tamper')}/account/email/confirm`, { form: { token }, headers: { origin: suite.gh.origin } });
     expect(forged.status).toBe(403);
     const page = expectPage(await scanner.navigate(link));
     const crossSite = await scanner.submit(page, 'form[action$="/email/confirm"]', {}, undefined, { headers: { origin: 'https://evil.example' } });
@@ -105,9 +98,9 @@ describe('verifying the current address', () => {
 
   it('a link expires after 30 minutes (the app clock)', async () => {
     const { userId, link } = await askForVerification('ev-expiry');
-    const scanner = new Browser(gh.origin);
+    const scanner = new Browser(suite.gh.origin);
     const page = expectPage(await scanner.navigate(link));
-    offset += 31 * 60 * 1000;
+    suite.offset += 31 * 60 * 1000;
     expect(expectPage(await scanner.submit(page, 'form[action$="/email/confirm"]')).status).toBe(400);
     expect(await verified('ev-expiry', userId)).toBe(false);
   });
@@ -121,7 +114,7 @@ describe('verifying the current address', () => {
     expect(answers.map(expectPage).every((answer) => answer.status === 400 || answer.status === 429)).toBe(true);
     const late = expectPage(await browser.submit(page, 'form[action$="/email/code"]', { code }));
     expect(late.status).toBeGreaterThanOrEqual(400);
-    expect(expectPage(await new Browser(gh.origin).navigate(link)).status).toBe(400);
+    expect(expectPage(await new Browser(suite.gh.origin).navigate(link)).status).toBe(400);
     expect(await verified('ev-guess', userId)).toBe(false);
   });
 
@@ -131,16 +124,16 @@ describe('verifying the current address', () => {
     const statuses = answers.map((answer) => expectPage(answer).status);
     expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(3);
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(12);
-    await gh.app.background.idle(5000);
+    await suite.gh.app.background.idle(5000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(mail.to(address).length).toBeLessThanOrEqual(3);
+    expect(suite.mail.to(address).length).toBeLessThanOrEqual(3);
   });
 
   it('a form without its CSRF token, or posted from another site, sends nothing', async () => {
     const { browser, account, address } = await unverified('ev-csrf');
-    expect((await browser.request(`/t/ev-csrf/account/email/verify`, { form: {}, headers: { origin: gh.origin } })).status).toBe(403);
+    expect((await browser.request(`/t/ev-csrf/account/email/verify`, { form: {}, headers: { origin: suite.gh.origin } })).status).toBe(403);
     expect(expectPage(await browser.submit(account, 'form[action$="/account/email/verify"]', {}, undefined, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
-    expect(mail.to(address)).toHaveLength(0);
+    expect(suite.mail.to(address)).toHaveLength(0);
   });
 });
 
@@ -149,18 +142,18 @@ describe('changing the address', () => {
     const { browser, userId, account, address: old } = await unverified('ec-change');
     const sent = expectPage(await browser.submit(account, 'form[action$="/account/email/change"]', { new_email: '  Alice.New@Example.COM ' }));
     expect(sent.status).toBe(200);
-    const received = await mail.next((candidate) => candidate.to.includes('alice.new@example.com'));
+    const received = await suite.mail.next((candidate) => candidate.to.includes('alice.new@example.com'));
     // Nothing changed yet.
-    expect((await gh.app.users.findById('ec-change', userId))?.email).toBe(old);
+    expect((await suite.gh.app.users.findById('ec-change', userId))?.email).toBe(old);
     const done = expectPage(await browser.submit(sent, 'form[action$="/email/code"]', { code: codeIn(received.text) }));
     expect(done.$('main').text()).toContain('now replaces the old one');
-    const user = await gh.app.users.findById('ec-change', userId);
+    const user = await suite.gh.app.users.findById('ec-change', userId);
     expect(user).toMatchObject({ email: 'alice.new@example.com', emailVerified: true });
-    const notice = await mail.next((candidate) => candidate.to.includes(old));
+    const notice = await suite.mail.next((candidate) => candidate.to.includes(old));
     expect(notice.subject).toContain('e-mail address of your Tenant ec-change account was changed');
     expect(notice.text).toContain('a••••••••@example.com');
     expect(notice.text).not.toContain('alice.new@example.com');
-    const [event] = await gh.app.audit.list('ec-change', { type: 'user.email_changed', limit: 5 });
+    const [event] = await suite.gh.app.audit.list('ec-change', { type: 'user.email_changed', limit: 5 });
     expect(event?.details).toMatchObject({ to: 'a••••••••@example.com' });
   });
 
@@ -172,18 +165,41 @@ describe('changing the address', () => {
     ['the current address', 'ALICE@ec-bad5.test', 'ec-bad5'],
   ])('refuses %s, mailing nothing', async (_case, value, tenant) => {
     const { browser, account } = await unverified(tenant);
-    const before = mail.mails.length;
+    const before = suite.mail.mails.length;
     expect(expectPage(await browser.submit(account, 'form[action$="/account/email/change"]', { new_email: value })).status).toBe(400);
-    expect(mail.mails.length).toBe(before);
+    expect(suite.mail.mails.length).toBe(before);
   });
 
   it('a new address another account took meanwhile is not given to this one', async () => {
     const { browser, userId, account, address } = await unverified('ec-taken');
     const sent = expectPage(await browser.submit(account, 'form[action$="/account/email/change"]', { new_email: 'shared@example.com' }));
-    const received = await mail.next((candidate) => candidate.to.includes('shared@example.com') && candidate.subject.includes('ec-taken'));
-    await gh.app.users.create('ec-taken', { username: 'bob', email: 'shared@example.com' });
+    const received = await suite.mail.next((candidate) => candidate.to.includes('shared@example.com') && candidate.subject.includes('ec-taken'));
+    await suite.gh.app.users.create('ec-taken', { username: 'bob', email: 'shared@example.com' });
     const done = expectPage(await browser.submit(sent, 'form[action$="/email/code"]', { code: codeIn(received.text) }));
     expect(done.status).toBe(409);
-    expect((await gh.app.users.findById('ec-taken', userId))?.email).toBe(address);
+    expect((await suite.gh.app.users.findById('ec-taken', userId))?.email).toBe(address);
+  });
+});
+
+describe('a tenant’s own wording', () => {
+  it('set through the admin API, is what the verification mail says, with the user’s name escaped in HTML', async () => {
+    const { browser, userId, account, address } = await unverified('ev-template');
+    await suite.gh.app.users.update('ev-template', userId, { givenName: '<b>Ali</b>' });
+    const token = await adminToken(suite.gh);
+    const put = await call(suite.gh, token, 'PUT', '/tenants/ev-template/email-templates/verify_email', {
+      subject: 'Bitte bestätigen: <%= tenant_name %>',
+      text: 'Hallo <%= user_name %>! Link: <%= link %> Code: <%= code %>',
+      html: '<p>Hallo <%= user_name %>!</p><p><a href="<%= link %>">Bestätigen</a> <%= code %></p>',
+    });
+    expect(put.status).toBe(200);
+    expectPage(await browser.submit(account, 'form[action$="/account/email/verify"]'));
+    const received = await suite.mail.next((candidate) => candidate.to.includes(address));
+    expect(received.subject).toBe('Bitte bestätigen: Tenant ev-template');
+    expect(received.text).toContain('Hallo <b>Ali</b>!');
+    expect(received.html).toContain('Hallo &lt;b&gt;Ali&lt;/b&gt;!');
+    expect(received.html).not.toContain('<b>Ali</b>');
+    expect(linkIn(received.text, `${suite.gh.issuer('ev-template')}/account/email/confirm?token=`)).toBeTruthy();
+    // The tenant's record through the admin API is unaffected by its templates.
+    expect((await call(suite.gh, token, 'GET', '/tenants/ev-template')).status).toBe(200);
   });
 });

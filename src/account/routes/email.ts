@@ -107,7 +107,6 @@ export function emailRoutes(router: Router, site: AccountConsole): void {
     const tenant = site.tenantOf(ctx);
     const token = typeof ctx.query['token'] === 'string' ? ctx.query['token'] : '';
     const verification = token.length <= 128 ? await app.accountEmail.verifications.peekLink(tenant.id, token) : undefined;
-    ctx.set('Referrer-Policy', 'no-referrer');
     if (!verification) return notice(ctx, { title: 'Link not valid', message: 'This link has expired, was already used, or is not complete. Ask for a new one from your account page.', status: 400 });
     ctx.body = await site.page(ctx, 'email-confirm', 'Confirm your e-mail address', {
       address: verification.address,
