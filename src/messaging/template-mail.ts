@@ -88,7 +88,7 @@ export async function sendTemplateMail<N extends EmailTemplateName>(email: Email
 /** Where a mail sends people: the tenant's own pages under its issuer. */
 export const mailLinks = {
   signIn: (tenant: Pick<MailTenant, 'issuer'>) => `${tenant.issuer}/account`,
-  passwordReset: (tenant: Pick<MailTenant, 'issuer'>) => `${tenant.issuer}/password-reset`,
+  passwordReset: (tenant: Pick<MailTenant, 'issuer'>) => `${tenant.issuer}/account/password-reset`,
 };
 
 /**

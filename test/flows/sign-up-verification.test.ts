@@ -117,7 +117,13 @@ describe('sign-up with e-mail verification', () => {
     expect((await gh.app.users.list('acme', { limit: 100 })).length).toBe(before + 1);
     const notice = await mail.next((candidate) => candidate.to.includes('alice@example.com'));
     expect(notice.subject).toMatch(/tried to sign up/);
-    expect(notice.text).toContain(`${gh.issuer('acme')}/account`);
+    // Its links lead to real pages: signing in, and the forgotten-password form.
+    const resetLink = linkIn(notice.text, `${gh.issuer('acme')}/account/password-reset`);
+    const resetPage = expectPage(await new Browser(gh.origin).navigate(resetLink));
+    expect(resetPage.status).toBe(200);
+    expect(resetPage.$('h1').text()).toMatch(/Reset your password/i);
+    const signInPage = expectPage(await new Browser(gh.origin).navigate(linkIn(notice.text, `${gh.issuer('acme')}/account`)));
+    expect(signInPage.status).toBe(200);
     // No code opens the decoy; a resend looks the same as a real one.
     const wrong = expectPage(await duplicate.submit(taken.next!, 'form[action$="/verify-email"]', { code: '123456' }));
     expect(wrong.status).toBe(400);
