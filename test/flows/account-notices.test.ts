@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleSteps } from '../helpers/account-console.js';
 import { expectPage } from '../helpers/browser.js';
 import { startMailingGatehouse } from '../helpers/email-gatehouse.js';
-import type { TestGatehouse } from '../helpers/gatehouse.js';
+import { TEST_PASSWORD, type TestGatehouse } from '../helpers/gatehouse.js';
 import { startMailServer, type MailServer } from '../helpers/mail-server.js';
 
 let gh: TestGatehouse;
@@ -33,6 +33,15 @@ describe('the user is told by mail of a factor change', () => {
     expect(replaced.text).toContain('was replaced: recovery codes');
     // Nothing else was sent: one notice per change.
     expect(mail.to('alice@example.com')).toHaveLength(2);
+  });
+
+  it('changing the password in the console sends the password notice', async () => {
+    const { browser } = await signIn('notices-password');
+    const page = expectPage(await browser.navigate('/t/notices-password/account/password'));
+    const changed = expectPage(await browser.submit(page, 'form[action$="/account/password"]', { current_password: TEST_PASSWORD, new_password: 'an entirely new passphrase', confirm_password: 'an entirely new passphrase' }));
+    expect(changed.status, changed.$('main').text()).toBe(200);
+    const notice = await mail.next((candidate) => candidate.to.includes('alice@example.com') && /password/i.test(candidate.subject) && candidate.text.includes('notices-password'));
+    expect(notice.subject).toMatch(/password/i);
   });
 });
 

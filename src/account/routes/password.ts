@@ -11,6 +11,7 @@ import { csrfTokenFor, formBody, parseFields, verifyForm } from '../../http/form
 import { knownDeviceOf } from '../../http/known-device.js';
 import { waitText } from '../../http/wait-text.js';
 import { endSessionsOf, sessionIdOfSid } from '../../oidc/end-sessions.js';
+import { greetingName, sendAccountMail } from '../account-mail.js';
 import type { AccountConsole, SignedIn } from '../console.js';
 
 // Lengths are the acceptance function's to judge (a field error, not a bare 400); the form body
@@ -123,6 +124,8 @@ export function passwordRoutes(router: Router, site: AccountConsole): void {
       details: { via: 'account_console', sessions_ended: ended.sessions, grants_revoked: ended.grants },
       requestId: ctx.state.requestId as string,
     });
+    // Told by mail too: a change by someone who had the session and the password does not go unnoticed.
+    if (user.email) sendAccountMail(app, tenant, { to: user.email, template: 'password_changed', values: { user_name: greetingName(user) }, requestId: ctx.state.requestId as string });
     const others = ended.sessions === 1 ? '1 other session was' : `${ended.sessions} other sessions were`;
     await show(ctx, current, { notice: `Your password is changed. ${others} signed out; this browser stays signed in.` });
   });
