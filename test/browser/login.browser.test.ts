@@ -330,6 +330,10 @@ describe('login pages and account console in headless Chromium', () => {
     await page.waitForLoadState();
 
     problems.console = problems.console.filter((line) => !/status of 401/.test(line));
+    // Each sign-in page starts passkey autofill, which fetches its options at once; the reload and
+    // the goto above are navigations this test makes on purpose, and one that lands while that
+    // fetch is in flight aborts it (seen once on CI). Only that abort is expected, nothing else.
+    problems.failed = problems.failed.filter((line) => !/^POST \S+\/interaction\/[^/]+\/passkey\/options: net::ERR_ABORTED$/.test(line));
     expectNoProblems(problems);
   });
 });
