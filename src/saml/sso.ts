@@ -17,11 +17,12 @@ import { idpEndpoints, samlRoot } from './idp-metadata.js';
 import { authnRequestFields, type AuthnRequestFields } from './inbound/authn-request.js';
 import { fromPost, fromRedirect } from './inbound/bindings.js';
 import { SamlMessageError } from './inbound/errors.js';
+import { appSigningKey, auditSamlEvent } from './app-signing.js';
 import { readInbound, type SpTrust } from './inbound/message.js';
 import { messageMemory } from './inbound/replay.js';
 import { chooseFormat, nameIdFor, NameIdPolicyError } from './name-id.js';
 import type { OidcLeg } from './oidc-leg.js';
-import { signedErrorResponse, signedResponse, type SigningKey } from './response.js';
+import { signedErrorResponse, signedResponse } from './response.js';
 import { samlProtocolSchema } from './schema.js';
 import { recordParticipation } from './slo/record.js';
 import { transactionCookie } from './transactions.js';
@@ -68,11 +69,7 @@ export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
     ctx.body = await renderPage('saml-post', { title: `Signing in to ${samlApp.name}`, tenant: tenantOf(ctx), requestId: ctx.state.requestId as string, appName: samlApp.name, action: acsUrl, parameter: 'SAMLResponse', message, ...(relayState !== undefined ? { relayState } : {}) });
   };
 
-  /** The tenant's active key, or the one the app is pinned to (docs/saml.md, "Certificates and rotation"). */
-  const signingKey = async (tenant: TenantContext, samlApp: SamlApp): Promise<SigningKey> => {
-    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()), samlApp.signingKid);
-    return { privateKeyPem: key.privateKeyPem, certificate: key.certificate };
-  };
+  const signingKey = (tenant: TenantContext, samlApp: SamlApp) => appSigningKey(app, tenant.id, samlApp);
 
   /** A signed SAML error Response to the (registered) ACS URL. */
   const refuse = async (ctx: Context, samlApp: SamlApp, target: ResponseTarget, second: string, message: string, relayState: string | undefined) => {
@@ -80,15 +77,7 @@ export function ssoRoutes(router: Router, app: AppContext, leg: OidcLeg): void {
     await post(ctx, samlApp, target.acsUrl, signedErrorResponse(samlApp, await signingKey(tenantOf(ctx), samlApp), response), relayState);
   };
 
-  const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) =>
-    app.audit.record({
-      tenant: tenantOf(ctx).id,
-      type,
-      actor: user ? { type: 'user', id: user, tenant: tenantOf(ctx).id } : { type: 'anonymous', id: 'saml', tenant: tenantOf(ctx).id },
-      target: { type: 'saml_app', id: samlApp.id },
-      details: { entity_id: samlApp.entityId, ...details },
-      requestId: ctx.state.requestId as string,
-    });
+  const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) => auditSamlEvent(app, ctx, tenantOf(ctx).id, type, samlApp, details, user);
 
   const sso = async (ctx: Context, binding: 'redirect' | 'post') => {
     const tenant = tenantOf(ctx);

@@ -5,7 +5,7 @@
  * live session; a LogoutResponse only when it answers a LogoutRequest Gatehouse sent. Messages are
  * crafted here and signed by xmlsec1 (HTTP-POST) and openssl (HTTP-Redirect), not by samlify.
  */
-import { randomUUID } from 'node:crypto';
+import { createVerify, randomUUID, X509Certificate } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, BOOTSTRAP, call } from '../admin/helpers.js';
@@ -24,16 +24,19 @@ let gh: TestGatehouse;
 let key: TestKeyPair;
 let other: TestKeyPair;
 let slo: string;
+let root: string;
+let wikiId: string;
 
 beforeAll(async () => {
   [key, other] = await Promise.all([testKeyPair('sp.test'), testKeyPair('attacker.test')]);
   gh = await startGatehouse({ bootstrap: BOOTSTRAP });
   await seedTenant(gh, 'acme');
-  const root = await adminToken(gh);
+  root = await adminToken(gh);
   // Neither app requires signed AuthnRequests: their LogoutRequests must be signed all the same.
   for (const [entityId, extra] of [[SP, { slo: { url: SP_SLO, binding: 'HTTP-Redirect' } }], [NO_SLO, {}]] as const) {
     const created = await call(gh, root, 'POST', '/tenants/acme/saml-apps', { name: entityId === SP ? 'Wiki' : 'Legacy', entity_id: entityId, acs_urls: [{ url: entityId.replace('metadata', 'acs'), binding: 'HTTP-POST' }], signing_certificates: [key.certPem], name_id_formats: ['email'], access: { all_users: true }, ...extra });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+    if (entityId === SP) wikiId = String(created.body['id']);
   }
   slo = `${gh.issuer('acme')}/saml/slo`;
 });
@@ -159,5 +162,29 @@ describe('LogoutResponses', () => {
     const signed = await signXml(xml, key, { namespace: SAMLP, localName: 'LogoutResponse', id });
     expectRefusal(expectPage(await new Browser(gh.origin).navigate(slo, { form: { SAMLResponse: Buffer.from(signed).toString('base64') } })), 'does not answer a LogoutRequest Gatehouse sent');
     expectRefusal(expectPage(await new Browser(gh.origin).navigate(slo, { form: { SAMLResponse: Buffer.from(xml.replace(id, `_${randomUUID()}`)).toString('base64') } })), 'must sign');
+  });
+});
+
+describe('the key of logout messages', () => {
+  it('is the one the app is pinned to, as for its Responses: a LogoutResponse verifies with the pinned certificate, not the active one', async () => {
+    const created = await call(gh, root, 'POST', '/tenants/acme/saml-certificates', {});
+    expect(created.status).toBe(201);
+    const next = created.body as { kid: string; certificate: string };
+    const listed = (await call(gh, root, 'GET', '/tenants/acme/saml-certificates')).body.items as Array<{ state: string; certificate: string }>;
+    const active = listed.find((certificate) => certificate.state === 'active')!;
+    expect((await call(gh, root, 'PUT', `/tenants/acme/saml-apps/${wikiId}/signing-certificate`, { kid: next.kid })).status).toBe(200);
+    try {
+      const alice = await signedIn();
+      const answer = expectRedirect(await alice.browser.navigate(await redirectUrl(logoutRequest(alice).xml), {}, SP_SLO));
+      // HTTP-Redirect: the signature covers the query as sent, up to "&Signature=".
+      const query = answer.slice(answer.indexOf('?') + 1);
+      const signedPart = query.slice(0, query.indexOf('&Signature='));
+      const signature = Buffer.from(new URL(answer).searchParams.get('Signature')!, 'base64');
+      const verifies = (der: string) => createVerify('RSA-SHA256').update(signedPart).verify(new X509Certificate(Buffer.from(der, 'base64')).publicKey, signature);
+      expect(verifies(next.certificate)).toBe(true);
+      expect(verifies(active.certificate)).toBe(false);
+    } finally {
+      expect((await call(gh, root, 'DELETE', `/tenants/acme/saml-apps/${wikiId}/signing-certificate`)).status).toBeLessThan(300);
+    }
   });
 });

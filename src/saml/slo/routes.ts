@@ -14,7 +14,7 @@ import { fromPost, fromRedirect, type EncodedMessage } from '../inbound/bindings
 import { SamlMessageError } from '../inbound/errors.js';
 import { readInbound, type SpTrust } from '../inbound/message.js';
 import { messageMemory } from '../inbound/replay.js';
-import type { SigningKey } from '../response.js';
+import { appSigningKey, auditSamlEvent } from '../app-signing.js';
 import { samlProtocolSchema } from '../schema.js';
 import { JOURNEY_SECONDS, LogoutJourneys, STEP_SECONDS, type LogoutJourney, type LogoutStep } from './journeys.js';
 import { logoutRequestFields, logoutRequestXml, logoutResponseFields, logoutResponseXml, PARTIAL_LOGOUT, sameNameId, UNKNOWN_PRINCIPAL } from './messages.js';
@@ -95,19 +95,7 @@ export function sloRoutes(router: Router, app: AppContext, services: SloServices
     ctx.status = statusCode;
     await page(ctx, 'error', heading, { heading, message, status: statusCode });
   };
-  const signingKey = async (tenant: TenantContext): Promise<SigningKey> => {
-    const key = await app.samlKeys.signingKey(tenant.id, new Date(app.clock()));
-    return { privateKeyPem: key.privateKeyPem, certificate: key.certificate };
-  };
-  const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) =>
-    app.audit.record({
-      tenant: tenantOf(ctx).id,
-      type,
-      actor: user ? { type: 'user', id: user, tenant: tenantOf(ctx).id } : { type: 'anonymous', id: 'saml', tenant: tenantOf(ctx).id },
-      target: { type: 'saml_app', id: samlApp.id },
-      details: { entity_id: samlApp.entityId, ...details },
-      requestId: ctx.state.requestId as string,
-    });
+  const audit = (ctx: Context, type: string, samlApp: SamlApp, details: Record<string, unknown>, user?: string) => auditSamlEvent(app, ctx, tenantOf(ctx).id, type, samlApp, details, user);
 
   /** Sends the browser on with a signed message: a redirect, or the auto-posting page. */
   const deliver = async (ctx: Context, samlApp: SamlApp, outgoing: Outgoing, title: string) => {
@@ -126,7 +114,7 @@ export function sloRoutes(router: Router, app: AppContext, services: SloServices
     const slo = samlApp.slo!;
     const location = slo.responseUrl ?? slo.url;
     const response = logoutResponseXml({ idpEntityId: idpEndpoints(tenant.issuer).entityId, destination: location, inResponseTo, codes, ...(message ? { message } : {}), nowMs: app.clock() });
-    const outgoing = signedLogoutMessage({ xml: response.xml, rootName: 'LogoutResponse' }, { location, binding: bindingOf(samlApp), ...(relayState !== undefined ? { relayState } : {}) }, samlApp, await signingKey(tenant));
+    const outgoing = signedLogoutMessage({ xml: response.xml, rootName: 'LogoutResponse' }, { location, binding: bindingOf(samlApp), ...(relayState !== undefined ? { relayState } : {}) }, samlApp, await appSigningKey(app, tenant.id, samlApp));
     await deliver(ctx, samlApp, outgoing, `Signing you out of ${samlApp.name}`);
   };
 
@@ -271,7 +259,7 @@ export function sloRoutes(router: Router, app: AppContext, services: SloServices
     if (!current || !samlApp?.slo) return errorPage(ctx, 400, 'This sign-out is over', 'This sign-out has finished or expired.');
     const request = logoutRequestXml({ idpEntityId: idpEndpoints(tenant.issuer).entityId, destination: samlApp.slo.url, nameId: current.nameId, sessionIndex: current.sessionIndex, nowMs: app.clock(), lifetimeSeconds: JOURNEY_SECONDS });
     await journeys.sent(tenant.id, request.id, { journey: id, step, appId: samlApp.id });
-    const outgoing = signedLogoutMessage({ xml: request.xml, rootName: 'LogoutRequest' }, { location: samlApp.slo.url, binding: bindingOf(samlApp) }, samlApp, await signingKey(tenant));
+    const outgoing = signedLogoutMessage({ xml: request.xml, rootName: 'LogoutRequest' }, { location: samlApp.slo.url, binding: bindingOf(samlApp) }, samlApp, await appSigningKey(app, tenant.id, samlApp));
     await deliver(ctx, samlApp, outgoing, `Signing you out of ${samlApp.name}`);
   });
 }
