@@ -9,12 +9,11 @@
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoPageProblems, launchChromium, openWatchedPage } from '../helpers/chromium.js';
+import { expectNoPageProblems, launchChromium, openWatchedPage, RP_ORIGIN } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
 
 const TEST_TIMEOUT = 40_000;
-const RP_ORIGIN = 'http://127.0.0.1:9';
 
 let gh: TestGatehouse;
 let acme: SeededTenant;

@@ -1,15 +1,13 @@
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectNoPageProblems, launchChromium, openWatchedPage, watchPage, type PageProblems } from '../helpers/chromium.js';
+import { expectNoPageProblems, interceptRelyingParty, launchChromium, openWatchedPage, RP_ORIGIN, type PageProblems, watchPage } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, TEST_PASSWORD, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
 import { ConsentMemory } from '../../src/oidc/consents.js';
 
 const STEP_TIMEOUT = 10_000;
 const TEST_TIMEOUT = 20_000;
-/** The seeded clients' redirect URI: nothing listens there, the tests intercept it in the browser. */
-const RP_ORIGIN = 'http://127.0.0.1:9';
 
 let gh: TestGatehouse;
 let acme: SeededTenant;
@@ -66,15 +64,6 @@ async function thirdPartyAuthorizationUrl(): Promise<{ url: string; state: strin
   return { url: url.href, state };
 }
 
-/** Answers every request to the relying party's origin with a tiny page; returns the URLs it saw. */
-async function interceptRelyingParty(page: Page): Promise<string[]> {
-  const seen: string[] = [];
-  await page.route(`${RP_ORIGIN}/**`, (route) => {
-    seen.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!DOCTYPE html><title>RP</title><p>callback</p>' });
-  });
-  return seen;
-}
 
 const isLoginPost = (response: Response) => response.request().method() === 'POST' && /\/interaction\/[^/]+\/password$/.test(response.url());
 

@@ -1,13 +1,11 @@
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoPageProblems, launchChromium, openWatchedPage } from '../helpers/chromium.js';
+import { expectNoPageProblems, interceptRelyingParty, launchChromium, openWatchedPage, RP_ORIGIN } from '../helpers/chromium.js';
 import { seedTenant, startGatehouse, type SeededTenant, type TestGatehouse } from '../helpers/gatehouse.js';
 import { relyingParty } from '../helpers/login.js';
 
 const TEST_TIMEOUT = 30_000;
-/** The seeded clients' redirect URI: nothing listens there, the test intercepts it in the browser. */
-const RP_ORIGIN = 'http://127.0.0.1:9';
 const PASSWORD = 'my own new passphrase';
 
 let gh: TestGatehouse;
@@ -31,14 +29,6 @@ afterAll(async () => {
   await gh?.stop();
 });
 
-async function interceptRelyingParty(page: Page): Promise<string[]> {
-  const seen: string[] = [];
-  await page.route(`${RP_ORIGIN}/**`, (route) => {
-    seen.push(route.request().url());
-    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!DOCTYPE html><title>RP</title><p>callback</p>' });
-  });
-  return seen;
-}
 
 describe('sign-up in headless Chromium', () => {
   it('prompt=create: a new person fixes a mistake, creates an account, allows the app, and the relying party gets their new sub', { timeout: TEST_TIMEOUT }, async () => {

@@ -93,3 +93,18 @@ export function expectNoPageProblems(problems: PageProblems, origin: string, ign
   expect(problems.failed.filter((line) => !favicon(line) && !ignoreFailed(line)), 'failed requests').toEqual([]);
 }
 
+/** The seeded clients' redirect URI origin (test/helpers/gatehouse.ts): nothing listens there. */
+export const RP_ORIGIN = 'http://127.0.0.1:9';
+
+/**
+ * Answers every request to the relying party's origin with a tiny page, so a test can read where
+ * the login sent the browser; returns the URLs it saw, in order.
+ */
+export async function interceptRelyingParty(page: Page): Promise<string[]> {
+  const seen: string[] = [];
+  await page.route(`${RP_ORIGIN}/**`, (route) => {
+    seen.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!DOCTYPE html><title>RP</title><p>callback</p>' });
+  });
+  return seen;
+}
