@@ -70,14 +70,9 @@ export const verifyEmailStep: InteractionStep<'verify-email'> = {
     if (!address) return step.continueWith(step, { factors: [] });
 
     if (form.resend !== undefined) {
-      if (!user) {
-        // The decoy charges the same budget a real resend would, so a flood looks the same.
-        const charge = await chargeEmailSend(app.throttle, { tenant: tenant.id, purpose: 'verify', mailbox: address, client: step.ctx.ip });
-        if (!charge.ok) return show(step, address, { error: `Too many messages. Try again in ${waitText(charge.retryAfter)}.`, status: 429 });
-        await charge.settle(true);
-        return show(step, address, { notice: 'We sent a new code. It replaces the one before.' });
-      }
-      const sent = await sendVerification(app, tenant, user, { address, purpose: 'verify', client: step.ctx.ip, requestId: String(step.ctx.state.requestId ?? '') });
+      const sent = user
+        ? await sendVerification(app, tenant, user, { address, purpose: 'verify', client: step.ctx.ip, requestId: String(step.ctx.state.requestId ?? '') })
+        : await decoyResend(step, address);
       if (sent.ok) return show(step, address, { notice: 'We sent a new code. It replaces the one before.' });
       if (sent.reason === 'rate_limited') {
         step.ctx.set('Retry-After', String(sent.retryAfter));
@@ -99,6 +94,17 @@ export const verifyEmailStep: InteractionStep<'verify-email'> = {
     await step.continueWith(step, state);
   },
 };
+
+/**
+ * "Send a new code" on a decoy: it charges the budget a real resend would (so a flood is refused
+ * alike, Retry-After included) and sends nothing.
+ */
+async function decoyResend(step: StepContext, address: string): Promise<{ ok: true } | { ok: false; reason: 'rate_limited'; retryAfter: number }> {
+  const charge = await chargeEmailSend(step.app.throttle, { tenant: step.tenant.id, purpose: 'verify', mailbox: address, client: step.ctx.ip });
+  if (!charge.ok) return { ok: false, reason: 'rate_limited', retryAfter: charge.retryAfter };
+  await charge.settle(true);
+  return { ok: true };
+}
 
 /**
  * The owner of an address someone tried to sign up with is told by mail (sign in, or reset the
